@@ -1,0 +1,88 @@
+//! Reads what AI image generators wrote into image files, into one normalized record.
+//!
+//! ```no_run
+//! let inspection = capture::inspect_path("image.png".as_ref()).unwrap();
+//! for g in &inspection.generations {
+//!     println!("{} {:?}", g.generator.display_name(), g.prompt);
+//! }
+//! ```
+//!
+//! Only the bytes that hold metadata are read: image data is skipped by seeking, except the
+//! alpha channel of PNGs that have one and carry no other generation record, where NovelAI
+//! hides its metadata. The formats are described in `docs/formats.md`.
+
+mod c2pa;
+mod container;
+mod error;
+mod exif;
+mod parsers;
+mod record;
+mod stealth;
+mod xmp;
+
+use std::fs::File;
+use std::io::{BufReader, Read, Seek};
+use std::path::Path;
+
+pub use container::MAX_PAYLOAD;
+pub use error::CaptureError;
+pub use exif::decode_user_comment;
+pub use parsers::parameter_pairs;
+pub use record::*;
+
+/// Inspects the image at `path`.
+pub fn inspect_path(path: &Path) -> Result<Inspection, CaptureError> {
+    let file = File::open(path)?;
+    inspect(&mut BufReader::with_capacity(16 * 1024, file))
+}
+
+/// Inspects an in-memory image.
+pub fn inspect_bytes(bytes: &[u8]) -> Result<Inspection, CaptureError> {
+    inspect(&mut std::io::Cursor::new(bytes))
+}
+
+/// Inspects an image from any seekable reader.
+pub fn inspect<R: Read + Seek>(reader: &mut R) -> Result<Inspection, CaptureError> {
+    let mut meta = container::read(reader)?;
+    let mut generations = parsers::recognise(&mut meta);
+    let stealth_candidate = meta.png.is_some_and(|p| p.has_alpha() && p.bit_depth == 8);
+    if generations.is_empty() && stealth_candidate {
+        match stealth::read(reader) {
+            Ok(Some(found)) => {
+                let source = format!("png:alpha:{}", found.magic);
+                meta.keys.push(source.clone());
+                match stealth_record(&found.text, &source) {
+                    Ok(g) => generations.push(g),
+                    Err(e) => meta.warn(format!("{source}: {e}")),
+                }
+            }
+            Ok(None) => {}
+            Err(e) => meta.warn(format!("png:alpha: {e}")),
+        }
+    }
+    let c2pa = meta.c2pa.as_ref().map(|(location, store)| c2pa::presence(location, store));
+    Ok(Inspection {
+        format: meta.format.expect("every walker sets the format"),
+        width: meta.width,
+        height: meta.height,
+        generations,
+        c2pa,
+        metadata_keys: meta.keys,
+        warnings: meta.warnings,
+    })
+}
+
+/// The stealth payload is NovelAI's JSON (with `Comment` as a JSON string) or A1111 text.
+fn stealth_record(text: &str, source: &str) -> Result<Generation, String> {
+    if !text.trim_start().starts_with('{') {
+        return parsers::parameters(text, source, None);
+    }
+    let obj: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+    let field = |k: &str| obj.get(k).and_then(|v| v.as_str());
+    let comment = match obj.get("Comment") {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other @ serde_json::Value::Object(_)) => other.to_string(),
+        _ => return Err("stealth JSON has no Comment".into()),
+    };
+    parsers::novelai_record(&comment, field("Description"), field("Source"), source)
+}
