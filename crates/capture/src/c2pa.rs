@@ -70,10 +70,10 @@ pub(crate) fn presence(location: &str, store: &[u8]) -> C2paPresence {
         .filter(|(t, _)| t == b"jumb")
         .filter_map(|(_, p)| superbox(p))
         .find(|(l, _)| l == "c2pa.claim" || l == "c2pa.claim.v2");
-    if let Some((_, content)) = claim {
-        if let Some((_, cbor)) = boxes(content).find(|(t, _)| t == b"cbor") {
-            found.claim_generator = claim_generator(cbor);
-        }
+    if let Some((_, content)) = claim
+        && let Some((_, cbor)) = boxes(content).find(|(t, _)| t == b"cbor")
+    {
+        found.claim_generator = claim_generator(cbor);
     }
     found
 }

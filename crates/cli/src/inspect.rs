@@ -86,16 +86,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         progress.inc(1);
     }
     progress.finish_and_clear();
-    if let Err(e) = out.flush() {
-        if e.kind() != io::ErrorKind::BrokenPipe {
-            return Err(e.into());
-        }
+    if let Err(e) = out.flush()
+        && e.kind() != io::ErrorKind::BrokenPipe
+    {
+        return Err(e.into());
     }
     if failed > 0 {
-        eprintln!(
-            "handprint: {failed} of {} file(s) could not be read",
-            files.len() + failed - failed.min(files.len()).min(0)
-        );
+        eprintln!("handprint: {failed} file(s) could not be read");
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)

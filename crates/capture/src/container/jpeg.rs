@@ -128,11 +128,9 @@ fn segment(marker: u8, body: Vec<u8>, meta: &mut Metadata, jumbf: &mut Vec<u8>, 
             let value = utf8_lossy(body, "JPEG comment", meta);
             meta.texts.push(TextEntry { origin: "jpeg:COM", key: "comment".into(), value });
         }
-        0xC0..=0xCF => {
-            if body.len() >= 5 && meta.width.is_none() {
-                meta.height = Some(u16::from_be_bytes([body[1], body[2]]) as u32);
-                meta.width = Some(u16::from_be_bytes([body[3], body[4]]) as u32);
-            }
+        0xC0..=0xCF if body.len() >= 5 && meta.width.is_none() => {
+            meta.height = Some(u16::from_be_bytes([body[1], body[2]]) as u32);
+            meta.width = Some(u16::from_be_bytes([body[3], body[4]]) as u32);
         }
         _ => {}
     }

@@ -55,19 +55,15 @@ fn chunk(fourcc: &[u8; 4], body: Vec<u8>, meta: &mut Metadata) {
             meta.height = Some(u24(&body[7..10]) + 1);
         }
         // Lossy: frame tag (3), start code 9d 01 2a, then 14-bit width and height.
-        b"VP8 " if body.len() >= 10 && meta.width.is_none() => {
-            if body[3..6] == [0x9d, 0x01, 0x2a] {
-                meta.width = Some((u16::from_le_bytes([body[6], body[7]]) & 0x3FFF) as u32);
-                meta.height = Some((u16::from_le_bytes([body[8], body[9]]) & 0x3FFF) as u32);
-            }
+        b"VP8 " if body.len() >= 10 && meta.width.is_none() && body[3..6] == [0x9d, 0x01, 0x2a] => {
+            meta.width = Some((u16::from_le_bytes([body[6], body[7]]) & 0x3FFF) as u32);
+            meta.height = Some((u16::from_le_bytes([body[8], body[9]]) & 0x3FFF) as u32);
         }
         // Lossless: signature 0x2f, then 14-bit width-1 and height-1.
-        b"VP8L" if body.len() >= 5 && meta.width.is_none() => {
-            if body[0] == 0x2f {
-                let bits = u32::from_le_bytes(body[1..5].try_into().unwrap());
-                meta.width = Some((bits & 0x3FFF) + 1);
-                meta.height = Some(((bits >> 14) & 0x3FFF) + 1);
-            }
+        b"VP8L" if body.len() >= 5 && meta.width.is_none() && body[0] == 0x2f => {
+            let bits = u32::from_le_bytes(body[1..5].try_into().unwrap());
+            meta.width = Some((bits & 0x3FFF) + 1);
+            meta.height = Some(((bits >> 14) & 0x3FFF) + 1);
         }
         b"EXIF" => {
             meta.key("webp:EXIF");

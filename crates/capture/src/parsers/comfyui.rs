@@ -134,10 +134,10 @@ fn ui_graph(text: &str) -> Result<Graph, String> {
     // links: [id, from_node, from_slot, to_node, to_slot, type]
     let mut sources: BTreeMap<u64, (String, u64)> = BTreeMap::new();
     for l in v.get("links").and_then(Value::as_array).into_iter().flatten() {
-        if let Some([id, from, slot, ..]) = l.as_array().map(Vec::as_slice) {
-            if let (Some(id), Some(slot)) = (id.as_u64(), slot.as_u64()) {
-                sources.insert(id, (from.to_string().trim_matches('"').to_owned(), slot));
-            }
+        if let Some([id, from, slot, ..]) = l.as_array().map(Vec::as_slice)
+            && let (Some(id), Some(slot)) = (id.as_u64(), slot.as_u64())
+        {
+            sources.insert(id, (from.to_string().trim_matches('"').to_owned(), slot));
         }
     }
     let mut graph = Graph::new();
@@ -154,13 +154,11 @@ fn ui_graph(text: &str) -> Result<Graph, String> {
         for input in node.get("inputs").and_then(Value::as_array).into_iter().flatten() {
             let name = input.get("name").and_then(Value::as_str);
             let link_id = input.get("link").and_then(Value::as_u64);
-            if let (Some(name), Some(link_id)) = (name, link_id) {
-                if let Some((from, slot)) = sources.get(&link_id) {
-                    inputs.insert(
-                        name.to_owned(),
-                        Value::Array(vec![Value::String(from.clone()), (*slot).into()]),
-                    );
-                }
+            if let (Some(name), Some(link_id)) = (name, link_id)
+                && let Some((from, slot)) = sources.get(&link_id)
+            {
+                inputs
+                    .insert(name.to_owned(), Value::Array(vec![Value::String(from.clone()), (*slot).into()]));
             }
         }
         let id = id.to_string().trim_matches('"').to_owned();
@@ -178,13 +176,13 @@ fn is_sampler(n: &Node) -> bool {
 fn check_links(graph: &Graph, warnings: &mut Vec<String>) {
     for (id, node) in graph {
         for (name, v) in &node.inputs {
-            if let Some(to) = link(v) {
-                if !graph.contains_key(&to) {
-                    warnings.push(format!(
-                        "ComfyUI node {id} ({}) input {name:?} links to node {to}, which does not exist",
-                        node.class
-                    ));
-                }
+            if let Some(to) = link(v)
+                && !graph.contains_key(&to)
+            {
+                warnings.push(format!(
+                    "ComfyUI node {id} ({}) input {name:?} links to node {to}, which does not exist",
+                    node.class
+                ));
             }
         }
     }
@@ -440,10 +438,10 @@ impl Walker<'_> {
                 }
             }
         }
-        if let Some(h) = &hires {
-            if g.width.is_none() {
-                (g.width, g.height) = (h.width, h.height);
-            }
+        if let Some(h) = &hires
+            && g.width.is_none()
+        {
+            (g.width, g.height) = (h.width, h.height);
         }
         g.hires = hires;
     }

@@ -18,10 +18,10 @@ pub fn parse(json: &str, source: &str) -> Result<Generation, String> {
     g.cfg_scale = f.f64("scale");
     g.sampler = f.string("sampler");
     g.model = f.string("model").map(ModelRef::named);
-    if let Some(size) = f.string("size") {
-        if let Some((w, h)) = parse_size(&size) {
-            (g.width, g.height) = (Some(w), Some(h));
-        }
+    if let Some(size) = f.string("size")
+        && let Some((w, h)) = parse_size(&size)
+    {
+        (g.width, g.height) = (Some(w), Some(h));
     }
     for lora in f.take("lora").and_then(|v| v.as_array().cloned()).unwrap_or_default() {
         let Some(name) = lora.get("file").and_then(as_str) else { continue };

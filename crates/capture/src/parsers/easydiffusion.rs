@@ -30,10 +30,10 @@ pub fn looks_like<'a>(mut keys: impl Iterator<Item = &'a str>) -> bool {
 
 pub fn parse(mut obj: Map<String, Value>, source: &str, raw: String) -> Generation {
     for (new, old) in ALIASES {
-        if !obj.contains_key(new) {
-            if let Some(v) = obj.remove(old) {
-                obj.insert(new.to_owned(), v);
-            }
+        if !obj.contains_key(new)
+            && let Some(v) = obj.remove(old)
+        {
+            obj.insert(new.to_owned(), v);
         }
     }
     let mut f = Fields::new(obj);

@@ -79,12 +79,11 @@ pub(crate) fn recognise(meta: &mut Metadata) -> Vec<Generation> {
     }
 
     // Midjourney PNG: Description + Author.
-    if let Some(d) = text("Description").filter(|_| software.is_none()) {
-        if let Some(g) =
+    if let Some(d) = text("Description").filter(|_| software.is_none())
+        && let Some(g) =
             midjourney::parse(&d.value, text("Author").map(|t| t.value.as_str()), &src("Description"))
-        {
-            found.records.push(g);
-        }
+    {
+        found.records.push(g);
     }
 
     // EXIF: UserComment (A1111 family, Fooocus, SwarmUI, Easy Diffusion JSON), descriptions.
@@ -138,22 +137,20 @@ pub(crate) fn recognise(meta: &mut Metadata) -> Vec<Generation> {
             found.add(drawthings::parse(json, &source), &source);
         } else if let Some(desc) =
             xmp::first(&props, "dc:description").filter(|_| !found.has(Generator::Midjourney))
-        {
-            if let Some(g) =
+            && let Some(g) =
                 midjourney::parse(desc, xmp::first(&props, "dc:creator"), &format!("{origin}:dc:description"))
-            {
-                found.records.push(g);
-            }
+        {
+            found.records.push(g);
         }
     }
 
     // IPTC caption (2:120) from JPEG APP13.
     if let Some((_, _, caption)) = meta.iptc.iter().find(|(r, d, _)| (*r, *d) == (2, 120)) {
         let caption = String::from_utf8_lossy(caption).into_owned();
-        if let Some(g) = midjourney::parse(&caption, None, "jpeg:iptc:caption") {
-            if !found.has(Generator::Midjourney) {
-                found.records.push(g);
-            }
+        if let Some(g) = midjourney::parse(&caption, None, "jpeg:iptc:caption")
+            && !found.has(Generator::Midjourney)
+        {
+            found.records.push(g);
         }
     }
     meta.warnings.extend(found.warnings);
