@@ -67,7 +67,9 @@ pub fn parse(
     };
     check_links(&graph, warnings);
     let walker = Walker { graph: &graph };
-    let samplers: Vec<&String> = graph.iter().filter(|(_, n)| is_sampler(n)).map(|(id, _)| id).collect();
+    let mut samplers: Vec<&String> = graph.iter().filter(|(_, n)| is_sampler(n)).map(|(id, _)| id).collect();
+    // Node ids are numbers written as strings: order them as numbers, so passes come in order.
+    samplers.sort_by_key(|id| (id.parse::<u64>().unwrap_or(u64::MAX), id.as_str()));
     Ok(samplers.into_iter().map(|id| walker.record(id, source, raw)).collect())
 }
 
@@ -375,7 +377,7 @@ impl Walker<'_> {
     }
 
     /// Follows `latent_image` to its origin: size, a second pass, or an encoded image.
-    fn latent(&self, sampler: &str, g: &mut Generation, denoise: Option<f64>) {
+    fn latent(&self, sampler: &str, g: &mut Generation, denoise: Option<f64>, depth: usize) {
         let mut next = self.node(sampler).and_then(|n| n.inputs.get("latent_image")).and_then(link);
         let mut seen = HashSet::new();
         let mut hires: Option<Hires> = None;
@@ -426,6 +428,16 @@ impl Walker<'_> {
                     g.extra.insert("upstream_sampler".into(), Value::String(id.clone()));
                     let h = hires.get_or_insert_with(Hires::default);
                     h.denoising_strength = denoise;
+                    if depth < 8 {
+                        let mut upstream = Generation::new(Generator::ComfyUi, "", "");
+                        self.latent(&id, &mut upstream, None, depth + 1);
+                        if let (Some(w), Some(ht), Some(scale)) = (upstream.width, upstream.height, h.scale) {
+                            g.width = Some((w as f64 * scale).round() as u32);
+                            g.height = Some((ht as f64 * scale).round() as u32);
+                        } else if h.width.is_none() {
+                            (g.width, g.height) = (upstream.width, upstream.height);
+                        }
+                    }
                 }
                 _ => {
                     if let (Some(w), Some(h)) = (num("width"), num("height")) {
@@ -459,7 +471,7 @@ impl Walker<'_> {
         g.prompt = self.prompt(id, "positive");
         g.negative_prompt = self.prompt(id, "negative");
         self.model(id, &mut g);
-        self.latent(id, &mut g, denoise.filter(|&d| d < 1.0));
+        self.latent(id, &mut g, denoise.filter(|&d| d < 1.0), 0);
         if let Some(vae) = self.graph.values().find_map(|n| n.inputs.get("vae_name").and_then(Value::as_str))
         {
             g.vae = Some(ModelRef::named(vae));

@@ -16,7 +16,8 @@ pub fn metadata(text: &str, source: &str) -> Result<Generation, String> {
     g.seed = f.u64("seed");
     g.steps = f.u32("steps");
     g.cfg_scale = f.f64("cfg_scale");
-    g.scheduler = f.string("scheduler");
+    // InvokeAI's "scheduler" picks the sampling algorithm (`dpmpp_2m_k`): the sampler elsewhere.
+    g.sampler = f.string("scheduler");
     g.width = f.u32("width");
     g.height = f.u32("height");
     g.model = f.take("model").map(|m| model_ref(&m));
