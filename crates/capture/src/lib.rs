@@ -86,3 +86,40 @@ fn stealth_record(text: &str, source: &str) -> Result<Generation, String> {
     };
     parsers::novelai_record(&comment, field("Description"), field("Source"), source)
 }
+
+/// Entry points of each parser on its own, for the fuzz targets in `fuzz/`.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// A `parameters` text or UserComment: A1111 text, or Fooocus / SwarmUI / Easy Diffusion JSON.
+    pub fn parameters(text: &str) {
+        let _ = crate::parsers::parameters(text, "fuzz", None);
+    }
+
+    /// A ComfyUI graph, as the API `prompt` and as the UI `workflow`.
+    pub fn comfyui(text: &str) {
+        let mut warnings = Vec::new();
+        let _ = crate::parsers::comfyui(Some(text), None, "fuzz", &mut warnings);
+        let _ = crate::parsers::comfyui(None, Some(text), "fuzz", &mut warnings);
+    }
+
+    /// An XMP packet.
+    pub fn xmp(packet: &str) {
+        let _ = crate::xmp::parse(packet);
+    }
+
+    /// A raw EXIF (TIFF) block.
+    pub fn exif(tiff: &[u8]) {
+        let _ = crate::exif::read(tiff);
+        let _ = crate::exif::decode_user_comment(tiff, false);
+    }
+
+    /// A C2PA manifest store (JUMBF).
+    pub fn c2pa(store: &[u8]) {
+        let _ = crate::c2pa::presence("fuzz", store);
+    }
+
+    /// A NovelAI Comment, or a stealth payload's text.
+    pub fn novelai(text: &str) {
+        let _ = crate::stealth_record(text, "fuzz");
+    }
+}

@@ -39,7 +39,17 @@ pub(super) fn read<R: Read + Seek>(r: &mut R, file_len: u64) -> Result<Metadata,
         pos += 2;
         match marker {
             0xD8 | 0x01 | 0xD0..=0xD7 => continue,
-            0xD9 | 0xDA => break, // EOI, or the first scan: all metadata comes before it.
+            0xD9 => break,
+            0xDA => {
+                // The first scan: all metadata comes before it. The image data is not read,
+                // but a file cut short shows in its last two bytes, which should be EOI.
+                r.seek(SeekFrom::Start(file_len.saturating_sub(2)))?;
+                let mut tail = [0u8; 2];
+                if read_up_to(r, &mut tail)? < 2 || tail != [0xFF, 0xD9] {
+                    meta.warn("the file does not end with an end-of-image marker (truncated?)");
+                }
+                break;
+            }
             _ => {}
         }
         let mut l = [0u8; 2];

@@ -9,7 +9,11 @@ pub(super) fn read<R: Read + Seek>(r: &mut R, file_len: u64) -> Result<Metadata,
     let mut meta = Metadata { format: Some(ImageFormat::Webp), ..Default::default() };
     let mut riff = [0u8; 12];
     read_up_to(r, &mut riff)?;
-    let riff_end = (u32::from_le_bytes(riff[4..8].try_into().unwrap()) as u64 + 8).min(file_len);
+    let riff_end = u32::from_le_bytes(riff[4..8].try_into().unwrap()) as u64 + 8;
+    if riff_end > file_len {
+        meta.warn(format!("the RIFF header says {riff_end} bytes but the file has {file_len} (truncated)"));
+    }
+    let riff_end = riff_end.min(file_len);
     let mut pos = 12u64;
     while pos + 8 <= riff_end {
         let mut header = [0u8; 8];

@@ -298,3 +298,5 @@ pub(crate) fn novelai_record(
 ) -> Result<Generation, String> {
     novelai::parse(comment, description, model_source, source)
 }
+
+pub(crate) use comfyui::parse as comfyui;
