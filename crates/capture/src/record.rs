@@ -225,6 +225,9 @@ pub struct C2paPresence {
 /// Everything `inspect` found in one file.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Inspection {
+    /// Serialized as `image_format`: in documents that embed an inspection, `format` names
+    /// the document's own format.
+    #[serde(rename = "image_format")]
     pub format: ImageFormat,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<u32>,
