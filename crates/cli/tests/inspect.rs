@@ -97,7 +97,10 @@ fn warnings_name_the_file_on_stderr() {
     let out = handprint(&["inspect", path.to_str().unwrap()]);
     assert!(out.status.success(), "a readable file with a warning is not a failure");
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("cut.jpg: warning: the file does not end with an end-of-image marker"), "{stderr}");
+    assert!(
+        stderr.contains("cut.jpg: warning: the file does not end with an end-of-image marker"),
+        "{stderr}"
+    );
 }
 
 #[test]
