@@ -4,7 +4,7 @@
 //! every writer handled here uses the customary prefixes. Array items (`rdf:li`) become one
 //! pair each, under their property's name.
 
-use quick_xml::Reader;
+use quick_xml::{Reader, XmlVersion};
 use quick_xml::events::Event;
 
 const CONTAINERS: [&str; 7] =
@@ -33,7 +33,7 @@ pub(crate) fn parse(packet: &str) -> Result<Vec<(String, String)>, String> {
                 stack.pop();
                 None
             }
-            Ok(Event::Text(t)) => Some(t.xml_content().map_err(|e| e.to_string())?.into_owned()),
+            Ok(Event::Text(t)) => Some(t.xml_content(XmlVersion::Implicit1_0).map_err(|e| e.to_string())?.into_owned()),
             Ok(Event::CData(c)) => Some(String::from_utf8_lossy(&c).into_owned()),
             Ok(Event::GeneralRef(r)) => Some(match r.resolve_char_ref() {
                 Ok(Some(c)) => c.to_string(),
@@ -77,7 +77,7 @@ fn attributes(e: &quick_xml::events::BytesStart, element: &str, out: &mut Vec<(S
         if key.starts_with("xmlns") || key.starts_with("rdf:") {
             continue;
         }
-        if let Ok(v) = attr.unescape_value() {
+        if let Ok(v) = attr.normalized_value(XmlVersion::Implicit1_0) {
             out.push((key, v.into_owned()));
         }
     }
