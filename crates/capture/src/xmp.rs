@@ -4,8 +4,8 @@
 //! every writer handled here uses the customary prefixes. Array items (`rdf:li`) become one
 //! pair each, under their property's name.
 
-use quick_xml::{Reader, XmlVersion};
 use quick_xml::events::Event;
+use quick_xml::{Reader, XmlVersion};
 
 const CONTAINERS: [&str; 7] =
     ["x:xmpmeta", "rdf:RDF", "rdf:Description", "rdf:Alt", "rdf:Seq", "rdf:Bag", "rdf:li"];
@@ -33,7 +33,9 @@ pub(crate) fn parse(packet: &str) -> Result<Vec<(String, String)>, String> {
                 stack.pop();
                 None
             }
-            Ok(Event::Text(t)) => Some(t.xml_content(XmlVersion::Implicit1_0).map_err(|e| e.to_string())?.into_owned()),
+            Ok(Event::Text(t)) => {
+                Some(t.xml_content(XmlVersion::Implicit1_0).map_err(|e| e.to_string())?.into_owned())
+            }
             Ok(Event::CData(c)) => Some(String::from_utf8_lossy(&c).into_owned()),
             Ok(Event::GeneralRef(r)) => Some(match r.resolve_char_ref() {
                 Ok(Some(c)) => c.to_string(),
