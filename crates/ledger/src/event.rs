@@ -1,0 +1,142 @@
+//! Journal events: canonical JSON (RFC 8785), signed with Ed25519, chained per project.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{Hash, LedgerError};
+
+/// The `format` of every event.
+pub const EVENT_FORMAT: &str = "handprint.event/1";
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EventKind {
+    /// A generator produced an image (file hash, size, capture record).
+    Generated,
+    /// The creator changed the prompt between generations.
+    PromptEdited,
+    /// The creator chose a candidate.
+    Selected,
+    /// The creator set a candidate aside.
+    Rejected,
+    /// Manual work: an input file made into an output file with a tool.
+    Edited,
+    /// A file from elsewhere: a sketch, a photo, a reference.
+    Imported,
+    /// Free text from the creator.
+    Note,
+    /// A final work was sealed.
+    Sealed,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Generated => "generated",
+            EventKind::PromptEdited => "prompt-edited",
+            EventKind::Selected => "selected",
+            EventKind::Rejected => "rejected",
+            EventKind::Edited => "edited",
+            EventKind::Imported => "imported",
+            EventKind::Note => "note",
+            EventKind::Sealed => "sealed",
+        }
+    }
+}
+
+/// One journal event, as signed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Event {
+    pub format: String,
+    /// Position in the identity's Merkle log (0-based).
+    pub log_index: u64,
+    pub project: String,
+    /// Position in the project's chain (0-based).
+    pub project_seq: u64,
+    /// Hash of the project's previous event; `None` for its first.
+    pub prev: Option<Hash>,
+    /// RFC 3339, UTC, milliseconds: `2026-11-26T21:00:00.123Z`.
+    pub time: String,
+    /// The author's Ed25519 public key, base64.
+    pub author: String,
+    pub kind: EventKind,
+    pub data: Value,
+    /// Events this one derives from (img2img source, the prompt it edits, the file it edits).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub derived_from: Vec<Hash>,
+}
+
+/// An event with its signature: what is stored, exported and hashed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignedEvent {
+    pub event: Event,
+    /// Ed25519 signature over the RFC 8785 canonical JSON of `event`, base64.
+    pub signature: String,
+}
+
+/// RFC 8785 canonical JSON.
+pub fn canonical<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json_canonicalizer::to_vec(value).expect("journal values are plain JSON")
+}
+
+pub fn author_of(key: &VerifyingKey) -> String {
+    B64.encode(key.as_bytes())
+}
+
+impl Event {
+    pub fn sign(self, key: &SigningKey) -> SignedEvent {
+        let signature = key.sign(&canonical(&self));
+        SignedEvent { event: self, signature: B64.encode(signature.to_bytes()) }
+    }
+}
+
+impl SignedEvent {
+    /// The bytes stored as the Merkle leaf: the canonical JSON of the signed event.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        canonical(self)
+    }
+
+    /// Parses stored bytes, refusing anything that is not exactly canonical.
+    pub fn from_bytes(bytes: &[u8]) -> Result<SignedEvent, LedgerError> {
+        let parsed: SignedEvent = serde_json::from_slice(bytes)
+            .map_err(|e| LedgerError::Malformed(format!("not a signed event: {e}")))?;
+        if parsed.to_bytes() != bytes {
+            return Err(LedgerError::Malformed("not in canonical form (the bytes were altered)".into()));
+        }
+        Ok(parsed)
+    }
+
+    /// The event's hash: SHA-256 of [`SignedEvent::to_bytes`]. Chains and lineage use it.
+    pub fn hash(&self) -> Hash {
+        Hash::of(&self.to_bytes())
+    }
+
+    /// The message and signature to check, for batch verification.
+    pub fn signed_parts(&self) -> Result<(Vec<u8>, Signature), LedgerError> {
+        let bytes = B64
+            .decode(&self.signature)
+            .map_err(|_| LedgerError::Malformed("signature is not base64".into()))?;
+        let signature = Signature::from_slice(&bytes)
+            .map_err(|_| LedgerError::Malformed("signature is not 64 bytes".into()))?;
+        Ok((canonical(&self.event), signature))
+    }
+
+    pub fn verify(&self, key: &VerifyingKey) -> Result<(), LedgerError> {
+        if self.event.author != author_of(key) {
+            return Err(LedgerError::Malformed("signed by another key than the journal's".into()));
+        }
+        let (message, signature) = self.signed_parts()?;
+        key.verify_strict(&message, &signature).map_err(|_| LedgerError::BadSignature)
+    }
+}
+
+/// UTC now, as events write it.
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
