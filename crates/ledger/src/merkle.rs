@@ -89,7 +89,7 @@ pub fn range_hash<S: NodeSource>(source: &S, start: u64, end: u64) -> Result<Has
     if n == 0 {
         return Ok(empty_root());
     }
-    if n.is_power_of_two() && start % n == 0 {
+    if n.is_power_of_two() && start.is_multiple_of(n) {
         return source.node(n.trailing_zeros() as u8, start / n);
     }
     let k = largest_power_of_two_below(n);
