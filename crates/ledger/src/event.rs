@@ -66,9 +66,20 @@ pub struct Event {
     pub author: String,
     pub kind: EventKind,
     pub data: Value,
-    /// Events this one derives from (img2img source, the prompt it edits, the file it edits).
+    /// Events this one derives from, and how (the prompt it edits, the image it upscales,
+    /// the file it edits): the edges of the work's derivation graph.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub derived_from: Vec<Hash>,
+    pub derived_from: Vec<Link>,
+}
+
+/// An edge of the derivation graph.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Link {
+    pub event: Hash,
+    /// How this event derives from that one, e.g. `prompt-edit`, `same-seed`, `init-image`,
+    /// `edit-input`, `candidate`.
+    pub relation: String,
 }
 
 /// An event with its signature: what is stored, exported and hashed.

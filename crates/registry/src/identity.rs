@@ -1,0 +1,186 @@
+//! The creator's identity on disk: an Ed25519 key pair, a display name and an X.509
+//! certificate for the same key.
+//!
+//! Files in the data directory:
+//! - `identity.json`: `{"format": "handprint.identity/1", "name", "public_key" (base64), "created"}`
+//! - `key.pem`: the private key as PKCS#8 (`PRIVATE KEY`), or, with a passphrase, encrypted
+//!   PKCS#8 (`ENCRYPTED PRIVATE KEY`: PBES2 with scrypt and AES-256-CBC); mode 0600.
+//!   `openssl pkey -in key.pem` reads either.
+//! - `certificate.pem`: an end-entity certificate for the key (digitalSignature key usage,
+//!   emailProtection and documentSigning extended key usages, authority key identifier),
+//!   issued by `root.pem`, a one-off personal root whose private key is discarded after
+//!   signing. C2PA validators refuse self-signed end-entity certificates, hence the root.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use pkcs8::LineEnding;
+use rand_core::OsRng;
+use serde::{Deserialize, Serialize};
+
+use crate::RegistryError;
+
+pub const IDENTITY_FORMAT: &str = "handprint.identity/1";
+
+/// What anyone may know: name and public key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PublicIdentity {
+    pub format: String,
+    pub name: String,
+    pub public_key: String,
+    pub created: String,
+}
+
+impl PublicIdentity {
+    pub fn verifying_key(&self) -> Result<VerifyingKey, RegistryError> {
+        let bytes = B64.decode(&self.public_key).ok().and_then(|b| <[u8; 32]>::try_from(b).ok());
+        bytes
+            .and_then(|b| VerifyingKey::from_bytes(&b).ok())
+            .ok_or_else(|| RegistryError::Identity("identity.json: public_key is not an Ed25519 key".into()))
+    }
+}
+
+/// The identity with its private key, able to sign.
+pub struct Identity {
+    pub public: PublicIdentity,
+    pub key: SigningKey,
+}
+
+/// Creates the identity in `dir`. Refuses, without touching anything, if one exists.
+pub fn create(dir: &Path, name: &str, passphrase: Option<&str>) -> Result<PublicIdentity, RegistryError> {
+    if dir.join("key.pem").exists() || dir.join("identity.json").exists() {
+        return Err(RegistryError::Identity(format!(
+            "an identity already exists in {}; it is never overwritten",
+            dir.display()
+        )));
+    }
+    if name.trim().is_empty() {
+        return Err(RegistryError::Identity("the display name is empty".into()));
+    }
+    fs::create_dir_all(dir).map_err(|e| RegistryError::io(dir, e))?;
+    let key = SigningKey::generate(&mut OsRng);
+    let pem = match passphrase {
+        Some(p) => key.to_pkcs8_encrypted_pem(&mut OsRng, p.as_bytes(), LineEnding::LF),
+        None => key.to_pkcs8_pem(LineEnding::LF),
+    }
+    .map_err(|e| RegistryError::Identity(format!("cannot encode the key: {e}")))?;
+    let public = PublicIdentity {
+        format: IDENTITY_FORMAT.into(),
+        name: name.trim().into(),
+        public_key: B64.encode(key.verifying_key().as_bytes()),
+        created: ledger::event::now(),
+    };
+    let (root, certificate) = certificates(&key, &public.name)?;
+    // Key first, created exclusively with mode 0600; identity.json last marks completion.
+    write_new(&dir.join("key.pem"), pem.as_bytes(), 0o600)?;
+    write_new(&dir.join("root.pem"), root.as_bytes(), 0o644)?;
+    write_new(&dir.join("certificate.pem"), certificate.as_bytes(), 0o644)?;
+    let json = serde_json::to_vec_pretty(&public).expect("plain struct");
+    write_new(&dir.join("identity.json"), &json, 0o644)?;
+    Ok(public)
+}
+
+fn write_new(path: &Path, data: &[u8], mode: u32) -> Result<(), RegistryError> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
+    #[cfg(not(unix))]
+    let _ = mode;
+    let mut f = options.open(path).map_err(|e| RegistryError::io(path, e))?;
+    f.write_all(data).and_then(|_| f.sync_all()).map_err(|e| RegistryError::io(path, e))
+}
+
+pub fn load_public(dir: &Path) -> Result<PublicIdentity, RegistryError> {
+    let path = dir.join("identity.json");
+    let bytes = fs::read(&path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => RegistryError::NoIdentity(dir.to_path_buf()),
+        _ => RegistryError::io(&path, e),
+    })?;
+    let public: PublicIdentity = serde_json::from_slice(&bytes)
+        .map_err(|e| RegistryError::Identity(format!("{}: {e}", path.display())))?;
+    public.verifying_key()?;
+    Ok(public)
+}
+
+/// Loads the signing identity; `passphrase` is needed if the key is encrypted.
+pub fn load(dir: &Path, passphrase: Option<&str>) -> Result<Identity, RegistryError> {
+    let public = load_public(dir)?;
+    let path = dir.join("key.pem");
+    let pem = fs::read_to_string(&path).map_err(|e| RegistryError::io(&path, e))?;
+    let key = if pem.contains("ENCRYPTED PRIVATE KEY") {
+        let Some(p) = passphrase else {
+            return Err(RegistryError::Passphrase("the key is encrypted: give its passphrase (--passphrase or HANDPRINT_PASSPHRASE)".into()));
+        };
+        SigningKey::from_pkcs8_encrypted_pem(&pem, p.as_bytes())
+            .map_err(|_| RegistryError::Passphrase("wrong passphrase (or a damaged key file)".into()))?
+    } else {
+        SigningKey::from_pkcs8_pem(&pem).map_err(|e| RegistryError::Identity(format!("{}: {e}", path.display())))?
+    };
+    if key.verifying_key() != public.verifying_key()? {
+        return Err(RegistryError::Identity(format!("{} does not hold the key named in identity.json", path.display())));
+    }
+    Ok(Identity { public, key })
+}
+
+/// rcgen signs through this: the Ed25519 key never leaves ed25519-dalek.
+struct RcgenKey<'a>(&'a SigningKey, [u8; 32]);
+
+impl rcgen::PublicKeyData for RcgenKey<'_> {
+    fn der_bytes(&self) -> &[u8] {
+        &self.1
+    }
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        &rcgen::PKCS_ED25519
+    }
+}
+
+impl rcgen::SigningKey for RcgenKey<'_> {
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
+        Ok(ed25519_dalek::Signer::sign(self.0, msg).to_bytes().to_vec())
+    }
+}
+
+/// A personal root (key discarded) and the end-entity certificate it issues for `key`.
+fn certificates(key: &SigningKey, name: &str) -> Result<(String, String), RegistryError> {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+        KeyUsagePurpose,
+    };
+    let err = |e: rcgen::Error| RegistryError::Identity(format!("cannot make the certificate: {e}"));
+    let now = chrono::Utc::now();
+    let validity = |p: &mut CertificateParams| {
+        p.not_before = rcgen::date_time_ymd(now.format("%Y").to_string().parse().unwrap_or(2026), 1, 1);
+        p.not_after = rcgen::date_time_ymd(now.format("%Y").to_string().parse::<i32>().unwrap_or(2026) + 20, 1, 1);
+    };
+    let root_key = SigningKey::generate(&mut OsRng);
+    let root_signer = RcgenKey(&root_key, root_key.verifying_key().to_bytes());
+    let mut root = CertificateParams::default();
+    root.distinguished_name = DistinguishedName::new();
+    root.distinguished_name.push(DnType::CommonName, format!("{name} (handprint personal root)"));
+    root.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    root.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    validity(&mut root);
+    let root_cert = root.self_signed(&root_signer).map_err(err)?;
+    let issuer = Issuer::new(root, root_signer);
+    let mut ee = CertificateParams::default();
+    ee.distinguished_name = DistinguishedName::new();
+    ee.distinguished_name.push(DnType::CommonName, name);
+    ee.distinguished_name.push(DnType::OrganizationName, "handprint");
+    ee.is_ca = IsCa::ExplicitNoCa;
+    ee.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    ee.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::EmailProtection,
+        ExtendedKeyUsagePurpose::Other(vec![1, 3, 6, 1, 5, 5, 7, 3, 36]), // id-kp-documentSigning
+    ];
+    ee.use_authority_key_identifier_extension = true;
+    validity(&mut ee);
+    let subject = RcgenKey(key, key.verifying_key().to_bytes());
+    let ee_cert = ee.signed_by(&subject, &issuer).map_err(err)?;
+    Ok((root_cert.pem(), ee_cert.pem()))
+}

@@ -1,0 +1,86 @@
+//! handprint's store and the operations on it: the identity and keys on disk, the journal in
+//! an embedded SQLite file, and `record`, `select`, `edit`, `import`, `note`, `verify`,
+//! `export`.
+
+pub mod export;
+pub mod identity;
+mod ops;
+pub mod store;
+
+use std::path::{Path, PathBuf};
+
+pub use ops::{FileInfo, Outcome, Recorded};
+pub use store::Store;
+
+use identity::{Identity, PublicIdentity};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: database error: {source}")]
+    Db { path: PathBuf, source: rusqlite::Error },
+    #[error("no identity in {0}: run `handprint init --name \"Your Name\"` first")]
+    NoIdentity(PathBuf),
+    #[error("identity: {0}")]
+    Identity(String),
+    #[error("{0}")]
+    Passphrase(String),
+    #[error("no project named {0:?}: create it with `handprint project new {0}`")]
+    NoProject(String),
+    #[error("{0}: not in the journal (record or import it first)")]
+    NotRecorded(PathBuf),
+    #[error("{path}: {message}")]
+    File { path: PathBuf, message: String },
+    #[error("store: {0}")]
+    Store(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl RegistryError {
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        RegistryError::Io { path: path.to_path_buf(), source }
+    }
+
+    pub fn db(path: &Path, source: rusqlite::Error) -> Self {
+        RegistryError::Db { path: path.to_path_buf(), source }
+    }
+}
+
+/// Where handprint keeps its data: `--home`, else `HANDPRINT_HOME`, else
+/// `$XDG_DATA_HOME/handprint`, else `~/.local/share/handprint`.
+pub fn home_dir(explicit: Option<&Path>) -> PathBuf {
+    if let Some(p) = explicit {
+        return p.to_path_buf();
+    }
+    if let Some(p) = std::env::var_os("HANDPRINT_HOME").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    if let Some(p) = std::env::var_os("XDG_DATA_HOME").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p).join("handprint");
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    home.join(".local/share/handprint")
+}
+
+/// An opened data directory: the public identity and the store.
+pub struct Registry {
+    pub home: PathBuf,
+    pub public: PublicIdentity,
+    pub store: Store,
+}
+
+impl Registry {
+    /// Opens the data directory; the identity must exist.
+    pub fn open(home: &Path) -> Result<Registry, RegistryError> {
+        let public = identity::load_public(home)?;
+        let store = Store::open(&home.join("journal.sqlite3"))?;
+        Ok(Registry { home: home.to_path_buf(), public, store })
+    }
+
+    /// The signing identity (asks for the passphrase if the key is encrypted).
+    pub fn signer(&self, passphrase: Option<&str>) -> Result<Identity, RegistryError> {
+        identity::load(&self.home, passphrase)
+    }
+}
