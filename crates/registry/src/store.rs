@@ -353,3 +353,40 @@ impl NodeSource for TxNodes<'_> {
             .ok_or_else(|| RegistryError::Store(format!("Merkle node ({level}, {index}) is missing from the store")))
     }
 }
+
+impl Store {
+    /// Checks the whole journal (see [`ledger::verify::verify`]) and that the stored Merkle
+    /// nodes are those the events give, streaming events from the database.
+    pub fn verify(&self, key: &ed25519_dalek::VerifyingKey) -> Result<ledger::verify::Verification, RegistryError> {
+        let notes = self.checkpoints()?;
+        let mut st = self.conn.prepare("SELECT bytes FROM events ORDER BY log_index").map_err(self.db())?;
+        let failure = std::cell::RefCell::new(None);
+        let leaves = st.query_map([], |r| r.get::<_, Vec<u8>>(0)).map_err(self.db())?.map_while(|r| match r {
+            Ok(bytes) => Some(bytes),
+            Err(e) => {
+                *failure.borrow_mut() = Some(e);
+                None
+            }
+        });
+        let mut v = ledger::verify::verify(key, leaves, &notes);
+        if let Some(e) = failure.into_inner() {
+            return Err(self.db()(e));
+        }
+        let stored = self.nodes()?;
+        let computed: Vec<merkle::Node> = v.tree.nodes().collect();
+        let mut wrong = stored.iter().zip(&computed).filter(|(s, c)| s != c).map(|(s, _)| s).peekable();
+        if wrong.peek().is_some() || stored.len() != computed.len() {
+            let names: Vec<String> = wrong.take(5).map(|n| format!("({}, {})", n.level, n.index)).collect();
+            v.findings.push(ledger::verify::Finding {
+                log_index: None,
+                message: format!(
+                    "the stored Merkle nodes do not match the events ({} stored, {} expected; differing: {}): proofs from this store would be wrong",
+                    stored.len(),
+                    computed.len(),
+                    if names.is_empty() { "none, but the counts differ".into() } else { names.join(", ") }
+                ),
+            });
+        }
+        Ok(v)
+    }
+}
