@@ -1,7 +1,9 @@
 //! The `handprint` command line.
 
 mod inspect;
+mod journal;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -11,9 +13,18 @@ use clap::{Parser, Subcommand};
     name = "handprint",
     version,
     about = "Prove the human hand in AI-assisted images, and find where they were copied.",
-    long_about = None,
+    long_about = "Prove the human hand in AI-assisted images, and find where they were copied.\n\n\
+        A creator records every generation, prompt revision, selection and manual edit as it \
+        happens, in a signed, hash-chained journal that nobody (the creator included) can rewrite \
+        without it showing.\n\n\
+        Start with `handprint init --name \"Your Name\"`, then `handprint project new NAME` and \
+        `handprint record FILE... --project NAME` (or `handprint watch DIR --project NAME`)."
 )]
 struct Cli {
+    /// Data directory (identity, keys, journal). Default: $HANDPRINT_HOME, else
+    /// $XDG_DATA_HOME/handprint, else ~/.local/share/handprint.
+    #[arg(long, global = true, value_name = "DIR")]
+    home: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -21,12 +32,36 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Inspect(inspect::Args),
+    Init(journal::InitArgs),
+    #[command(subcommand)]
+    Project(journal::ProjectCommand),
+    Record(journal::RecordArgs),
+    Select(journal::ChooseArgs),
+    Reject(journal::ChooseArgs),
+    Edit(journal::EditArgs),
+    Import(journal::ImportArgs),
+    Note(journal::NoteArgs),
+    Log(journal::LogArgs),
+    Verify(journal::VerifyArgs),
+    Export(journal::ExportArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let home = registry::home_dir(cli.home.as_deref());
     let result = match cli.command {
         Command::Inspect(args) => inspect::run(args),
+        Command::Init(args) => journal::init(&home, args),
+        Command::Project(cmd) => journal::project(&home, cmd),
+        Command::Record(args) => journal::record(&home, args),
+        Command::Select(args) => journal::choose(&home, args, true),
+        Command::Reject(args) => journal::choose(&home, args, false),
+        Command::Edit(args) => journal::edit(&home, args),
+        Command::Import(args) => journal::import(&home, args),
+        Command::Note(args) => journal::note(&home, args),
+        Command::Log(args) => journal::log(&home, args),
+        Command::Verify(args) => journal::verify(&home, args),
+        Command::Export(args) => journal::export(&home, args),
     };
     match result {
         Ok(code) => code,

@@ -95,7 +95,8 @@ impl Registry {
             return Err(RegistryError::Invalid(format!("project {project:?} has no events yet")));
         };
         let events = self.store.events(Some(project))?;
-        let events: Vec<SignedEvent> = events.into_iter().filter(|e| e.event.log_index < latest.size).collect();
+        let events: Vec<SignedEvent> =
+            events.into_iter().filter(|e| e.event.log_index < latest.size).collect();
         let tmp = dir.with_file_name(format!(
             ".{}.partial-{}",
             dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
@@ -113,12 +114,15 @@ impl Registry {
         let mut proofs = Vec::new();
         for e in &events {
             let bytes = e.to_bytes();
-            proofs.push(serde_json::to_string(&Proof {
-                log_index: e.event.log_index,
-                leaf_hash: merkle::leaf_hash(&bytes),
-                tree_size: latest.size,
-                inclusion: self.store.inclusion_proof(e.event.log_index, latest.size)?,
-            }).expect("plain struct"));
+            proofs.push(
+                serde_json::to_string(&Proof {
+                    log_index: e.event.log_index,
+                    leaf_hash: merkle::leaf_hash(&bytes),
+                    tree_size: latest.size,
+                    inclusion: self.store.inclusion_proof(e.event.log_index, latest.size)?,
+                })
+                .expect("plain struct"),
+            );
             lines.push(String::from_utf8(bytes).expect("canonical JSON is UTF-8"));
         }
         write("events.jsonl", (lines.join("\n") + "\n").as_bytes())?;
@@ -126,7 +130,14 @@ impl Registry {
         let mut consistency = Vec::new();
         for pair in checkpoints.windows(2) {
             let (a, b) = (&pair[0].0, &pair[1].0);
-            consistency.push(serde_json::to_string(&Consistency { from: a.size, to: b.size, proof: self.store.consistency_proof(a.size, b.size)? }).expect("plain struct"));
+            consistency.push(
+                serde_json::to_string(&Consistency {
+                    from: a.size,
+                    to: b.size,
+                    proof: self.store.consistency_proof(a.size, b.size)?,
+                })
+                .expect("plain struct"),
+            );
         }
         write("consistency.jsonl", (consistency.join("\n") + "\n").as_bytes())?;
         for (c, note) in &checkpoints {
@@ -137,7 +148,9 @@ impl Registry {
             let data = fs::read(&src).map_err(|e| RegistryError::io(&src, e))?;
             write(&format!("identity/{name}"), &data)?;
         }
-        let spki = key.to_public_key_pem(pkcs8::LineEnding::LF).map_err(|e| RegistryError::Identity(e.to_string()))?;
+        let spki = key
+            .to_public_key_pem(pkcs8::LineEnding::LF)
+            .map_err(|e| RegistryError::Identity(e.to_string()))?;
         write("identity/public-key.pem", spki.as_bytes())?;
         write("README.txt", README.as_bytes())?;
         let manifest = Manifest {
@@ -186,7 +199,10 @@ fn jsonl<T: for<'de> Deserialize<'de>>(dir: &Path, rel: &str) -> Result<Vec<T>, 
         .filter(|l| !l.is_empty())
         .enumerate()
         .map(|(i, l)| {
-            serde_json::from_str(l).map_err(|e| RegistryError::File { path: dir.join(rel), message: format!("line {}: {e}", i + 1) })
+            serde_json::from_str(l).map_err(|e| RegistryError::File {
+                path: dir.join(rel),
+                message: format!("line {}: {e}", i + 1),
+            })
         })
         .collect()
 }
@@ -196,13 +212,20 @@ pub fn verify_export(dir: &Path) -> Result<ExportVerification, RegistryError> {
     let manifest: Manifest = serde_json::from_slice(&read(dir, "manifest.json")?)
         .map_err(|e| RegistryError::File { path: dir.join("manifest.json"), message: e.to_string() })?;
     if manifest.format != EXPORT_FORMAT {
-        return Err(RegistryError::Invalid(format!("{}: format {:?} is not {EXPORT_FORMAT}", dir.display(), manifest.format)));
+        return Err(RegistryError::Invalid(format!(
+            "{}: format {:?} is not {EXPORT_FORMAT}",
+            dir.display(),
+            manifest.format
+        )));
     }
     let key = manifest.identity.verifying_key()?;
     let mut findings = Vec::new();
     let mut finding = |i: Option<u64>, m: String| findings.push(Finding { log_index: i, message: m });
-    let identity: PublicIdentity = serde_json::from_slice(&read(dir, "identity/identity.json")?)
-        .map_err(|e| RegistryError::File { path: dir.join("identity/identity.json"), message: e.to_string() })?;
+    let identity: PublicIdentity =
+        serde_json::from_slice(&read(dir, "identity/identity.json")?).map_err(|e| RegistryError::File {
+            path: dir.join("identity/identity.json"),
+            message: e.to_string(),
+        })?;
     if identity.public_key != manifest.identity.public_key {
         finding(None, "identity/identity.json names another key than manifest.json".into());
     }
@@ -215,7 +238,11 @@ pub fn verify_export(dir: &Path) -> Result<ExportVerification, RegistryError> {
     // Checkpoints: every note must verify; the manifest's must be among them.
     let mut checkpoints: Vec<Checkpoint> = Vec::new();
     let cp_dir = dir.join("checkpoints");
-    let mut entries: Vec<PathBuf> = fs::read_dir(&cp_dir).map_err(|e| RegistryError::io(&cp_dir, e))?.flatten().map(|e| e.path()).collect();
+    let mut entries: Vec<PathBuf> = fs::read_dir(&cp_dir)
+        .map_err(|e| RegistryError::io(&cp_dir, e))?
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     entries.sort();
     for path in entries {
         let note = fs::read_to_string(&path).map_err(|e| RegistryError::io(&path, e))?;
@@ -240,8 +267,20 @@ pub fn verify_export(dir: &Path) -> Result<ExportVerification, RegistryError> {
     for c in jsonl::<Consistency>(dir, "consistency.jsonl")? {
         match (by_size.get(&c.from), by_size.get(&c.to)) {
             (Some(a), Some(b)) if merkle::verify_consistency(a.size, b.size, &a.root, &b.root, &c.proof) => {}
-            (Some(_), Some(_)) => finding(None, format!("checkpoints of {} and {} events are not consistent (the log was rewritten between them)", c.from, c.to)),
-            _ => finding(None, format!("consistency proof {} -> {} names a checkpoint that is not in checkpoints/", c.from, c.to)),
+            (Some(_), Some(_)) => finding(
+                None,
+                format!(
+                    "checkpoints of {} and {} events are not consistent (the log was rewritten between them)",
+                    c.from, c.to
+                ),
+            ),
+            _ => finding(
+                None,
+                format!(
+                    "consistency proof {} -> {} names a checkpoint that is not in checkpoints/",
+                    c.from, c.to
+                ),
+            ),
         }
     }
     for pair in checkpoints.windows(2) {
@@ -272,7 +311,8 @@ pub fn verify_export(dir: &Path) -> Result<ExportVerification, RegistryError> {
             }
         };
         let i = e.event.log_index;
-        let name = format!("event {i} ({} #{}, {})", e.event.project, e.event.project_seq, e.event.kind.as_str());
+        let name =
+            format!("event {i} ({} #{}, {})", e.event.project, e.event.project_seq, e.event.kind.as_str());
         if e.event.project != manifest.project {
             finding(Some(i), format!("{name}: belongs to another project than {:?}", manifest.project));
         }
@@ -281,9 +321,17 @@ pub fn verify_export(dir: &Path) -> Result<ExportVerification, RegistryError> {
         }
         let expected_seq = prev.map_or(0, |(s, _)| s + 1);
         if e.event.project_seq != expected_seq {
-            finding(Some(i), format!("{name}: expected #{expected_seq}: an event of the project is missing or out of order"));
+            finding(
+                Some(i),
+                format!(
+                    "{name}: expected #{expected_seq}: an event of the project is missing or out of order"
+                ),
+            );
         } else if e.event.prev != prev.map(|(_, h)| h) {
-            finding(Some(i), format!("{name}: its link to the previous event does not match that event's hash"));
+            finding(
+                Some(i),
+                format!("{name}: its link to the previous event does not match that event's hash"),
+            );
         }
         prev = Some((e.event.project_seq, Hash::of(bytes)));
         let leaf = merkle::leaf_hash(bytes);
@@ -292,7 +340,10 @@ pub fn verify_export(dir: &Path) -> Result<ExportVerification, RegistryError> {
                 if p.log_index != i || p.leaf_hash != leaf || p.tree_size != h.size {
                     finding(Some(i), format!("{name}: its proof is for another event or tree"));
                 } else if !merkle::verify_inclusion(&leaf, i, h.size, &p.inclusion, &h.root) {
-                    finding(Some(i), format!("{name}: not included in the log of {} events signed at {}", h.size, h.time));
+                    finding(
+                        Some(i),
+                        format!("{name}: not included in the log of {} events signed at {}", h.size, h.time),
+                    );
                 }
             }
             (None, _) => finding(Some(i), format!("{name}: no inclusion proof")),

@@ -64,9 +64,11 @@ pub fn create(dir: &Path, name: &str, passphrase: Option<&str>) -> Result<Public
     }
     fs::create_dir_all(dir).map_err(|e| RegistryError::io(dir, e))?;
     let key = SigningKey::generate(&mut OsRng);
+    // PKCS#8 v1 (RFC 8410's form, no embedded public key): OpenSSL 3.0 refuses v2.
+    let keypair = ed25519_dalek::pkcs8::KeypairBytes { secret_key: key.to_bytes(), public_key: None };
     let pem = match passphrase {
-        Some(p) => key.to_pkcs8_encrypted_pem(&mut OsRng, p.as_bytes(), LineEnding::LF),
-        None => key.to_pkcs8_pem(LineEnding::LF),
+        Some(p) => encrypt_key(&keypair, p),
+        None => keypair.to_pkcs8_pem(LineEnding::LF).map(|pem| pem.to_string()).map_err(|e| e.to_string()),
     }
     .map_err(|e| RegistryError::Identity(format!("cannot encode the key: {e}")))?;
     let public = PublicIdentity {
@@ -83,6 +85,24 @@ pub fn create(dir: &Path, name: &str, passphrase: Option<&str>) -> Result<Public
     let json = serde_json::to_vec_pretty(&public).expect("plain struct");
     write_new(&dir.join("identity.json"), &json, 0o644)?;
     Ok(public)
+}
+
+/// Encrypted PKCS#8: PBES2, scrypt (N = 2^14, r = 8, p = 1: 16 MiB, within OpenSSL's
+/// 32 MiB scrypt limit, so `openssl pkey` reads it), AES-256-CBC.
+fn encrypt_key(keypair: &ed25519_dalek::pkcs8::KeypairBytes, passphrase: &str) -> Result<String, String> {
+    use pkcs8::pkcs5::{pbes2, scrypt};
+    let der = keypair.to_pkcs8_der().map_err(|e| e.to_string())?;
+    let info = pkcs8::PrivateKeyInfo::try_from(der.as_bytes()).map_err(|e| e.to_string())?;
+    let (mut salt, mut iv) = ([0u8; 16], [0u8; 16]);
+    rand_core::RngCore::fill_bytes(&mut OsRng, &mut salt);
+    rand_core::RngCore::fill_bytes(&mut OsRng, &mut iv);
+    let cost = scrypt::Params::new(14, 8, 1, 32).map_err(|e| e.to_string())?;
+    let params = pbes2::Parameters::scrypt_aes256cbc(cost, &salt, &iv).map_err(|e| e.to_string())?;
+    let encrypted = info.encrypt_with_params(params, passphrase).map_err(|e| e.to_string())?;
+    encrypted
+        .to_pem("ENCRYPTED PRIVATE KEY", LineEnding::LF)
+        .map(|p| p.to_string())
+        .map_err(|e| e.to_string())
 }
 
 fn write_new(path: &Path, data: &[u8], mode: u32) -> Result<(), RegistryError> {
@@ -115,15 +135,21 @@ pub fn load(dir: &Path, passphrase: Option<&str>) -> Result<Identity, RegistryEr
     let pem = fs::read_to_string(&path).map_err(|e| RegistryError::io(&path, e))?;
     let key = if pem.contains("ENCRYPTED PRIVATE KEY") {
         let Some(p) = passphrase else {
-            return Err(RegistryError::Passphrase("the key is encrypted: give its passphrase (--passphrase or HANDPRINT_PASSPHRASE)".into()));
+            return Err(RegistryError::Passphrase(
+                "the key is encrypted: give its passphrase (--passphrase or HANDPRINT_PASSPHRASE)".into(),
+            ));
         };
         SigningKey::from_pkcs8_encrypted_pem(&pem, p.as_bytes())
             .map_err(|_| RegistryError::Passphrase("wrong passphrase (or a damaged key file)".into()))?
     } else {
-        SigningKey::from_pkcs8_pem(&pem).map_err(|e| RegistryError::Identity(format!("{}: {e}", path.display())))?
+        SigningKey::from_pkcs8_pem(&pem)
+            .map_err(|e| RegistryError::Identity(format!("{}: {e}", path.display())))?
     };
     if key.verifying_key() != public.verifying_key()? {
-        return Err(RegistryError::Identity(format!("{} does not hold the key named in identity.json", path.display())));
+        return Err(RegistryError::Identity(format!(
+            "{} does not hold the key named in identity.json",
+            path.display()
+        )));
     }
     Ok(Identity { public, key })
 }
@@ -149,14 +175,21 @@ impl rcgen::SigningKey for RcgenKey<'_> {
 /// A personal root (key discarded) and the end-entity certificate it issues for `key`.
 fn certificates(key: &SigningKey, name: &str) -> Result<(String, String), RegistryError> {
     use rcgen::{
-        BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
-        KeyUsagePurpose,
+        BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+        Issuer, KeyUsagePurpose,
     };
     let err = |e: rcgen::Error| RegistryError::Identity(format!("cannot make the certificate: {e}"));
     let now = chrono::Utc::now();
     let validity = |p: &mut CertificateParams| {
         p.not_before = rcgen::date_time_ymd(now.format("%Y").to_string().parse().unwrap_or(2026), 1, 1);
-        p.not_after = rcgen::date_time_ymd(now.format("%Y").to_string().parse::<i32>().unwrap_or(2026) + 20, 1, 1);
+        p.not_after =
+            rcgen::date_time_ymd(now.format("%Y").to_string().parse::<i32>().unwrap_or(2026) + 20, 1, 1);
+    };
+    let serial = || {
+        let mut bytes = [0u8; 16];
+        rand_core::RngCore::fill_bytes(&mut OsRng, &mut bytes);
+        bytes[0] &= 0x7F; // a positive INTEGER
+        rcgen::SerialNumber::from_slice(&bytes)
     };
     let root_key = SigningKey::generate(&mut OsRng);
     let root_signer = RcgenKey(&root_key, root_key.verifying_key().to_bytes());
@@ -166,6 +199,7 @@ fn certificates(key: &SigningKey, name: &str) -> Result<(String, String), Regist
     root.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     root.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     validity(&mut root);
+    root.serial_number = Some(serial());
     let root_cert = root.self_signed(&root_signer).map_err(err)?;
     let issuer = Issuer::new(root, root_signer);
     let mut ee = CertificateParams::default();
@@ -180,6 +214,7 @@ fn certificates(key: &SigningKey, name: &str) -> Result<(String, String), Regist
     ];
     ee.use_authority_key_identifier_extension = true;
     validity(&mut ee);
+    ee.serial_number = Some(serial());
     let subject = RcgenKey(key, key.verifying_key().to_bytes());
     let ee_cert = ee.signed_by(&subject, &issuer).map_err(err)?;
     Ok((root_cert.pem(), ee_cert.pem()))

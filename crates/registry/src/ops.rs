@@ -44,7 +44,10 @@ pub fn read_file(path: &Path) -> Result<Read, RegistryError> {
         return Err(RegistryError::File { path: path.into(), message: "not a regular file".into() });
     }
     if meta.len() > MAX_FILE {
-        return Err(RegistryError::File { path: path.into(), message: format!("{} bytes: larger than 1 GiB", meta.len()) });
+        return Err(RegistryError::File {
+            path: path.into(),
+            message: format!("{} bytes: larger than 1 GiB", meta.len()),
+        });
     }
     let bytes = std::fs::read(path).map_err(|e| RegistryError::io(path, e))?;
     let inspection = capture::inspect_bytes(&bytes).ok();
@@ -65,8 +68,14 @@ pub fn read_file(path: &Path) -> Result<Read, RegistryError> {
 pub enum Outcome {
     Recorded(Recorded),
     /// The project's journal already holds this file (by SHA-256).
-    AlreadyRecorded { path: PathBuf, log_index: u64 },
-    Failed { path: PathBuf, error: RegistryError },
+    AlreadyRecorded {
+        path: PathBuf,
+        log_index: u64,
+    },
+    Failed {
+        path: PathBuf,
+        error: RegistryError,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -116,14 +125,22 @@ impl Registry {
     /// prompt changed since the project's previous generation. Files already in the project
     /// are skipped. Lineage links: `prompt-edit`, `same-seed` (an upscale, hires pass or
     /// variation re-rendered from an earlier generation's seed and prompt), `init-image`.
-    pub fn record(&mut self, signer: &Identity, project: &str, paths: &[PathBuf]) -> Result<Vec<Outcome>, RegistryError> {
+    pub fn record(
+        &mut self,
+        signer: &Identity,
+        project: &str,
+        paths: &[PathBuf],
+    ) -> Result<Vec<Outcome>, RegistryError> {
         let mut outcomes: Vec<Option<Outcome>> = Vec::new();
         let mut reads = Vec::new();
         for p in paths {
             match read_file(p) {
                 Ok(r) if r.inspection.is_none() => outcomes.push(Some(Outcome::Failed {
                     path: p.clone(),
-                    error: RegistryError::File { path: p.clone(), message: "not a PNG, JPEG or WebP image".into() },
+                    error: RegistryError::File {
+                        path: p.clone(),
+                        message: "not a PNG, JPEG or WebP image".into(),
+                    },
                 })),
                 Ok(r) => {
                     outcomes.push(None);
@@ -281,8 +298,16 @@ impl Registry {
     }
 
     /// The newest event that brought this file (by hash) into the journal.
-    fn lookup(view: &View, path: &Path, sha: &Hash, project: Option<&str>) -> Result<SignedEvent, RegistryError> {
-        view.events_with_file(sha, "output", project)?.into_iter().next().ok_or_else(|| RegistryError::NotRecorded(path.into()))
+    fn lookup(
+        view: &View,
+        path: &Path,
+        sha: &Hash,
+        project: Option<&str>,
+    ) -> Result<SignedEvent, RegistryError> {
+        view.events_with_file(sha, "output", project)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| RegistryError::NotRecorded(path.into()))
     }
 
     /// Manual work: `input` (already in the journal) made into `output` with `tool`.
@@ -346,7 +371,12 @@ impl Registry {
                 data["description"] = json!(d);
             }
             Ok(vec![Pending {
-                draft: Draft { project: project.into(), kind: EventKind::Imported, data, derived_from: vec![] },
+                draft: Draft {
+                    project: project.into(),
+                    kind: EventKind::Imported,
+                    data,
+                    derived_from: vec![],
+                },
                 files: vec![(r.info.sha256, "output")],
             }])
         })?;
@@ -364,13 +394,23 @@ impl Registry {
     }
 
     /// Free text from the creator.
-    pub fn note(&mut self, signer: &Identity, project: &str, text: &str) -> Result<SignedEvent, RegistryError> {
+    pub fn note(
+        &mut self,
+        signer: &Identity,
+        project: &str,
+        text: &str,
+    ) -> Result<SignedEvent, RegistryError> {
         if text.trim().is_empty() {
             return Err(RegistryError::Invalid("the note is empty".into()));
         }
         let signed = self.store.append(&signer.key, |_| {
             Ok(vec![Pending {
-                draft: Draft { project: project.into(), kind: EventKind::Note, data: json!({"text": text}), derived_from: vec![] },
+                draft: Draft {
+                    project: project.into(),
+                    kind: EventKind::Note,
+                    data: json!({"text": text}),
+                    derived_from: vec![],
+                },
                 files: vec![],
             }])
         })?;

@@ -114,7 +114,10 @@ impl Store {
     pub fn create_project(&self, name: &str) -> Result<bool, RegistryError> {
         let n = self
             .conn
-            .execute("INSERT OR IGNORE INTO projects (name, created) VALUES (?1, ?2)", params![name, ledger::event::now()])
+            .execute(
+                "INSERT OR IGNORE INTO projects (name, created) VALUES (?1, ?2)",
+                params![name, ledger::event::now()],
+            )
             .map_err(self.db())?;
         Ok(n == 1)
     }
@@ -128,7 +131,9 @@ impl Store {
                  FROM projects p ORDER BY p.name",
             )
             .map_err(self.db())?;
-        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))).map_err(self.db())?;
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64)))
+            .map_err(self.db())?;
         rows.collect::<Result<_, _>>().map_err(self.db())
     }
 
@@ -170,7 +175,8 @@ impl Store {
                 .optional()
                 .map_err(db)?;
             if let Some((seq, hash)) = head {
-                let hash = Hash::from_slice(&hash).ok_or_else(|| RegistryError::Store("a stored event hash is not 32 bytes".into()))?;
+                let hash = Hash::from_slice(&hash)
+                    .ok_or_else(|| RegistryError::Store("a stored event hash is not 32 bytes".into()))?;
                 heads.insert(project.clone(), Head { seq: seq as u64, hash });
             }
         }
@@ -182,8 +188,9 @@ impl Store {
             let mut ins_event = tx
                 .prepare_cached("INSERT INTO events (log_index, project, project_seq, kind, hash, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
                 .map_err(db)?;
-            let mut ins_file =
-                tx.prepare_cached("INSERT OR IGNORE INTO files (sha256, log_index, role) VALUES (?1, ?2, ?3)").map_err(db)?;
+            let mut ins_file = tx
+                .prepare_cached("INSERT OR IGNORE INTO files (sha256, log_index, role) VALUES (?1, ?2, ?3)")
+                .map_err(db)?;
             for (e, files) in signed.iter().zip(&files) {
                 let ev = &e.event;
                 ins_event
@@ -200,8 +207,9 @@ impl Store {
                     ins_file.execute(params![sha.0.as_slice(), ev.log_index as i64, role]).map_err(db)?;
                 }
             }
-            let mut ins_node =
-                tx.prepare_cached("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?1, ?2, ?3)").map_err(db)?;
+            let mut ins_node = tx
+                .prepare_cached("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?1, ?2, ?3)")
+                .map_err(db)?;
             for n in &nodes {
                 ins_node.execute(params![n.level, n.index as i64, n.hash.0.as_slice()]).map_err(db)?;
             }
@@ -213,8 +221,11 @@ impl Store {
             root: merkle::root(&TxNodes(&tx), new_size)?,
             time: ledger::event::now(),
         };
-        tx.execute("INSERT INTO checkpoints (size, note) VALUES (?1, ?2)", params![new_size as i64, checkpoint.sign(key)])
-            .map_err(db)?;
+        tx.execute(
+            "INSERT INTO checkpoints (size, note) VALUES (?1, ?2)",
+            params![new_size as i64, checkpoint.sign(key)],
+        )
+        .map_err(db)?;
         tx.commit().map_err(db)?;
         Ok(signed)
     }
@@ -223,7 +234,10 @@ impl Store {
     pub fn events(&self, project: Option<&str>) -> Result<Vec<SignedEvent>, RegistryError> {
         let mut out = Vec::new();
         self.for_each_leaf(project, |i, bytes| {
-            out.push(SignedEvent::from_bytes(&bytes).map_err(|e| RegistryError::Store(format!("event {i}: {e}")))?);
+            out.push(
+                SignedEvent::from_bytes(&bytes)
+                    .map_err(|e| RegistryError::Store(format!("event {i}: {e}")))?,
+            );
             Ok(())
         })?;
         Ok(out)
@@ -237,7 +251,9 @@ impl Store {
     ) -> Result<(), RegistryError> {
         let mut st = self
             .conn
-            .prepare("SELECT log_index, bytes FROM events WHERE ?1 IS NULL OR project = ?1 ORDER BY log_index")
+            .prepare(
+                "SELECT log_index, bytes FROM events WHERE ?1 IS NULL OR project = ?1 ORDER BY log_index",
+            )
             .map_err(self.db())?;
         let mut rows = st.query([project]).map_err(self.db())?;
         while let Some(row) = rows.next().map_err(self.db())? {
@@ -254,7 +270,10 @@ impl Store {
 
     /// Stored Merkle nodes, by level then index.
     pub fn nodes(&self) -> Result<Vec<merkle::Node>, RegistryError> {
-        let mut st = self.conn.prepare("SELECT level, idx, hash FROM merkle_nodes ORDER BY level, idx").map_err(self.db())?;
+        let mut st = self
+            .conn
+            .prepare("SELECT level, idx, hash FROM merkle_nodes ORDER BY level, idx")
+            .map_err(self.db())?;
         let rows = st
             .query_map([], |r| Ok((r.get::<_, u8>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?)))
             .map_err(self.db())?;
@@ -302,7 +321,12 @@ impl View<'_> {
     }
 
     /// Events that name a file with this hash in `role`, newest first (optionally in one project).
-    pub fn events_with_file(&self, sha256: &Hash, role: &str, project: Option<&str>) -> Result<Vec<SignedEvent>, RegistryError> {
+    pub fn events_with_file(
+        &self,
+        sha256: &Hash,
+        role: &str,
+        project: Option<&str>,
+    ) -> Result<Vec<SignedEvent>, RegistryError> {
         let mut st = self
             .0
             .prepare_cached(
@@ -311,7 +335,9 @@ impl View<'_> {
                  ORDER BY e.log_index DESC",
             )
             .map_err(Self::err)?;
-        let rows = st.query_map(params![sha256.0.as_slice(), role, project], |r| r.get::<_, Vec<u8>>(0)).map_err(Self::err)?;
+        let rows = st
+            .query_map(params![sha256.0.as_slice(), role, project], |r| r.get::<_, Vec<u8>>(0))
+            .map_err(Self::err)?;
         rows.map(|b| {
             let b = b.map_err(Self::err)?;
             SignedEvent::from_bytes(&b).map_err(|e| RegistryError::Store(e.to_string()))
@@ -323,9 +349,13 @@ impl View<'_> {
     pub fn latest(&self, project: &str, kind: &str, limit: usize) -> Result<Vec<SignedEvent>, RegistryError> {
         let mut st = self
             .0
-            .prepare_cached("SELECT bytes FROM events WHERE project = ?1 AND kind = ?2 ORDER BY log_index DESC LIMIT ?3")
+            .prepare_cached(
+                "SELECT bytes FROM events WHERE project = ?1 AND kind = ?2 ORDER BY log_index DESC LIMIT ?3",
+            )
             .map_err(Self::err)?;
-        let rows = st.query_map(params![project, kind, limit as i64], |r| r.get::<_, Vec<u8>>(0)).map_err(Self::err)?;
+        let rows = st
+            .query_map(params![project, kind, limit as i64], |r| r.get::<_, Vec<u8>>(0))
+            .map_err(Self::err)?;
         rows.map(|b| {
             let b = b.map_err(Self::err)?;
             SignedEvent::from_bytes(&b).map_err(|e| RegistryError::Store(e.to_string()))
@@ -348,26 +378,30 @@ impl NodeSource for TxNodes<'_> {
             .query_row(params![level, index as i64], |r| r.get(0))
             .optional()
             .map_err(|e| RegistryError::Store(format!("Merkle node lookup: {e}")))?;
-        bytes
-            .and_then(|b| Hash::from_slice(&b))
-            .ok_or_else(|| RegistryError::Store(format!("Merkle node ({level}, {index}) is missing from the store")))
+        bytes.and_then(|b| Hash::from_slice(&b)).ok_or_else(|| {
+            RegistryError::Store(format!("Merkle node ({level}, {index}) is missing from the store"))
+        })
     }
 }
 
 impl Store {
     /// Checks the whole journal (see [`ledger::verify::verify`]) and that the stored Merkle
     /// nodes are those the events give, streaming events from the database.
-    pub fn verify(&self, key: &ed25519_dalek::VerifyingKey) -> Result<ledger::verify::Verification, RegistryError> {
+    pub fn verify(
+        &self,
+        key: &ed25519_dalek::VerifyingKey,
+    ) -> Result<ledger::verify::Verification, RegistryError> {
         let notes = self.checkpoints()?;
         let mut st = self.conn.prepare("SELECT bytes FROM events ORDER BY log_index").map_err(self.db())?;
         let failure = std::cell::RefCell::new(None);
-        let leaves = st.query_map([], |r| r.get::<_, Vec<u8>>(0)).map_err(self.db())?.map_while(|r| match r {
-            Ok(bytes) => Some(bytes),
-            Err(e) => {
-                *failure.borrow_mut() = Some(e);
-                None
-            }
-        });
+        let leaves =
+            st.query_map([], |r| r.get::<_, Vec<u8>>(0)).map_err(self.db())?.map_while(|r| match r {
+                Ok(bytes) => Some(bytes),
+                Err(e) => {
+                    *failure.borrow_mut() = Some(e);
+                    None
+                }
+            });
         let mut v = ledger::verify::verify(key, leaves, &notes);
         if let Some(e) = failure.into_inner() {
             return Err(self.db()(e));

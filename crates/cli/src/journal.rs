@@ -1,0 +1,485 @@
+//! The journal commands: init, project, record, select, reject, edit, import, note, log,
+//! verify, export.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use ledger::{EventKind, SignedEvent};
+use registry::identity::Identity;
+use registry::{Outcome, Registry};
+use serde_json::{Value, json};
+
+/// Create your identity: an Ed25519 key pair, your name, and an X.509 certificate.
+///
+/// Writes identity.json, key.pem (mode 0600), certificate.pem and root.pem into the data
+/// directory. An existing identity is never overwritten. With --passphrase the private key is
+/// stored encrypted (PKCS#8, scrypt + AES-256-CBC); the passphrase is read from
+/// HANDPRINT_PASSPHRASE or asked for on the terminal, and every signing command needs it.
+#[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct InitArgs {
+    /// Your name as it should appear on evidence.
+    #[arg(long)]
+    name: String,
+    /// Encrypt the private key with a passphrase.
+    #[arg(long)]
+    passphrase: bool,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Subcommand)]
+pub enum ProjectCommand {
+    /// Create a project: a creative work in progress whose events form one chain.
+    New {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List projects with their event counts.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Record image files in a project's journal, as they are.
+///
+/// Each image with generator metadata becomes a `generated` event (file SHA-256, size,
+/// dimensions, the normalized generation record of `handprint inspect`); one without becomes
+/// `imported`. When the prompt differs from the project's previous generation, a
+/// `prompt-edited` event comes first. Lineage is linked: prompt revisions, re-renders from the
+/// same seed and prompt (upscales, hires passes, variations), img2img init images. Files
+/// already in the project (same SHA-256) are skipped.
+///
+/// Exit status: 0 when every file was recorded or already there; 1 when some could not be.
+#[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct RecordArgs {
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    #[arg(long, short)]
+    project: String,
+    /// One JSON object per file.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Record that you chose (select) or set aside (reject) a candidate image.
+///
+/// The file must already be in the journal (by SHA-256); its project is used unless
+/// --project narrows the search.
+#[derive(clap::Args)]
+pub struct ChooseArgs {
+    file: PathBuf,
+    /// Why, in your words.
+    #[arg(long)]
+    reason: Option<String>,
+    #[arg(long, short)]
+    project: Option<String>,
+    #[arg(long)]
+    json: bool,
+}
+
+/// Record manual work: INPUT (already in the journal) made into OUTPUT with a tool.
+#[derive(clap::Args)]
+pub struct EditArgs {
+    input: PathBuf,
+    output: PathBuf,
+    /// The tool used: Photoshop, Krita, GIMP, inpainting, ...
+    #[arg(long)]
+    tool: String,
+    /// What you did.
+    #[arg(long)]
+    note: Option<String>,
+    #[arg(long, short)]
+    project: Option<String>,
+    #[arg(long)]
+    json: bool,
+}
+
+/// Record a file from elsewhere: your sketch, a photo, a reference.
+#[derive(clap::Args)]
+pub struct ImportArgs {
+    file: PathBuf,
+    #[arg(long, short)]
+    project: String,
+    /// What it is.
+    #[arg(long, default_value = "other", value_parser = ["sketch", "photo", "reference", "other"])]
+    what: String,
+    #[arg(long)]
+    note: Option<String>,
+    #[arg(long)]
+    json: bool,
+}
+
+/// Add a note to a project's journal: an idea, an intention, a reason.
+#[derive(clap::Args)]
+pub struct NoteArgs {
+    text: String,
+    #[arg(long, short)]
+    project: String,
+    #[arg(long)]
+    json: bool,
+}
+
+/// Show the journal's history.
+#[derive(clap::Args)]
+pub struct LogArgs {
+    #[arg(long, short)]
+    project: Option<String>,
+    /// The signed events themselves, one canonical JSON object per line.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Check the journal: every signature, chain link, Merkle root and checkpoint.
+///
+/// Without --export, checks the whole store. With --export DIR, checks an exported project
+/// with nothing but the folder's contents. Any tampering (a flipped byte, a deleted,
+/// reordered, inserted or re-signed event, a rolled-back log) is named: which event, and what
+/// is wrong.
+///
+/// Exit status: 0 when everything verifies; 1 when anything does not.
+#[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct VerifyArgs {
+    #[arg(long, value_name = "DIR")]
+    export: Option<PathBuf>,
+    #[arg(long)]
+    json: bool,
+}
+
+/// Export a project as a self-contained folder that anyone can verify offline.
+///
+/// The folder holds the project's signed events, inclusion proofs, every checkpoint with
+/// consistency proofs, and the public identity (docs/ledger.md). Check it with
+/// `handprint verify --export DIR`.
+#[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct ExportArgs {
+    /// Where to write (must not exist, or be empty).
+    dir: PathBuf,
+    #[arg(long, short)]
+    project: String,
+    #[arg(long)]
+    json: bool,
+}
+
+fn passphrase(confirm: bool) -> anyhow::Result<Option<String>> {
+    if let Ok(p) = std::env::var("HANDPRINT_PASSPHRASE") {
+        return Ok(Some(p));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Ok(None);
+    }
+    let p = rpassword::prompt_password("passphrase: ")?;
+    if confirm && rpassword::prompt_password("passphrase again: ")? != p {
+        bail!("the passphrases differ");
+    }
+    Ok(Some(p))
+}
+
+fn open(home: &Path) -> anyhow::Result<Registry> {
+    Ok(Registry::open(home)?)
+}
+
+fn signer(reg: &Registry) -> anyhow::Result<Identity> {
+    match reg.signer(None) {
+        Err(registry::RegistryError::Passphrase(_)) => Ok(reg.signer(passphrase(false)?.as_deref())?),
+        other => Ok(other?),
+    }
+}
+
+fn print_json(v: &Value) {
+    println!("{}", serde_json::to_string(v).expect("JSON values serialise"));
+}
+
+pub fn init(home: &Path, args: InitArgs) -> anyhow::Result<ExitCode> {
+    let pass = if args.passphrase {
+        Some(passphrase(true)?.context("--passphrase needs HANDPRINT_PASSPHRASE or a terminal to ask on")?)
+    } else {
+        None
+    };
+    let public = registry::identity::create(home, &args.name, pass.as_deref())?;
+    if args.json {
+        print_json(&json!({"home": home, "identity": public}));
+    } else {
+        println!("created identity {:?} in {}", public.name, home.display());
+        println!("  public key   {}", public.public_key);
+        println!(
+            "  key file     {} ({})",
+            home.join("key.pem").display(),
+            if pass.is_some() { "encrypted" } else { "not encrypted" }
+        );
+        println!("  certificate  {}", home.join("certificate.pem").display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn project(home: &Path, cmd: ProjectCommand) -> anyhow::Result<ExitCode> {
+    let reg = open(home)?;
+    match cmd {
+        ProjectCommand::New { name, json } => {
+            let created = reg.create_project(&name)?;
+            if json {
+                print_json(&json!({"project": name, "created": created}));
+            } else if created {
+                println!("created project {name}");
+            } else {
+                println!("project {name} exists already");
+            }
+        }
+        ProjectCommand::List { json } => {
+            for (name, created, events) in reg.store.projects()? {
+                if json {
+                    print_json(&json!({"project": name, "created": created, "events": events}));
+                } else {
+                    println!("{name:<30} {events:>7} events  since {created}");
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn record(home: &Path, args: RecordArgs) -> anyhow::Result<ExitCode> {
+    let mut reg = open(home)?;
+    let id = signer(&reg)?;
+    let outcomes = reg.record(&id, &args.project, &args.files)?;
+    let mut failed = 0;
+    for o in &outcomes {
+        match o {
+            Outcome::Recorded(r) => {
+                if args.json {
+                    print_json(
+                        &json!({"path": r.path, "status": "recorded", "log_index": r.log_index, "kind": r.kind, "hash": r.hash, "also": r.also.iter().map(|(i, k)| json!({"log_index": i, "kind": k})).collect::<Vec<_>>()}),
+                    );
+                } else {
+                    for (i, k) in &r.also {
+                        println!("#{i:<6} {:<13} (before {})", k.as_str(), r.path.display());
+                    }
+                    println!("#{:<6} {:<13} {}", r.log_index, r.kind.as_str(), r.path.display());
+                }
+            }
+            Outcome::AlreadyRecorded { path, log_index } => {
+                if args.json {
+                    print_json(&json!({"path": path, "status": "already-recorded", "log_index": log_index}));
+                } else {
+                    println!("#{log_index:<6} {:<13} {} (already recorded)", "-", path.display());
+                }
+            }
+            Outcome::Failed { path, error } => {
+                failed += 1;
+                eprintln!("handprint: {error}");
+                if args.json {
+                    print_json(&json!({"path": path, "status": "failed", "error": error.to_string()}));
+                }
+            }
+        }
+    }
+    Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn report_event(e: &SignedEvent, json: bool) {
+    if json {
+        println!("{}", String::from_utf8_lossy(&e.to_bytes()));
+    } else {
+        println!(
+            "#{:<6} {:<13} {} #{}",
+            e.event.log_index,
+            e.event.kind.as_str(),
+            e.event.project,
+            e.event.project_seq
+        );
+    }
+}
+
+pub fn choose(home: &Path, args: ChooseArgs, selected: bool) -> anyhow::Result<ExitCode> {
+    let mut reg = open(home)?;
+    let id = signer(&reg)?;
+    let e = reg.choose(&id, &args.file, selected, args.reason.as_deref(), args.project.as_deref())?;
+    report_event(&e, args.json);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn edit(home: &Path, args: EditArgs) -> anyhow::Result<ExitCode> {
+    let mut reg = open(home)?;
+    let id = signer(&reg)?;
+    let e =
+        reg.edit(&id, &args.input, &args.output, &args.tool, args.note.as_deref(), args.project.as_deref())?;
+    report_event(&e, args.json);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn import(home: &Path, args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let mut reg = open(home)?;
+    let id = signer(&reg)?;
+    match reg.import(&id, &args.project, &args.file, &args.what, args.note.as_deref())? {
+        Outcome::Recorded(r) if args.json => print_json(
+            &json!({"path": r.path, "status": "recorded", "log_index": r.log_index, "kind": r.kind, "hash": r.hash}),
+        ),
+        Outcome::Recorded(r) => println!("#{:<6} {:<13} {}", r.log_index, "imported", r.path.display()),
+        Outcome::AlreadyRecorded { path, log_index } if args.json => {
+            print_json(&json!({"path": path, "status": "already-recorded", "log_index": log_index}))
+        }
+        Outcome::AlreadyRecorded { path, log_index } => {
+            println!("#{log_index:<6} {:<13} {} (already recorded)", "-", path.display())
+        }
+        Outcome::Failed { error, .. } => return Err(error.into()),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn note(home: &Path, args: NoteArgs) -> anyhow::Result<ExitCode> {
+    let mut reg = open(home)?;
+    let id = signer(&reg)?;
+    let e = reg.note(&id, &args.project, &args.text)?;
+    report_event(&e, args.json);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One line saying what an event is about.
+fn summary(e: &SignedEvent) -> String {
+    let d = &e.event.data;
+    let s = |v: &Value| v.as_str().map(str::to_owned).unwrap_or_default();
+    let clip = |t: String| {
+        if t.chars().count() > 70 { format!("{}…", t.chars().take(70).collect::<String>()) } else { t }
+    };
+    match e.event.kind {
+        EventKind::Generated => {
+            let g = &d["generations"][0];
+            let seed = g["seed"].as_u64().map(|s| format!(" seed {s}")).unwrap_or_default();
+            format!(
+                "{} [{}{seed}] {}",
+                s(&d["file"]["name"]),
+                s(&g["generator"]),
+                clip(s(&g["prompt"]).replace('\n', " "))
+            )
+        }
+        EventKind::PromptEdited => format!("prompt now: {}", clip(s(&d["after"]).replace('\n', " "))),
+        EventKind::Selected | EventKind::Rejected => {
+            let why = d["reason"].as_str().map(|r| format!(": {r}")).unwrap_or_default();
+            format!("{}{why}", s(&d["file"]["name"]))
+        }
+        EventKind::Edited => {
+            format!("{} -> {} with {}", s(&d["input"]["name"]), s(&d["output"]["name"]), s(&d["tool"]))
+        }
+        EventKind::Imported => format!("{} ({})", s(&d["file"]["name"]), s(&d["what"])),
+        EventKind::Note => clip(s(&d["text"])),
+        EventKind::Sealed => s(&d["title"]),
+    }
+}
+
+pub fn log(home: &Path, args: LogArgs) -> anyhow::Result<ExitCode> {
+    let reg = open(home)?;
+    if let Some(p) = &args.project
+        && !reg.store.project_exists(p)?
+    {
+        return Err(registry::RegistryError::NoProject(p.clone()).into());
+    }
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for e in reg.store.events(args.project.as_deref())? {
+        let r = if args.json {
+            writeln!(out, "{}", String::from_utf8_lossy(&e.to_bytes()))
+        } else {
+            let links: Vec<String> = e
+                .event
+                .derived_from
+                .iter()
+                .map(|l| format!("{} {}", l.relation, &l.event.to_hex()[..8]))
+                .collect();
+            let links = if links.is_empty() { String::new() } else { format!("  <- {}", links.join(", ")) };
+            writeln!(
+                out,
+                "#{:<6} {} {:<14} {:<13} {}{links}",
+                e.event.log_index,
+                &e.event.time[..19],
+                format!("{} #{}", e.event.project, e.event.project_seq),
+                e.event.kind.as_str(),
+                summary(&e)
+            )
+        };
+        if let Err(err) = r {
+            if err.kind() == std::io::ErrorKind::BrokenPipe {
+                return Ok(ExitCode::SUCCESS);
+            }
+            return Err(err.into());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn verify(home: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let (ok, value, text) = if let Some(dir) = &args.export {
+        let v = registry::export::verify_export(dir)?;
+        let text = format!(
+            "export of project {:?} by {}: {} events, {} checkpoints{}",
+            v.project,
+            v.author,
+            v.events,
+            v.checkpoints,
+            v.checkpoint
+                .as_ref()
+                .map(|c| format!(", proved against the log of {} events signed at {}", c.size, c.time))
+                .unwrap_or_default()
+        );
+        (v.ok(), serde_json::to_value(&v)?, (text, v.findings))
+    } else {
+        let reg = open(home)?;
+        let v = reg.store.verify(&reg.public.verifying_key()?)?;
+        let text = format!(
+            "journal of {}: {} events in {} projects, {} checkpoints{}{}",
+            reg.public.name,
+            v.events,
+            v.projects,
+            v.checkpoints,
+            v.latest_checkpoint
+                .as_ref()
+                .map(|c| format!(", latest {} events at {}", c.size, c.time))
+                .unwrap_or_default(),
+            if v.uncovered_events > 0 {
+                format!(", {} events after it", v.uncovered_events)
+            } else {
+                String::new()
+            }
+        );
+        (v.ok(), serde_json::to_value(&v)?, (text, v.findings))
+    };
+    let (summary, findings) = text;
+    if args.json {
+        let mut value = value;
+        value["ok"] = json!(ok);
+        print_json(&value);
+    } else {
+        println!("{summary}");
+        for f in &findings {
+            println!("  FAIL  {}", f.message);
+        }
+        println!(
+            "{}",
+            if ok {
+                "verified: every signature, chain link, Merkle root and checkpoint checks out"
+            } else {
+                "NOT VERIFIED"
+            }
+        );
+    }
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+pub fn export(home: &Path, args: ExportArgs) -> anyhow::Result<ExitCode> {
+    let reg = open(home)?;
+    let m = reg.export(&args.project, &args.dir)?;
+    if args.json {
+        print_json(
+            &json!({"dir": args.dir, "project": m.project, "events": m.events, "checkpoint": {"size": m.checkpoint.size, "root": m.checkpoint.root}}),
+        );
+    } else {
+        println!("exported {} events of project {} to {}", m.events, m.project, args.dir.display());
+        println!("check it with: handprint verify --export {}", args.dir.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
