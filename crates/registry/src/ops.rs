@@ -88,6 +88,16 @@ pub struct Recorded {
     pub also: Vec<(u64, EventKind)>,
 }
 
+/// Where a file read by `record` ended up.
+enum Placement {
+    /// Already in the project, at this log index.
+    Existing(u64),
+    /// The `index`-th appended draft, after the drafts `also` (a prompt revision).
+    New { index: usize, also: Vec<usize> },
+    /// The same file as the `index`-th draft, given twice in one call.
+    SameAs(usize),
+}
+
 /// The prompt a generation event carries, for lineage.
 fn prompts(g: &[Generation]) -> Option<(Option<String>, Option<String>)> {
     g.first().map(|g| (g.prompt.clone(), g.negative_prompt.clone()))
@@ -149,7 +159,7 @@ impl Registry {
                 Err(error) => outcomes.push(Some(Outcome::Failed { path: p.clone(), error })),
             }
         }
-        let mut placed: Vec<(PathBuf, Result<Option<usize>, u64>, Vec<usize>)> = Vec::new();
+        let mut placed: Vec<(PathBuf, Placement)> = Vec::new();
         let signed = self.store.append(&signer.key, |view| {
             if !view.project_exists(project)? {
                 return Err(RegistryError::NoProject(project.into()));
@@ -167,17 +177,17 @@ impl Registry {
                 })
                 .collect();
             let mut pending: Vec<Pending> = Vec::new();
-            let mut seen_in_batch: Vec<Hash> = Vec::new();
+            let mut seen_in_batch: Vec<(Hash, usize)> = Vec::new();
             for r in &reads {
                 let existing = view.events_with_file(&r.info.sha256, "output", Some(project))?;
                 if let Some(e) = existing.first() {
-                    placed.push((r.path.clone(), Err(e.event.log_index), vec![]));
+                    placed.push((r.path.clone(), Placement::Existing(e.event.log_index)));
                     continue;
                 }
-                if seen_in_batch.contains(&r.info.sha256) {
-                    continue; // the same file given twice in one call
+                if let Some(&(_, first)) = seen_in_batch.iter().find(|(h, _)| *h == r.info.sha256) {
+                    placed.push((r.path.clone(), Placement::SameAs(first)));
+                    continue;
                 }
-                seen_in_batch.push(r.info.sha256);
                 let inspection = r.inspection.as_ref().expect("only images are read");
                 let gens = &inspection.generations;
                 let mut links = Vec::new();
@@ -188,7 +198,8 @@ impl Registry {
                         draft: Draft { project: project.into(), kind: EventKind::Imported, data, derived_from: vec![] },
                         files: vec![(r.info.sha256, "output")],
                     });
-                    placed.push((r.path.clone(), Ok(Some(pending.len() - 1)), also));
+                    seen_in_batch.push((r.info.sha256, pending.len() - 1));
+                    placed.push((r.path.clone(), Placement::New { index: pending.len() - 1, also }));
                     continue;
                 }
                 let now = prompts(gens);
@@ -212,10 +223,10 @@ impl Registry {
                     }
                 }
                 let seed = gens[0].seed;
-                if let Some(same) = earlier.iter().rev().find(|e| seed.is_some() && e.seed == seed && e.prompts == now) {
-                    if !links.iter().any(|l| l.target == same.target) {
-                        links.push(DraftLink { target: same.target.clone(), relation: "same-seed".into() });
-                    }
+                if let Some(same) = earlier.iter().rev().find(|e| seed.is_some() && e.seed == seed && e.prompts == now)
+                    && !links.iter().any(|l| l.target == same.target)
+                {
+                    links.push(DraftLink { target: same.target.clone(), relation: "same-seed".into() });
                 }
                 for g in gens {
                     let Some(img) = &g.img2img else { continue };
@@ -246,23 +257,24 @@ impl Registry {
                     name: r.info.name.clone(),
                     sha256: Some(r.info.sha256),
                 });
-                placed.push((r.path.clone(), Ok(Some(index)), also));
+                seen_in_batch.push((r.info.sha256, index));
+                placed.push((r.path.clone(), Placement::New { index, also }));
             }
             Ok(pending)
         })?;
         let mut placed = placed.into_iter();
         for slot in outcomes.iter_mut().filter(|o| o.is_none()) {
-            let Some((path, place, also)) = placed.next() else { continue };
+            let Some((path, place)) = placed.next() else { break };
             *slot = Some(match place {
-                Err(log_index) => Outcome::AlreadyRecorded { path, log_index },
-                Ok(Some(i)) => Outcome::Recorded(Recorded {
+                Placement::Existing(log_index) => Outcome::AlreadyRecorded { path, log_index },
+                Placement::SameAs(i) => Outcome::AlreadyRecorded { path, log_index: signed[i].event.log_index },
+                Placement::New { index: i, also } => Outcome::Recorded(Recorded {
                     path,
                     log_index: signed[i].event.log_index,
                     kind: signed[i].event.kind,
                     hash: signed[i].hash(),
                     also: also.iter().map(|&j| (signed[j].event.log_index, signed[j].event.kind)).collect(),
                 }),
-                Ok(None) => continue,
             });
         }
         Ok(outcomes.into_iter().flatten().collect())
