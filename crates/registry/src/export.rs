@@ -337,8 +337,15 @@ pub fn verify_export(dir: &Path) -> Result<ExportVerification, RegistryError> {
         let leaf = merkle::leaf_hash(bytes);
         match (proofs.get(n), &head) {
             (Some(p), Some(h)) => {
-                if p.log_index != i || p.leaf_hash != leaf || p.tree_size != h.size {
-                    finding(Some(i), format!("{name}: its proof is for another event or tree"));
+                if p.log_index != i || p.tree_size != h.size {
+                    finding(Some(i), format!("{name}: its proof is for another position or tree"));
+                } else if p.leaf_hash != leaf {
+                    finding(
+                        Some(i),
+                        format!(
+                            "{name}: not the event the log holds at position {i} (its bytes were altered)"
+                        ),
+                    );
                 } else if !merkle::verify_inclusion(&leaf, i, h.size, &p.inclusion, &h.root) {
                     finding(
                         Some(i),

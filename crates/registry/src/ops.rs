@@ -203,6 +203,14 @@ impl Registry {
                     continue;
                 }
                 let now = prompts(gens);
+                let seed = gens[0].seed;
+                // The most specific relation first: a re-render from the same seed and prompt
+                // (an upscale, hires pass, variation or re-encode), then the previous round.
+                let same_seed =
+                    earlier.iter().rev().find(|e| seed.is_some() && e.seed == seed && e.prompts == now).cloned();
+                if let Some(same) = &same_seed {
+                    links.push(DraftLink { target: same.target.clone(), relation: "same-seed".into() });
+                }
                 if let Some(last) = earlier.last() {
                     if last.prompts != now {
                         let (before, neg_before) = last.prompts.clone().unwrap_or_default();
@@ -218,15 +226,9 @@ impl Registry {
                         });
                         also.push(pending.len() - 1);
                         links.push(DraftLink::draft(pending.len() - 1, "prompt-edit"));
-                    } else {
+                    } else if same_seed.as_ref().is_none_or(|s| s.target != last.target) {
                         links.push(DraftLink { target: last.target.clone(), relation: "same-prompt".into() });
                     }
-                }
-                let seed = gens[0].seed;
-                if let Some(same) = earlier.iter().rev().find(|e| seed.is_some() && e.seed == seed && e.prompts == now)
-                    && !links.iter().any(|l| l.target == same.target)
-                {
-                    links.push(DraftLink { target: same.target.clone(), relation: "same-seed".into() });
                 }
                 for g in gens {
                     let Some(img) = &g.img2img else { continue };
@@ -267,7 +269,9 @@ impl Registry {
             let Some((path, place)) = placed.next() else { break };
             *slot = Some(match place {
                 Placement::Existing(log_index) => Outcome::AlreadyRecorded { path, log_index },
-                Placement::SameAs(i) => Outcome::AlreadyRecorded { path, log_index: signed[i].event.log_index },
+                Placement::SameAs(i) => {
+                    Outcome::AlreadyRecorded { path, log_index: signed[i].event.log_index }
+                }
                 Placement::New { index: i, also } => Outcome::Recorded(Recorded {
                     path,
                     log_index: signed[i].event.log_index,
