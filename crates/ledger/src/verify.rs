@@ -101,8 +101,12 @@ pub fn verify(
         if e.author != author {
             finding(Some(i), format!("{name}: signed by another key than the journal's"));
         }
-        match signed.signed_parts() {
-            Ok((message, signature)) => batch.push((i, message, signature)),
+        match signed.signature() {
+            Ok(signature) => {
+                let message =
+                    SignedEvent::message_in(&bytes).expect("canonical bytes hold the event").to_vec();
+                batch.push((i, message, signature))
+            }
             Err(err) => finding(Some(i), format!("{name}: {err}")),
         }
         let hash = Hash::of(&bytes);
