@@ -67,6 +67,30 @@ pub struct RecordArgs {
     json: bool,
 }
 
+/// Watch a generator's output folder and record every new image once it is written.
+///
+/// Point it at AUTOMATIC1111's outputs/txt2img-images, ComfyUI's output, or any folder a
+/// generator writes to; subfolders are included. On start, what is already there and not yet
+/// in the project is recorded (by SHA-256, so nothing twice). A file is recorded once its size
+/// has not changed for --settle-ms and it reads to its end. The folder may be moved away and
+/// back: watching goes on. Stop with Ctrl-C; nothing is half-written.
+#[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct WatchArgs {
+    dir: PathBuf,
+    #[arg(long, short)]
+    project: String,
+    /// How often to look, in milliseconds.
+    #[arg(long, default_value_t = 500)]
+    interval_ms: u64,
+    /// How long a file must stay unchanged before it counts as written, in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    settle_ms: u64,
+    /// One JSON object per recorded file.
+    #[arg(long)]
+    json: bool,
+}
+
 /// Record that you chose (select) or set aside (reject) a candidate image.
 ///
 /// The file must already be in the journal (by SHA-256); its project is used unless
@@ -249,11 +273,51 @@ pub fn record(home: &Path, args: RecordArgs) -> anyhow::Result<ExitCode> {
     let mut reg = open(home)?;
     let id = signer(&reg)?;
     let outcomes = reg.record(&id, &args.project, &args.files)?;
+    let failed = report_outcomes(&outcomes, args.json);
+    Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+pub fn watch(home: &Path, args: WatchArgs) -> anyhow::Result<ExitCode> {
+    let mut reg = open(home)?;
+    let id = signer(&reg)?;
+    if !reg.store.project_exists(&args.project)? {
+        return Err(registry::RegistryError::NoProject(args.project).into());
+    }
+    if !args.dir.is_dir() {
+        bail!("{}: not a folder", args.dir.display());
+    }
+    let mut watcher = registry::watch::Watcher::new(
+        &args.dir,
+        &args.project,
+        std::time::Duration::from_millis(args.settle_ms),
+    );
+    eprintln!("watching {} for project {} (Ctrl-C to stop)", args.dir.display(), args.project);
+    let mut was_missing = false;
+    loop {
+        let poll = watcher.poll(&mut reg, &id)?;
+        if poll.missing && !was_missing {
+            eprintln!(
+                "handprint: {} is gone (moved or deleted); waiting for it to come back",
+                args.dir.display()
+            );
+        }
+        if poll.returned {
+            eprintln!("handprint: {} is back; watching again", args.dir.display());
+        }
+        was_missing = poll.missing;
+        report_outcomes(&poll.outcomes, args.json);
+        std::io::stdout().flush()?;
+        std::thread::sleep(std::time::Duration::from_millis(args.interval_ms));
+    }
+}
+
+/// Prints what happened to each file; returns how many failed.
+fn report_outcomes(outcomes: &[Outcome], json: bool) -> usize {
     let mut failed = 0;
-    for o in &outcomes {
+    for o in outcomes {
         match o {
             Outcome::Recorded(r) => {
-                if args.json {
+                if json {
                     print_json(
                         &json!({"path": r.path, "status": "recorded", "log_index": r.log_index, "kind": r.kind, "hash": r.hash, "also": r.also.iter().map(|(i, k)| json!({"log_index": i, "kind": k})).collect::<Vec<_>>()}),
                     );
@@ -265,7 +329,7 @@ pub fn record(home: &Path, args: RecordArgs) -> anyhow::Result<ExitCode> {
                 }
             }
             Outcome::AlreadyRecorded { path, log_index } => {
-                if args.json {
+                if json {
                     print_json(&json!({"path": path, "status": "already-recorded", "log_index": log_index}));
                 } else {
                     println!("#{log_index:<6} {:<13} {} (already recorded)", "-", path.display());
@@ -274,13 +338,13 @@ pub fn record(home: &Path, args: RecordArgs) -> anyhow::Result<ExitCode> {
             Outcome::Failed { path, error } => {
                 failed += 1;
                 eprintln!("handprint: {error}");
-                if args.json {
+                if json {
                     print_json(&json!({"path": path, "status": "failed", "error": error.to_string()}));
                 }
             }
         }
     }
-    Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    failed
 }
 
 fn report_event(e: &SignedEvent, json: bool) {

@@ -36,6 +36,7 @@ enum Command {
     #[command(subcommand)]
     Project(journal::ProjectCommand),
     Record(journal::RecordArgs),
+    Watch(journal::WatchArgs),
     Select(journal::ChooseArgs),
     Reject(journal::ChooseArgs),
     Edit(journal::EditArgs),
@@ -54,6 +55,7 @@ fn main() -> ExitCode {
         Command::Init(args) => journal::init(&home, args),
         Command::Project(cmd) => journal::project(&home, cmd),
         Command::Record(args) => journal::record(&home, args),
+        Command::Watch(args) => journal::watch(&home, args),
         Command::Select(args) => journal::choose(&home, args, true),
         Command::Reject(args) => journal::choose(&home, args, false),
         Command::Edit(args) => journal::edit(&home, args),
