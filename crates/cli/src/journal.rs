@@ -415,7 +415,12 @@ fn summary(e: &SignedEvent) -> String {
     match e.event.kind {
         EventKind::Generated => {
             let g = &d["generations"][0];
-            let seed = g["seed"].as_u64().map(|s| format!(" seed {s}")).unwrap_or_default();
+            // Seeds beyond 2^53 are stored as strings (see docs/ledger.md).
+            let seed = match &g["seed"] {
+                Value::Number(n) => format!(" seed {n}"),
+                Value::String(s) => format!(" seed {s}"),
+                _ => String::new(),
+            };
             format!(
                 "{} [{}{seed}] {}",
                 s(&d["file"]["name"]),

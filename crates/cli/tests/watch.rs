@@ -19,7 +19,8 @@ fn handprint(home: &Path) -> Command {
 }
 
 fn image(n: u32) -> Vec<u8> {
-    let params = format!("a lighthouse, storm\nSteps: 20, Sampler: Euler, Seed: {n}, CFG scale: 7, Size: 24x24");
+    let params =
+        format!("a lighthouse, storm\nSteps: 20, Sampler: Euler, Seed: {n}, CFG scale: 7, Size: 24x24");
     png(24, 24, 3, &pixels(24, 24, 3, (n % 251) as u8), &[pil_text("parameters", &params)])
 }
 
@@ -33,7 +34,17 @@ struct Watch {
 impl Watch {
     fn start(home: &Path, dir: &Path) -> Watch {
         let mut child = handprint(home)
-            .args(["watch", dir.to_str().unwrap(), "-p", "w", "--interval-ms", "50", "--settle-ms", "300", "--json"])
+            .args([
+                "watch",
+                dir.to_str().unwrap(),
+                "-p",
+                "w",
+                "--interval-ms",
+                "50",
+                "--settle-ms",
+                "300",
+                "--json",
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -80,7 +91,14 @@ fn watch_records_every_new_image_once_it_is_written() {
     // Files there before watching starts; one of them already recorded.
     std::fs::write(dir.join("0001.png"), image(1)).unwrap();
     std::fs::write(dir.join("2026-11-26/0002.png"), image(2)).unwrap();
-    assert!(handprint(&home).args(["record", "-p", "w", dir.join("0001.png").to_str().unwrap()]).output().unwrap().status.success());
+    assert!(
+        handprint(&home)
+            .args(["record", "-p", "w", dir.join("0001.png").to_str().unwrap()])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
     std::fs::write(dir.join(".0003.png.tmp"), b"a temporary file").unwrap();
 
     let mut w = Watch::start(&home, &dir);
@@ -103,7 +121,14 @@ fn watch_records_every_new_image_once_it_is_written() {
     }
     let other = tmp.path().join("elsewhere.png");
     std::fs::write(&other, image(5000)).unwrap();
-    assert!(handprint(&home).args(["record", "-p", "w", other.to_str().unwrap()]).output().unwrap().status.success());
+    assert!(
+        handprint(&home)
+            .args(["record", "-p", "w", other.to_str().unwrap()])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
     w.wait_for(1003, "the burst");
 
     // The folder moved away and back; a file written after it returns is still recorded.
@@ -118,9 +143,15 @@ fn watch_records_every_new_image_once_it_is_written() {
     let log = handprint(&home).args(["log", "--json", "-p", "w"]).output().unwrap();
     let events: Vec<serde_json::Value> =
         String::from_utf8(log.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let generated: Vec<&serde_json::Value> = events.iter().filter(|e| e["event"]["kind"] == "generated").collect();
-    assert_eq!(generated.len(), 1 + 1 + 1 + 1000 + 1 + 1, "every image once: two existing, slow, burst, other, after move");
-    let hashes: HashSet<&str> = generated.iter().map(|e| e["event"]["data"]["file"]["sha256"].as_str().unwrap()).collect();
+    let generated: Vec<&serde_json::Value> =
+        events.iter().filter(|e| e["event"]["kind"] == "generated").collect();
+    assert_eq!(
+        generated.len(),
+        1 + 1 + 1 + 1000 + 1 + 1,
+        "every image once: two existing, slow, burst, other, after move"
+    );
+    let hashes: HashSet<&str> =
+        generated.iter().map(|e| e["event"]["data"]["file"]["sha256"].as_str().unwrap()).collect();
     assert_eq!(hashes.len(), generated.len(), "no file recorded twice");
     let slow_hash = ledger::Hash::of(&slow).to_hex();
     assert!(hashes.contains(slow_hash.as_str()), "the slow file was recorded complete");

@@ -91,6 +91,27 @@ pub struct SignedEvent {
     pub signature: String,
 }
 
+/// The largest integer every JSON number (an IEEE 754 double in RFC 8785) holds exactly.
+const MAX_EXACT: u64 = 1 << 53;
+
+/// Rewrites integers beyond ±2^53 as decimal strings, as RFC 8785 (§6, "Interoperability")
+/// advises: canonical JSON writes numbers as doubles, which would silently round them.
+/// Seeds are the common case (Fooocus and ComfyUI use 64-bit seeds).
+pub fn exact_numbers(value: &mut Value) {
+    match value {
+        Value::Number(n) => {
+            let big = n.as_u64().is_some_and(|v| v > MAX_EXACT)
+                || n.as_i64().is_some_and(|v| v.unsigned_abs() > MAX_EXACT);
+            if big {
+                *value = Value::String(n.to_string());
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(exact_numbers),
+        Value::Object(map) => map.values_mut().for_each(exact_numbers),
+        _ => {}
+    }
+}
+
 /// RFC 8785 canonical JSON.
 pub fn canonical<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json_canonicalizer::to_vec(value).expect("journal values are plain JSON")
@@ -155,4 +176,20 @@ impl SignedEvent {
 /// UTC now, as events write it.
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_beyond_2_pow_53_survive_canonical_encoding_as_strings() {
+        let mut v = serde_json::json!({"seed": 8263725916278349174u64, "small": 42, "neg": -9007199254740993i64, "list": [18446744073709551615u64]});
+        exact_numbers(&mut v);
+        let text = String::from_utf8(canonical(&v)).unwrap();
+        assert_eq!(
+            text,
+            r#"{"list":["18446744073709551615"],"neg":"-9007199254740993","seed":"8263725916278349174","small":42}"#
+        );
+    }
 }

@@ -107,7 +107,11 @@ pub fn append(
             time: time.clone(),
             author: author.clone(),
             kind: d.kind,
-            data: d.data,
+            data: {
+                let mut data = d.data;
+                event::exact_numbers(&mut data);
+                data
+            },
             derived_from,
         }
         .sign(key);

@@ -109,8 +109,13 @@ fn event_prompts(e: &SignedEvent) -> Option<(Option<String>, Option<String>)> {
     Some((s("prompt"), s("negative_prompt")))
 }
 
+/// Seeds beyond 2^53 are stored as decimal strings (see `ledger::event::exact_numbers`).
 fn event_seed(e: &SignedEvent) -> Option<u64> {
-    e.event.data.get("generations")?.as_array()?.first()?.get("seed")?.as_u64()
+    match e.event.data.get("generations")?.as_array()?.first()?.get("seed")? {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
 }
 
 /// A generation earlier in the project or in this batch, for lineage.

@@ -120,6 +120,20 @@ fn recording_builds_the_lineage() {
 }
 
 #[test]
+fn a_64_bit_seed_is_kept_exactly_and_still_links_lineage() {
+    let mut s = setup();
+    s.record(&["fooocus.png"]);
+    // The same generation re-encoded: same prompt and seed, another file.
+    let mut copy = std::fs::read(s.file("fooocus.png")).unwrap();
+    copy.extend_from_slice(b"trailing bytes make another file");
+    std::fs::write(s.file("fooocus-copy.png"), copy).unwrap();
+    s.record(&["fooocus-copy.png"]);
+    let events = s.reg.store.events(None).unwrap();
+    assert_eq!(events[0].event.data["generations"][0]["seed"], "8263725916278349174");
+    assert_eq!(events[1].event.derived_from[0].relation, "same-seed");
+}
+
+#[test]
 fn recording_is_idempotent_by_hash() {
     let mut s = setup();
     s.record(&["a1111-txt2img.png", "comfyui-basic.png"]);

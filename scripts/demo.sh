@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# handprint's main job on the sample images, in a throwaway data directory: create an
+# identity, record a creative project (generations, a selection, a manual edit, a note),
+# show its history, verify the journal, export the project and verify the export offline.
+# Usage: scripts/demo.sh [DATA_DIR]     (default: a new temporary folder)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --quiet --release --bin handprint
+hp() { ./target/release/handprint "$@"; }
+export HANDPRINT_HOME=${1:-$(mktemp -d)}
+echo "== data directory: $HANDPRINT_HOME"
+[ -f "$HANDPRINT_HOME/identity.json" ] || hp init --name "Demo Creator"
+hp project new red-fox
+echo "== what the generators wrote"
+hp inspect --no-raw samples/a1111-txt2img.png samples/comfyui-two-pass.png
+echo "== recording the sample generations"
+hp record --project red-fox samples/*.png samples/*.jpg samples/*.webp
+hp select samples/comfyui-two-pass.png --reason "the castle reads best at small size"
+hp reject samples/comfyui-basic.png --reason "too busy"
+hp edit samples/comfyui-two-pass.png samples/plain.png --tool Krita --note "painted over the gate"
+hp note --project red-fox "next: a night version with the same composition"
+echo "== the journal"
+hp log --project red-fox
+echo "== verify"
+hp verify
+out="$HANDPRINT_HOME/export-red-fox"
+rm -rf "$out"
+hp export --project red-fox "$out"
+hp verify --export "$out"
