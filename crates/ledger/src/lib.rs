@@ -10,6 +10,7 @@ pub mod checkpoint;
 pub mod event;
 mod hash;
 pub mod merkle;
+pub mod timestamp;
 pub mod verify;
 
 use std::collections::HashMap;
