@@ -192,6 +192,26 @@ pub struct ExportArgs {
     json: bool,
 }
 
+/// Fix the journal in time: an RFC 3161 token from a time-stamping authority over the latest
+/// checkpoint.
+///
+/// The token is verified (message imprint, signature, certificate chain to a trusted TSA root)
+/// before it is stored; `verify` checks every stored token again, offline, and exports carry
+/// them. Trust a TSA by giving its root certificate once with --tsa-root (kept in the data
+/// directory's tsa-roots/). The TSA URL may also come from HANDPRINT_TSA.
+#[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct TimestampArgs {
+    /// The TSA's URL (RFC 3161 over HTTP), e.g. http://timestamp.digicert.com
+    #[arg(long, env = "HANDPRINT_TSA")]
+    tsa: String,
+    /// A TSA root certificate (PEM) to trust from now on.
+    #[arg(long, value_name = "FILE")]
+    tsa_root: Option<PathBuf>,
+    #[arg(long)]
+    json: bool,
+}
+
 fn passphrase(confirm: bool) -> anyhow::Result<Option<String>> {
     if let Ok(p) = std::env::var("HANDPRINT_PASSPHRASE") {
         return Ok(Some(p));
@@ -482,44 +502,12 @@ pub fn log(home: &Path, args: LogArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn verify(home: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let (ok, value, text) = if let Some(dir) = &args.export {
-        let v = registry::export::verify_export(dir)?;
-        let text = format!(
-            "export of project {:?} by {}: {} events, {} checkpoints{}",
-            v.project,
-            v.author,
-            v.events,
-            v.checkpoints,
-            v.checkpoint
-                .as_ref()
-                .map(|c| format!(", proved against the log of {} events signed at {}", c.size, c.time))
-                .unwrap_or_default()
-        );
-        (v.ok(), serde_json::to_value(&v)?, (text, v.findings))
-    } else {
-        let reg = open(home)?;
-        let v = reg.store.verify(&reg.public.verifying_key()?)?;
-        let text = format!(
-            "journal of {}: {} events in {} projects, {} checkpoints{}{}",
-            reg.public.name,
-            v.events,
-            v.projects,
-            v.checkpoints,
-            v.latest_checkpoint
-                .as_ref()
-                .map(|c| format!(", latest {} events at {}", c.size, c.time))
-                .unwrap_or_default(),
-            if v.uncovered_events > 0 {
-                format!(", {} events after it", v.uncovered_events)
-            } else {
-                String::new()
-            }
-        );
-        (v.ok(), serde_json::to_value(&v)?, (text, v.findings))
+    let (summary, findings, mut value) = match &args.export {
+        Some(dir) => verify_export(dir)?,
+        None => verify_store(home)?,
     };
-    let (summary, findings) = text;
+    let ok = findings.is_empty();
     if args.json {
-        let mut value = value;
         value["ok"] = json!(ok);
         print_json(&value);
     } else {
@@ -537,6 +525,85 @@ pub fn verify(home: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+type Checked = (String, Vec<ledger::verify::Finding>, Value);
+
+fn verify_export(dir: &Path) -> anyhow::Result<Checked> {
+    let v = registry::export::verify_export(dir)?;
+    let mut summary = format!(
+        "export of project {:?} by {}: {} events, {} checkpoints",
+        v.project, v.author, v.events, v.checkpoints
+    );
+    if let Some(c) = &v.checkpoint {
+        summary += &format!(", proved against the log of {} events signed at {}", c.size, c.time);
+    }
+    for s in &v.timestamps {
+        summary += &format!(
+            "\n  timestamp {} by {} (TSA roots shipped in the export: {})",
+            s.time,
+            s.tsa,
+            v.tsa_roots.join(", ")
+        );
+    }
+    Ok((summary, v.findings.clone(), serde_json::to_value(&v)?))
+}
+
+fn verify_store(home: &Path) -> anyhow::Result<Checked> {
+    use registry::timestamps::StampResult;
+    let reg = open(home)?;
+    let mut v = reg.store.verify(&reg.public.verifying_key()?)?;
+    let mut summary = format!(
+        "journal of {}: {} events in {} projects, {} checkpoints",
+        reg.public.name, v.events, v.projects, v.checkpoints
+    );
+    if let Some(c) = &v.latest_checkpoint {
+        summary += &format!(", latest {} events at {}", c.size, c.time);
+    }
+    if v.uncovered_events > 0 {
+        summary += &format!(", {} events after it", v.uncovered_events);
+    }
+    let stamps = reg.check_timestamps()?;
+    for c in &stamps {
+        match &c.result {
+            StampResult::Valid(s) => {
+                summary += &format!(
+                    "\n  timestamp: checkpoint of {} events existed by {} ({}, {})",
+                    c.checkpoint, s.time, s.tsa, c.tsa_url
+                )
+            }
+            StampResult::Invalid { error } => v.findings.push(ledger::verify::Finding {
+                log_index: None,
+                message: format!(
+                    "timestamp of the checkpoint of {} events from {}: {error}",
+                    c.checkpoint, c.tsa_url
+                ),
+            }),
+        }
+    }
+    let mut value = serde_json::to_value(&v)?;
+    value["timestamps"] = serde_json::to_value(&stamps)?;
+    Ok((summary, v.findings, value))
+}
+
+pub fn timestamp(home: &Path, args: TimestampArgs) -> anyhow::Result<ExitCode> {
+    let reg = open(home)?;
+    if let Some(root) = &args.tsa_root {
+        let kept = reg.trust_tsa_root(root)?;
+        if !args.json {
+            println!("trusting TSA root {} (kept as {})", root.display(), kept.display());
+        }
+    }
+    let (size, stamp) = reg.timestamp(&args.tsa)?;
+    if args.json {
+        print_json(&json!({"checkpoint": size, "tsa_url": args.tsa, "stamp": stamp}));
+    } else {
+        println!(
+            "checkpoint of {size} events timestamped at {} by {} (serial {})",
+            stamp.time, stamp.tsa, stamp.serial
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 pub fn export(home: &Path, args: ExportArgs) -> anyhow::Result<ExitCode> {

@@ -45,6 +45,7 @@ enum Command {
     Log(journal::LogArgs),
     Verify(journal::VerifyArgs),
     Export(journal::ExportArgs),
+    Timestamp(journal::TimestampArgs),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +65,7 @@ fn main() -> ExitCode {
         Command::Log(args) => journal::log(&home, args),
         Command::Verify(args) => journal::verify(&home, args),
         Command::Export(args) => journal::export(&home, args),
+        Command::Timestamp(args) => journal::timestamp(&home, args),
     };
     match result {
         Ok(code) => code,

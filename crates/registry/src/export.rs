@@ -8,6 +8,7 @@
 //! DIR/checkpoints/N.note   every signed checkpoint of the log up to the exported one
 //! DIR/consistency.jsonl    RFC 9162 consistency proofs between successive checkpoints
 //! DIR/identity/            identity.json, public-key.pem, certificate.pem, root.pem
+//! DIR/timestamps/N.tsr     RFC 3161 tokens over checkpoint N (DER); roots/ the TSA roots
 //! DIR/README.txt           how to verify
 //! ```
 
@@ -152,6 +153,17 @@ impl Registry {
             .to_public_key_pem(pkcs8::LineEnding::LF)
             .map_err(|e| RegistryError::Identity(e.to_string()))?;
         write("identity/public-key.pem", spki.as_bytes())?;
+        for t in self.store.timestamps()? {
+            if t.size <= latest.size {
+                write(&format!("timestamps/{}.tsr", t.size), &t.token)?;
+            }
+        }
+        if let Ok(entries) = fs::read_dir(self.tsa_roots_dir()) {
+            for e in entries.flatten() {
+                let data = fs::read(e.path()).map_err(|err| RegistryError::io(&e.path(), err))?;
+                write(&format!("timestamps/roots/{}", e.file_name().to_string_lossy()), &data)?;
+            }
+        }
         write("README.txt", README.as_bytes())?;
         let manifest = Manifest {
             format: EXPORT_FORMAT.into(),
@@ -178,6 +190,10 @@ pub struct ExportVerification {
     pub events: u64,
     pub checkpoint: Option<CheckpointSummary>,
     pub checkpoints: usize,
+    /// RFC 3161 timestamps, verified against the TSA roots shipped in the export: whoever
+    /// relies on them must also accept those roots (their fingerprints are listed).
+    pub timestamps: Vec<ledger::timestamp::Stamp>,
+    pub tsa_roots: Vec<String>,
     pub findings: Vec<Finding>,
 }
 
@@ -357,6 +373,29 @@ pub fn verify_export(dir: &Path) -> Result<ExportVerification, RegistryError> {
             (_, None) => {}
         }
     }
+    // Timestamps: each token over the note of the checkpoint it names.
+    let roots = crate::timestamps::read_roots(&dir.join("timestamps/roots"))?;
+    let tsa_roots: Vec<String> = roots.iter().map(|r| format!("SHA-256 {}", Hash::of(r))).collect();
+    let mut timestamps = Vec::new();
+    let mut tokens: Vec<PathBuf> = fs::read_dir(dir.join("timestamps"))
+        .map(|d| {
+            d.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "tsr")).collect()
+        })
+        .unwrap_or_default();
+    tokens.sort();
+    for path in tokens {
+        let size: Option<u64> = path.file_stem().and_then(|s| s.to_str()).and_then(|s| s.parse().ok());
+        let note = size.and_then(|n| fs::read_to_string(dir.join(format!("checkpoints/{n}.note"))).ok());
+        let Some(note) = note else {
+            finding(None, format!("{}: no checkpoint it could be for", path.display()));
+            continue;
+        };
+        let token = fs::read(&path).map_err(|e| RegistryError::io(&path, e))?;
+        match ledger::timestamp::verify(&token, note.as_bytes(), &roots) {
+            Ok(stamp) => timestamps.push(stamp),
+            Err(e) => finding(None, format!("timestamp {}: {e}", path.display())),
+        }
+    }
     if count != manifest.events {
         finding(None, format!("manifest.json says {} events, events.jsonl holds {count}", manifest.events));
     }
@@ -366,6 +405,8 @@ pub fn verify_export(dir: &Path) -> Result<ExportVerification, RegistryError> {
         events: count,
         checkpoint: head.map(|c| CheckpointSummary { size: c.size, root: c.root, time: c.time }),
         checkpoints: checkpoints.len(),
+        timestamps,
+        tsa_roots,
         findings,
     })
 }

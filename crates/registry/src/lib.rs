@@ -6,6 +6,7 @@ pub mod export;
 pub mod identity;
 mod ops;
 pub mod store;
+pub mod timestamps;
 pub mod watch;
 
 use std::path::{Path, PathBuf};

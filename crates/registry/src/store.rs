@@ -17,7 +17,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::RegistryError;
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE projects (
@@ -55,9 +55,28 @@ CREATE TABLE checkpoints (
 );
 ";
 
+/// Version 2: RFC 3161 timestamp tokens over checkpoints.
+const SCHEMA_2: &str = "
+CREATE TABLE timestamps (
+    size  INTEGER NOT NULL REFERENCES checkpoints(size),
+    tsa   TEXT NOT NULL,
+    token BLOB NOT NULL,
+    time  TEXT NOT NULL,
+    PRIMARY KEY (size, tsa)
+);
+";
+
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+}
+
+/// An RFC 3161 token over the checkpoint of `size` events, whose signed note is `note`.
+pub struct StoredTimestamp {
+    pub size: u64,
+    pub tsa_url: String,
+    pub token: Vec<u8>,
+    pub note: String,
 }
 
 /// A draft with the files it names, for the file index.
@@ -88,8 +107,11 @@ impl Store {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
         let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(db)?;
         match version {
-            0 => {
-                tx.execute_batch(SCHEMA).map_err(db)?;
+            0 | 1 => {
+                if version == 0 {
+                    tx.execute_batch(SCHEMA).map_err(db)?;
+                }
+                tx.execute_batch(SCHEMA_2).map_err(db)?;
                 tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(db)?;
             }
             SCHEMA_VERSION => {}
@@ -265,6 +287,45 @@ impl Store {
     pub fn checkpoints(&self) -> Result<Vec<String>, RegistryError> {
         let mut st = self.conn.prepare("SELECT note FROM checkpoints ORDER BY size").map_err(self.db())?;
         let rows = st.query_map([], |r| r.get(0)).map_err(self.db())?;
+        rows.collect::<Result<_, _>>().map_err(self.db())
+    }
+
+    /// The latest checkpoint: its size and signed note.
+    pub fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, RegistryError> {
+        self.conn
+            .query_row("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1", [], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
+            })
+            .optional()
+            .map_err(self.db())
+    }
+
+    pub fn add_timestamp(&self, size: u64, tsa: &str, token: &[u8], time: &str) -> Result<(), RegistryError> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO timestamps (size, tsa, token, time) VALUES (?1, ?2, ?3, ?4)",
+                params![size as i64, tsa, token, time],
+            )
+            .map_err(self.db())?;
+        Ok(())
+    }
+
+    /// Stored timestamp tokens with the checkpoint note each covers.
+    pub fn timestamps(&self) -> Result<Vec<StoredTimestamp>, RegistryError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT t.size, t.tsa, t.token, c.note FROM timestamps t JOIN checkpoints c ON c.size = t.size ORDER BY t.size")
+            .map_err(self.db())?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(StoredTimestamp {
+                    size: r.get::<_, i64>(0)? as u64,
+                    tsa_url: r.get(1)?,
+                    token: r.get(2)?,
+                    note: r.get(3)?,
+                })
+            })
+            .map_err(self.db())?;
         rows.collect::<Result<_, _>>().map_err(self.db())
     }
 
