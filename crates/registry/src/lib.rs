@@ -22,6 +22,8 @@ pub enum RegistryError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("{path}: database error: {source}")]
     Db { path: PathBuf, source: rusqlite::Error },
+    #[error("{0}: cannot write ({1}): the disk may be full; nothing of this change was stored")]
+    Full(PathBuf, String),
     #[error("no identity in {0}: run `handprint init --name \"Your Name\"` first")]
     NoIdentity(PathBuf),
     #[error("identity: {0}")]
@@ -46,7 +48,11 @@ impl RegistryError {
     }
 
     pub fn db(path: &Path, source: rusqlite::Error) -> Self {
-        RegistryError::Db { path: path.to_path_buf(), source }
+        use rusqlite::ErrorCode::{DiskFull, SystemIoFailure};
+        match source.sqlite_error_code() {
+            Some(DiskFull | SystemIoFailure) => RegistryError::Full(path.to_path_buf(), source.to_string()),
+            _ => RegistryError::Db { path: path.to_path_buf(), source },
+        }
     }
 }
 
