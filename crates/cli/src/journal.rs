@@ -58,8 +58,10 @@ pub enum ProjectCommand {
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct RecordArgs {
+    /// The images to record (PNG, JPEG, WebP).
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
+    /// The project to record into (create it with `handprint project new`).
     #[arg(long, short)]
     project: String,
     /// One JSON object per file.
@@ -77,7 +79,9 @@ pub struct RecordArgs {
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct WatchArgs {
+    /// The folder the generator writes to.
     dir: PathBuf,
+    /// The project to record into.
     #[arg(long, short)]
     project: String,
     /// How often to look, in milliseconds.
@@ -91,12 +95,11 @@ pub struct WatchArgs {
     json: bool,
 }
 
-/// Record that you chose (select) or set aside (reject) a candidate image.
-///
 /// The file must already be in the journal (by SHA-256); its project is used unless
 /// --project narrows the search.
 #[derive(clap::Args)]
 pub struct ChooseArgs {
+    /// The candidate image.
     file: PathBuf,
     /// Why, in your words.
     #[arg(long)]
@@ -110,7 +113,9 @@ pub struct ChooseArgs {
 /// Record manual work: INPUT (already in the journal) made into OUTPUT with a tool.
 #[derive(clap::Args)]
 pub struct EditArgs {
+    /// The image you started from (already in the journal).
     input: PathBuf,
+    /// The image you made.
     output: PathBuf,
     /// The tool used: Photoshop, Krita, GIMP, inpainting, ...
     #[arg(long)]
@@ -127,7 +132,9 @@ pub struct EditArgs {
 /// Record a file from elsewhere: your sketch, a photo, a reference.
 #[derive(clap::Args)]
 pub struct ImportArgs {
+    /// The file to bring in.
     file: PathBuf,
+    /// The project to record into.
     #[arg(long, short)]
     project: String,
     /// What it is.
@@ -142,7 +149,9 @@ pub struct ImportArgs {
 /// Add a note to a project's journal: an idea, an intention, a reason.
 #[derive(clap::Args)]
 pub struct NoteArgs {
+    /// The note.
     text: String,
+    /// The project it belongs to.
     #[arg(long, short)]
     project: String,
     #[arg(long)]
@@ -152,6 +161,7 @@ pub struct NoteArgs {
 /// Show the journal's history.
 #[derive(clap::Args)]
 pub struct LogArgs {
+    /// Only this project's events (default: all).
     #[arg(long, short)]
     project: Option<String>,
     /// The signed events themselves, one canonical JSON object per line.
@@ -170,6 +180,7 @@ pub struct LogArgs {
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct VerifyArgs {
+    /// Check an exported project folder instead of the store.
     #[arg(long, value_name = "DIR")]
     export: Option<PathBuf>,
     #[arg(long)]
@@ -186,16 +197,16 @@ pub struct VerifyArgs {
 pub struct ExportArgs {
     /// Where to write (must not exist, or be empty).
     dir: PathBuf,
+    /// The project to export.
     #[arg(long, short)]
     project: String,
     #[arg(long)]
     json: bool,
 }
 
-/// Fix the journal in time: an RFC 3161 token from a time-stamping authority over the latest
-/// checkpoint.
+/// Fix the journal in time: an RFC 3161 timestamp over the latest checkpoint.
 ///
-/// The token is verified (message imprint, signature, certificate chain to a trusted TSA root)
+/// Asks a time-stamping authority (TSA) for a token over the latest checkpoint. The token is verified (message imprint, signature, certificate chain to a trusted TSA root)
 /// before it is stored; `verify` checks every stored token again, offline, and exports carry
 /// them. Trust a TSA by giving its root certificate once with --tsa-root (kept in the data
 /// directory's tsa-roots/). The TSA URL may also come from HANDPRINT_TSA.

@@ -33,11 +33,14 @@ struct Cli {
 enum Command {
     Inspect(inspect::Args),
     Init(journal::InitArgs),
+    /// Create and list projects: the creative works in progress.
     #[command(subcommand)]
     Project(journal::ProjectCommand),
     Record(journal::RecordArgs),
     Watch(journal::WatchArgs),
+    /// Record that you chose a candidate image (already in the journal), and why.
     Select(journal::ChooseArgs),
+    /// Record that you set a candidate image aside (already in the journal), and why.
     Reject(journal::ChooseArgs),
     Edit(journal::EditArgs),
     Import(journal::ImportArgs),
