@@ -40,15 +40,7 @@ fn png_file(width: u32, height: u32, channels: usize, seed: u64, text: &str) -> 
     z.write_all(&raw).unwrap();
     let idat = z.finish().unwrap();
     let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut chunk = |kind: &[u8; 4], data: &[u8]| {
-        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        out.extend_from_slice(kind);
-        out.extend_from_slice(data);
-        let mut h = crc32fast::Hasher::new();
-        h.update(kind);
-        h.update(data);
-        out.extend_from_slice(&h.finalize().to_be_bytes());
-    };
+    let mut chunk = |kind: &[u8; 4], data: &[u8]| fixtures::containers::write_chunk(&mut out, kind, data);
     let mut ihdr = width.to_be_bytes().to_vec();
     ihdr.extend_from_slice(&height.to_be_bytes());
     ihdr.extend_from_slice(&[8, if channels == 4 { 6 } else { 2 }, 0, 0, 0]);

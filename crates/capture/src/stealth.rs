@@ -8,7 +8,7 @@
 
 use std::io::{BufReader, Read, Seek, SeekFrom};
 
-use crate::container::MAX_PAYLOAD;
+use crate::container::{MAX_PAYLOAD, read_bounded};
 
 const MAGIC_LEN: usize = 15;
 const COMPRESSED: &[u8; MAGIC_LEN] = b"stealth_pngcomp";
@@ -98,15 +98,7 @@ pub(crate) fn read<R: Read + Seek>(reader: &mut R) -> Result<Option<Stealth>, St
     }
     let payload = plane.bytes(MAGIC_LEN as u64 + 4, len);
     let raw = if magic == COMPRESSED {
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(payload)
-            .take(MAX_PAYLOAD + 1)
-            .read_to_end(&mut out)
-            .map_err(|e| format!("stealth metadata does not decompress: {e}"))?;
-        if out.len() as u64 > MAX_PAYLOAD {
-            return Err(format!("stealth metadata decompresses to over {} MiB", MAX_PAYLOAD >> 20));
-        }
-        out
+        read_bounded(flate2::read::GzDecoder::new(payload)).map_err(|e| format!("stealth metadata: {e}"))?
     } else {
         payload.to_vec()
     };

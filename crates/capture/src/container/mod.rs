@@ -118,11 +118,14 @@ pub(crate) fn utf8_lossy(bytes: Vec<u8>, what: &str, meta: &mut Metadata) -> Str
 
 /// Inflates zlib data, refusing to produce more than [`MAX_PAYLOAD`] bytes.
 pub(crate) fn inflate_zlib(data: &[u8]) -> Result<Vec<u8>, String> {
+    read_bounded(flate2::read::ZlibDecoder::new(data))
+}
+
+/// Reads a decompressing reader to its end, refusing more than [`MAX_PAYLOAD`] bytes: a
+/// small compressed input can claim gigabytes.
+pub(crate) fn read_bounded(decoder: impl Read) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
-    flate2::read::ZlibDecoder::new(data)
-        .take(MAX_PAYLOAD + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| format!("cannot decompress: {e}"))?;
+    decoder.take(MAX_PAYLOAD + 1).read_to_end(&mut out).map_err(|e| format!("cannot decompress: {e}"))?;
     if out.len() as u64 > MAX_PAYLOAD {
         return Err(format!("decompresses to more than {} MiB", MAX_PAYLOAD >> 20));
     }
