@@ -2,6 +2,7 @@
 //! bit-compatible with the reference implementation, with its quality metric and the eight
 //! dihedral variants.
 
+pub mod index;
 pub mod pdq;
 
 pub use pdq::{Pdq, PdqHash};
