@@ -196,7 +196,7 @@ mod tests {
         let centres: Vec<Code> = codes[..20].to_vec();
         for (i, c) in centres.iter().enumerate() {
             for d in 0..=80 {
-                if (d + i as u32) % 3 == 0 {
+                if (d + i as u32).is_multiple_of(3) {
                     codes.push(rng.near(c, d));
                 }
             }
