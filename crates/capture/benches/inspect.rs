@@ -19,16 +19,13 @@ fn arg(name: &str) -> Option<String> {
 }
 
 fn png_file(width: u32, height: u32, channels: usize, seed: u64, text: &str) -> Vec<u8> {
-    let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut rng = fixtures::rng::XorShift::new(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let row = width as usize * channels;
     let mut raw = Vec::with_capacity((row + 1) * height as usize);
     for _ in 0..height {
         raw.push(0); // filter: none
         for _ in 0..row / 8 {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            raw.extend_from_slice(&rng.to_le_bytes());
+            raw.extend_from_slice(&rng.next_u64().to_le_bytes());
         }
         raw.resize(raw.len() + row % 8, 0x80);
         if channels == 4 {

@@ -17,18 +17,6 @@ fn handprint(home: &Path) -> Command {
     c
 }
 
-/// xorshift: reproducible delays without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 #[test]
 fn killed_appends_lose_nothing_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
@@ -59,7 +47,7 @@ fn killed_appends_lose_nothing_acknowledged() {
         }
         batches.push(batch);
     }
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut rng = fixtures::rng::XorShift::new(0x9E37_79B9_7F4A_7C15);
     let mut acknowledged_notes = Vec::new();
     let mut acknowledged_files = Vec::new();
     let (mut killed, mut completed) = (0, 0);
@@ -73,7 +61,7 @@ fn killed_appends_lose_nothing_acknowledged() {
             None => cmd.args(["note", "-p", "p", &note]),
         };
         let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-        let deadline = Instant::now() + Duration::from_micros(rng.next() % 16_000);
+        let deadline = Instant::now() + Duration::from_micros(rng.next_u64() % 16_000);
         let status = loop {
             if let Some(status) = child.try_wait().unwrap() {
                 break Some(status);

@@ -9,16 +9,6 @@ use std::time::Instant;
 
 use fingerprint::index::{Code, HammingIndex, hamming};
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 fn rss_mb() -> f64 {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     s.lines()
@@ -37,16 +27,17 @@ fn main() {
     println!("| codes | build s | RSS MB | radius-31 median µs | p99 µs | recall |");
     println!("|---|---|---|---|---|---|");
     for n in sizes {
-        let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ n as u64);
+        let mut rng = fixtures::rng::XorShift::new(0x9E37_79B9_7F4A_7C15 ^ n as u64);
         let before = rss_mb();
-        let mut codes: Vec<Code> = (0..n).map(|_| [rng.next(), rng.next(), rng.next(), rng.next()]).collect();
+        let mut codes: Vec<Code> =
+            (0..n).map(|_| [rng.next_u64(), rng.next_u64(), rng.next_u64(), rng.next_u64()]).collect();
         let mut queries = Vec::new();
         for i in 0..1000 {
-            let original = (rng.next() % n as u64) as usize;
+            let original = (rng.next_u64() % n as u64) as usize;
             let mut q = codes[original];
             let flips = 1 + (i % 31);
             while hamming(&q, &codes[original]) < flips as u32 {
-                let bit = (rng.next() % 256) as usize;
+                let bit = (rng.next_u64() % 256) as usize;
                 q[bit / 64] ^= 1 << (bit % 64);
             }
             queries.push((q, original as u32));

@@ -147,14 +147,10 @@ impl HammingIndex {
 mod tests {
     use super::*;
 
-    /// xorshift: reproducible codes without a dependency.
-    struct Rng(u64);
+    struct Rng(fixtures::rng::XorShift);
     impl Rng {
         fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
+            self.0.next_u64()
         }
         fn code(&mut self) -> Code {
             [self.next(), self.next(), self.next(), self.next()]
@@ -190,7 +186,7 @@ mod tests {
 
     #[test]
     fn radius_search_returns_exactly_what_a_scan_returns() {
-        let mut rng = Rng(0x1234_5678_9abc_def1);
+        let mut rng = Rng(fixtures::rng::XorShift::new(0x1234_5678_9abc_def1));
         let mut codes: Vec<Code> = (0..3000).map(|_| rng.code()).collect();
         // Plant neighbours at every distance up to 80 around a few centres.
         let centres: Vec<Code> = codes[..20].to_vec();
@@ -211,7 +207,7 @@ mod tests {
 
     #[test]
     fn nearest_equals_a_scan_and_inserts_are_searchable() {
-        let mut rng = Rng(99);
+        let mut rng = Rng(fixtures::rng::XorShift::new(99));
         let codes: Vec<Code> = (0..2000).map(|_| rng.code()).collect();
         let mut index = HammingIndex::from_codes(codes.clone());
         let q = rng.code();

@@ -102,13 +102,8 @@ fn main() {
     let checkpoints = v.checkpoints;
 
     let size = total as u64;
-    let mut rng = 0x2545_F491_4F6C_DD1Du64;
-    let mut next = || {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        rng
-    };
+    let mut rng = fixtures::rng::XorShift::new(0x2545_F491_4F6C_DD1D);
+    let mut next = || rng.next_u64();
     let mut measure = |store: &Store| {
         let mut inclusion = Vec::new();
         let mut consistency = Vec::new();
