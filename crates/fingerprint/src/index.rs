@@ -1,13 +1,15 @@
 //! An exact Hamming-distance index over 256-bit codes, by multi-index hashing (Norouzi,
 //! Punjani and Fleet, "Fast Exact Search in Hamming Space with Multi-Index Hashing", 2014).
 //!
-//! Each code is cut into 16 substrings of 16 bits, and each substring position has a table
-//! from substring value to the codes that have it. If two codes are within distance `r`,
-//! then by the pigeonhole principle at least one of their 16 substring pairs is within
-//! `⌊r / 16⌋`. So a radius search probes, in every table, each value within `⌊r / 16⌋` of the
-//! query's substring, and checks the full distance of what it finds: every code within `r`
-//! is returned, and nothing else. Beyond a substring radius of 3 (r ≥ 64) probing costs more
-//! than a scan, so the index scans.
+//! Each code is cut into `m` substrings, and each substring position has a table from
+//! substring value to the codes that have it. If two codes are within distance `r`, then by
+//! the pigeonhole principle at least one of their `m` substring pairs is within `⌊r / m⌋`.
+//! So a radius search probes, in every table, each value within `⌊r / m⌋` of the query's
+//! substring, and checks the full distance of what it finds: every code within `r` is
+//! returned, and nothing else. `m` follows the paper's advice, about `256 / log2(n)`, so
+//! buckets hold about one code each; when probing would cost more than a scan, the index
+//! scans. Tables are compact (offsets and ids, counting-sorted); codes inserted after the
+//! last build wait in a short list that every search scans, until the next rebuild.
 
 /// A 256-bit code (a PDQ hash), as four 64-bit words.
 pub type Code = [u64; 4];
@@ -19,27 +21,52 @@ pub fn hamming(a: &Code, b: &Code) -> u32 {
         + (a[3] ^ b[3]).count_ones()
 }
 
-const TABLES: usize = 16;
-/// Largest substring radius searched by probing; larger ones scan.
-const MAX_PROBE_RADIUS: u32 = 3;
-
-fn substring(code: &Code, table: usize) -> u16 {
-    (code[table / 4] >> ((table % 4) * 16)) as u16
+/// Bits `start .. start + width` of a code (width ≤ 32), low bit first.
+fn bits(code: &Code, start: u32, width: u32) -> u32 {
+    let (word, shift) = ((start / 64) as usize, start % 64);
+    let mut v = code[word] >> shift;
+    if shift + width > 64 && word + 1 < 4 {
+        v |= code[word + 1] << (64 - shift);
+    }
+    (v & ((1u64 << width) - 1)) as u32
 }
 
-/// Every 16-bit value within `radius` bits of 0, by increasing weight (XOR with a key gives
-/// the values within `radius` of the key).
-fn masks(radius: u32) -> Vec<u16> {
-    let mut m: Vec<u16> = (0..=u16::MAX).filter(|v| v.count_ones() <= radius).collect();
-    m.sort_by_key(|v| v.count_ones());
-    m
+/// Every `width`-bit value within `radius` bits of 0 (XOR with a key gives those within
+/// `radius` of the key).
+fn masks(width: u32, radius: u32) -> Vec<u32> {
+    fn extend(out: &mut Vec<u32>, value: u32, from: u32, width: u32, left: u32) {
+        out.push(value);
+        if left == 0 {
+            return;
+        }
+        for bit in from..width {
+            extend(out, value | 1 << bit, bit + 1, width, left - 1);
+        }
+    }
+    let mut out = Vec::new();
+    extend(&mut out, 0, 0, width, radius);
+    out
+}
+
+fn binomial_sum(width: u32, radius: u32) -> u64 {
+    (0..=radius.min(width))
+        .map(|k| (0..k).fold(1u64, |acc, i| acc * (width - i) as u64 / (i + 1) as u64))
+        .sum()
+}
+
+struct Table {
+    start: u32,
+    width: u32,
+    /// `ids[offsets[v] .. offsets[v + 1]]` have substring value `v`.
+    offsets: Vec<u32>,
+    ids: Vec<u32>,
 }
 
 pub struct HammingIndex {
     codes: Vec<Code>,
-    /// `tables[t][v]`: the ids of the codes whose substring `t` is `v`.
-    tables: Vec<Vec<Vec<u32>>>,
-    masks: Vec<Vec<u16>>,
+    tables: Vec<Table>,
+    /// Codes added since the tables were built.
+    pending: Vec<u32>,
 }
 
 impl Default for HammingIndex {
@@ -50,29 +77,59 @@ impl Default for HammingIndex {
 
 impl HammingIndex {
     pub fn new() -> Self {
-        HammingIndex {
-            codes: Vec::new(),
-            tables: (0..TABLES).map(|_| vec![Vec::new(); 1 << 16]).collect(),
-            masks: (0..=MAX_PROBE_RADIUS).map(masks).collect(),
-        }
+        Self::from_codes(Vec::new())
     }
 
     /// Builds an index of `codes` (their ids are their positions).
     pub fn from_codes(codes: Vec<Code>) -> Self {
-        let mut index = HammingIndex::new();
-        for t in 0..TABLES {
-            let mut counts = vec![0u32; 1 << 16];
-            for c in &codes {
-                counts[substring(c, t) as usize] += 1;
-            }
-            for (bucket, &n) in index.tables[t].iter_mut().zip(&counts) {
-                bucket.reserve_exact(n as usize);
-            }
-        }
-        for c in codes {
-            index.insert(c);
-        }
+        let mut index = HammingIndex { codes, tables: Vec::new(), pending: Vec::new() };
+        index.rebuild();
         index
+    }
+
+    /// Substring count for `n` codes: 16 (16-bit substrings, whose tables stay in cache) up
+    /// to 2^21 codes; beyond, about 256 / log2(n), down to 11 (24-bit substrings), so that
+    /// buckets hold about one code each. Measured at radius 31 (crates/fingerprint/benches/index.rs):
+    /// at 10^6 codes 16 substrings beat 13, at 10^7 11 beat 16 by a factor of 25 at p99.
+    fn substrings_for(n: usize) -> u32 {
+        if n <= 1 << 21 {
+            return 16;
+        }
+        ((256.0 / (n as f64).log2()).round() as u32).clamp(11, 16)
+    }
+
+    fn rebuild(&mut self) {
+        let m = Self::substrings_for(self.codes.len());
+        let (base, extra) = (256 / m, 256 % m);
+        let mut start = 0;
+        self.tables = (0..m)
+            .map(|t| {
+                let width = base + u32::from(t < extra);
+                let table = self.table(start, width);
+                start += width;
+                table
+            })
+            .collect();
+        self.pending.clear();
+    }
+
+    /// Counting sort of the codes by one substring.
+    fn table(&self, start: u32, width: u32) -> Table {
+        let mut offsets = vec![0u32; (1usize << width) + 1];
+        for c in &self.codes {
+            offsets[bits(c, start, width) as usize + 1] += 1;
+        }
+        for i in 1..offsets.len() {
+            offsets[i] += offsets[i - 1];
+        }
+        let mut next = offsets.clone();
+        let mut ids = vec![0u32; self.codes.len()];
+        for (id, c) in self.codes.iter().enumerate() {
+            let v = bits(c, start, width) as usize;
+            ids[next[v] as usize] = id as u32;
+            next[v] += 1;
+        }
+        Table { start, width, offsets, ids }
     }
 
     pub fn len(&self) -> usize {
@@ -87,39 +144,48 @@ impl HammingIndex {
         &self.codes[id as usize]
     }
 
-    /// Adds a code; returns its id.
+    /// Adds a code; returns its id. The tables are rebuilt once the codes waiting outside
+    /// them reach an eighth of the indexed ones (amortised O(1) per insert).
     pub fn insert(&mut self, code: Code) -> u32 {
         let id = u32::try_from(self.codes.len()).expect("at most 2^32 codes");
-        for (t, table) in self.tables.iter_mut().enumerate() {
-            table[substring(&code, t) as usize].push(id);
-        }
         self.codes.push(code);
+        self.pending.push(id);
+        if self.pending.len() > 1024 && self.pending.len() * 8 > self.codes.len() {
+            self.rebuild();
+        }
         id
     }
 
     /// Every code within `radius` of `query`, as `(id, distance)`, nearest first (ties by id).
     pub fn within(&self, query: &Code, radius: u32) -> Vec<(u32, u32)> {
-        let probe = radius / TABLES as u32;
+        let m = self.tables.len() as u32;
+        let probe = radius / m;
+        let probes: u64 = self.tables.iter().map(|t| binomial_sum(t.width, probe)).sum();
         let mut found: Vec<(u32, u32)> = Vec::new();
-        if probe > MAX_PROBE_RADIUS {
-            for (id, c) in self.codes.iter().enumerate() {
-                let d = hamming(query, c);
-                if d <= radius {
-                    found.push((id as u32, d));
-                }
+        let mut check = |id: u32| {
+            let d = hamming(query, &self.codes[id as usize]);
+            if d <= radius {
+                found.push((id, d));
             }
+        };
+        if probes as usize >= self.codes.len() / 4 {
+            (0..self.codes.len() as u32).for_each(&mut check);
         } else {
-            for (t, table) in self.tables.iter().enumerate() {
-                let key = substring(query, t);
-                for &mask in &self.masks[probe as usize] {
-                    for &id in &table[(key ^ mask) as usize] {
-                        let d = hamming(query, &self.codes[id as usize]);
-                        if d <= radius {
-                            found.push((id, d));
-                        }
+            let mut cache: Vec<(u32, Vec<u32>)> = Vec::new();
+            for t in &self.tables {
+                if !cache.iter().any(|(w, _)| *w == t.width) {
+                    cache.push((t.width, masks(t.width, probe)));
+                }
+                let masks = &cache.iter().find(|(w, _)| *w == t.width).expect("just added").1;
+                let key = bits(query, t.start, t.width);
+                for &mask in masks {
+                    let v = (key ^ mask) as usize;
+                    for &id in &t.ids[t.offsets[v] as usize..t.offsets[v + 1] as usize] {
+                        check(id);
                     }
                 }
             }
+            self.pending.iter().copied().for_each(&mut check);
             // A code close in several substrings is found once per table.
             found.sort_unstable();
             found.dedup();
@@ -132,13 +198,14 @@ impl HammingIndex {
     /// until `k` are found.
     pub fn nearest(&self, query: &Code, k: usize) -> Vec<(u32, u32)> {
         let k = k.min(self.codes.len());
-        let mut radius = 15; // a substring radius of 0: one probe per table
+        let m = self.tables.len() as u32;
+        let mut radius = m - 1; // a substring radius of 0: one probe per table
         loop {
             let found = self.within(query, radius);
             if found.len() >= k || radius >= 256 {
                 return found.into_iter().take(k).collect();
             }
-            radius = (radius + 16).min(256);
+            radius = (radius + m).min(256);
         }
     }
 }
@@ -202,6 +269,37 @@ mod tests {
             for radius in [0, 1, 8, 15, 16, 31, 32, 47, 48, 63, 64, 90] {
                 assert_eq!(index.within(q, radius), brute(&codes, q, radius), "radius {radius}");
             }
+        }
+    }
+
+    #[test]
+    fn substrings_cover_every_bit_once() {
+        for n in [0usize, 1 << 16, 1 << 20, 10_000_000] {
+            let m = HammingIndex::substrings_for(n);
+            let (base, extra) = (256 / m, 256 % m);
+            let widths: u32 = (0..m).map(|t| base + u32::from(t < extra)).sum();
+            assert_eq!(widths, 256);
+        }
+        let code: Code = [0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210, 0, u64::MAX];
+        assert_eq!(bits(&code, 60, 8), 0); // the top nibble of word 0, the bottom of word 1
+        assert_eq!(bits(&code, 56, 16), 0x1001);
+        assert_eq!(bits(&code, 250, 6), 0x3f);
+        assert_eq!(masks(5, 2).len(), 1 + 5 + 10);
+    }
+
+    #[test]
+    fn many_inserts_across_rebuilds_stay_exact() {
+        let mut rng = Rng(fixtures::rng::XorShift::new(7));
+        let mut index = HammingIndex::new();
+        let mut codes = Vec::new();
+        let centre = rng.code();
+        for i in 0..5000u32 {
+            let c = if i % 50 == 0 { rng.near(&centre, i % 40) } else { rng.code() };
+            codes.push(c);
+            index.insert(c);
+        }
+        for radius in [0, 15, 31, 39] {
+            assert_eq!(index.within(&centre, radius), brute(&codes, &centre, radius), "radius {radius}");
         }
     }
 
