@@ -1,8 +1,9 @@
-//! Perceptual fingerprints: bytes in, hashes out. PDQ (Meta's 256-bit perceptual hash),
+//! Perceptual fingerprints: pixels in, hashes out. PDQ (Meta's 256-bit perceptual hash),
 //! bit-compatible with the reference implementation, with its quality metric and the eight
-//! dihedral variants.
+//! dihedral variants; pHash as the Python `imagehash` computes it; an exact Hamming index.
 
 pub mod index;
 pub mod pdq;
+pub mod phash;
 
 pub use pdq::{Pdq, PdqHash};

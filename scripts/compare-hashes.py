@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
-"""handprint's PDQ against Meta's reference (PyPI `pdqhash`, which wraps the reference C++).
+"""handprint's PDQ against Meta's reference (PyPI `pdqhash`, which wraps the reference C++),
+and its pHash against `imagehash.phash`.
 
-  scripts/compare-pdq.py [--images DIR] [--python VENV_PYTHON]
+  scripts/compare-hashes.py [--images DIR]
 
 For every image in DIR (default ../shared/data/kodak) and transformed versions of it (JPEG
 quality 75 and 30, resize to 50%, rotation 90, mirror, brightness +25%, grayscale, crop to
 90%), both hash the same decoded pixels (saved as PNG); prints how many hashes are identical
 and the largest Hamming distance, per transform, and checks the eight dihedral hashes.
-Needs numpy, pillow and pdqhash (e.g. in a venv: pip install pdqhash numpy pillow).
+Needs numpy, pillow, pdqhash and imagehash (in a venv: pip install pdqhash imagehash numpy pillow).
 """
 import argparse
 import io
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 
+import imagehash
 import numpy as np
 import pdqhash
 from PIL import Image, ImageEnhance, ImageOps
@@ -51,9 +53,11 @@ TRANSFORMS = {
 }
 
 
-def ours(paths, dihedral=False):
+def ours(paths, flag=None):
     cmd = ["cargo", "run", "-q", "--release", "-p", "handprint-fingerprint", "--example", "pdq", "--"]
-    out = subprocess.run(cmd + (["--dihedral"] if dihedral else []) + paths, cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(cmd + ([flag] if flag else []) + paths, cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    if flag == "--phash":
+        return {line.split(" ", 1)[1]: line.split(" ")[0] for line in out.splitlines()}
     return {line.split(" ", 2)[2]: (line.split(" ")[0], int(line.split(" ")[1])) for line in out.splitlines()}
 
 
@@ -75,6 +79,7 @@ def main():
             f(im).convert("RGB").save(path)
             jobs.append((t, path))
     mine = ours([p for _, p in jobs])
+    print("PDQ")
     print(f"| transform | images | identical | max distance | quality equal |")
     print("|---|---|---|---|---|")
     total = same_all = 0
@@ -95,13 +100,29 @@ def main():
         print(f"| {t} | {len(rows)} | {same} | {maxd} | {qsame} |")
     print(f"\nall: {same_all} of {total} identical ({100 * same_all / total:.1f}%), largest distance {worst}")
     originals = [p for t, p in jobs if t == "none"]
-    dih = ours(originals, dihedral=True)
+    dih = ours(originals, "--dihedral")
     ok = 0
     for p in originals:
         rgb = np.ascontiguousarray(np.asarray(Image.open(p).convert("RGB")))
         ref = [ref_hex(b) for b in pdqhash.compute_dihedral(rgb)[0]]
         ok += ref == dih[p][0].split(",")
     print(f"dihedral: all eight hashes identical on {ok} of {len(originals)} images")
+
+    print("\npHash (imagehash.phash)")
+    print("| transform | images | identical | max distance |")
+    print("|---|---|---|---|")
+    mine = ours([p for _, p in jobs], "--phash")
+    same_all = 0
+    for t in TRANSFORMS:
+        rows = [p for tt, p in jobs if tt == t]
+        same = maxd = 0
+        for p in rows:
+            d = distance(str(imagehash.phash(Image.open(p))), mine[p])
+            same += d == 0
+            maxd = max(maxd, d)
+        same_all += same
+        print(f"| {t} | {len(rows)} | {same} | {maxd} |")
+    print(f"\nall: {same_all} of {len(jobs)} identical")
 
 
 main()

@@ -1,5 +1,5 @@
-//! PDQ hashes of natural photos, against the values Meta's reference implementation gives
-//! for the same files (see data/README.md).
+//! PDQ and pHash of natural photos, against the values Meta's reference implementation and
+//! the Python `imagehash` give for the same files (see data/README.md).
 
 use std::path::Path;
 
@@ -110,4 +110,16 @@ fn different_photos_are_far_apart_and_a_mirror_is_found_by_its_variant() {
     assert_eq!(closest, 5, "flip_y is the mirror: {distances:?}");
     assert!(distances[5] <= 16, "{distances:?}");
     assert!(distances[0] > 60, "{distances:?}");
+}
+
+#[test]
+fn phash_equals_imagehash() {
+    for (name, expected) in [
+        ("kodim01.png", "c4c62e705bb94b17"),
+        ("kodim03.png", "afe1283e1c1e0f87"),
+        ("kodim04.png", "9fe5b0eac3910786"),
+    ] {
+        let (w, h, rgb) = rgb(name);
+        assert_eq!(fingerprint::phash::to_hex(fingerprint::phash::from_rgb(w, h, &rgb)), expected, "{name}");
+    }
 }
