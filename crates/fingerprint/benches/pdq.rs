@@ -47,11 +47,7 @@ fn main() {
     let t = Instant::now();
     for _ in 0..reps {
         for (w, h, rgb) in &decoded {
-            std::hint::black_box(fingerprint::pdq::dihedral_from_luma(
-                *w,
-                *h,
-                fingerprint::pdq::luma_from_rgb(rgb),
-            ));
+            std::hint::black_box(fingerprint::pdq::dihedral_from_rgb(*w, *h, rgb));
         }
     }
     let dihedral = t.elapsed().as_secs_f64() * 1e3 / (reps * decoded.len()) as f64;

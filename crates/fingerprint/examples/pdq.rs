@@ -22,7 +22,7 @@ fn main() {
         if args_phash() {
             println!("{} {path}", fingerprint::phash::to_hex(fingerprint::phash::from_rgb(w, h, &rgb)));
         } else if dihedral {
-            let d = fingerprint::pdq::dihedral_from_luma(w, h, fingerprint::pdq::luma_from_rgb(&rgb));
+            let d = fingerprint::pdq::dihedral_from_rgb(w, h, &rgb);
             let all: Vec<String> = d.all().iter().map(|h| h.to_hex()).collect();
             println!("{} {} {path}", all.join(","), d.quality);
         } else {

@@ -14,6 +14,7 @@
 // The loops index as the reference's C++ does, so the two can be compared line by line.
 #![allow(clippy::needless_range_loop)]
 
+use std::cell::RefCell;
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -263,14 +264,44 @@ fn box_rows(input: &[f32], output: &mut [f32], rows: usize, cols: usize, full: u
     }
 }
 
+thread_local! {
+    /// Per-thread filter buffers, reused: allocating fresh megabytes for every image costs
+    /// more in page faults than the filtering itself.
+    static SCRATCH: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Buffers larger than this are released after use rather than kept for the next image.
+const KEEP_SCRATCH_BYTES: usize = 64 << 20;
+
+/// Runs `f` with the thread's luma and filter buffers, sized for `len` pixels; `fill`
+/// writes the luma.
+fn with_scratch<T>(
+    len: usize,
+    fill: impl FnOnce(&mut [f32]),
+    f: impl FnOnce(&mut [f32], &mut [f32]) -> T,
+) -> T {
+    SCRATCH.with(|cell| {
+        let mut guard = cell.borrow_mut();
+        let (luma, tmp) = &mut *guard;
+        luma.resize(len, 0.0);
+        tmp.resize(len, 0.0);
+        fill(luma);
+        let out = f(luma, tmp);
+        if len * 4 > KEEP_SCRATCH_BYTES {
+            *luma = Vec::new();
+            *tmp = Vec::new();
+        }
+        out
+    })
+}
+
 /// The 64 × 64 image PDQ hashes: luminance, filtered (along rows, then along columns,
 /// twice, as the reference does) and decimated.
-fn buffer64(width: usize, height: usize, luma: &mut [f32]) -> Box<[[f32; 64]; 64]> {
-    let mut tmp = vec![0f32; luma.len()];
+fn buffer64(width: usize, height: usize, luma: &mut [f32], tmp: &mut [f32]) -> Box<[[f32; 64]; 64]> {
     let (wr, wc) = (window(width), window(height));
     for _ in 0..2 {
-        box_rows(luma, &mut tmp, height, width, wr);
-        box_columns(&tmp, luma, height, width, wc);
+        box_rows(luma, tmp, height, width, wr);
+        box_columns(tmp, luma, height, width, wc);
     }
     let mut out = Box::new([[0f32; 64]; 64]);
     for (i, row) in out.iter_mut().enumerate() {
@@ -344,31 +375,59 @@ fn bits(b: &[[f32; 16]; 16]) -> PdqHash {
     h
 }
 
+fn fill_luma(rgb: &[u8], luma: &mut [f32]) {
+    for (l, p) in luma.iter_mut().zip(rgb.chunks_exact(3)) {
+        *l = 0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32;
+    }
+}
+
 /// Luminance as the reference computes it from 8-bit RGB.
 pub fn luma_from_rgb(rgb: &[u8]) -> Vec<f32> {
-    rgb.chunks_exact(3).map(|p| 0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32).collect()
+    let mut luma = vec![0f32; rgb.len() / 3];
+    fill_luma(rgb, &mut luma);
+    luma
+}
+
+fn from_buffer(a: &[[f32; 64]; 64]) -> Pdq {
+    Pdq { hash: bits(&dct16(a)), quality: quality(a) }
 }
 
 /// PDQ of a luminance image (`width × height` values). Images smaller than 64 in either
 /// dimension are hashed as the reference does, but their hashes carry little.
-pub fn from_luma(width: usize, height: usize, mut luma: Vec<f32>) -> Pdq {
+pub fn from_luma(width: usize, height: usize, luma: &[f32]) -> Pdq {
     assert_eq!(luma.len(), width * height, "luma buffer size");
     assert!(width > 0 && height > 0, "empty image");
-    let a = buffer64(width, height, &mut luma);
-    Pdq { hash: bits(&dct16(&a)), quality: quality(&a) }
+    let a = with_scratch(luma.len(), |l| l.copy_from_slice(luma), |l, t| buffer64(width, height, l, t));
+    from_buffer(&a)
 }
 
 /// PDQ of 8-bit RGB pixels.
 pub fn from_rgb(width: usize, height: usize, rgb: &[u8]) -> Pdq {
-    from_luma(width, height, luma_from_rgb(rgb))
+    assert_eq!(rgb.len(), width * height * 3, "RGB buffer size");
+    assert!(width > 0 && height > 0, "empty image");
+    let a = with_scratch(width * height, |l| fill_luma(rgb, l), |l, t| buffer64(width, height, l, t));
+    from_buffer(&a)
 }
 
 /// The eight dihedral variants from one transform, as the reference derives them from the
 /// DCT block by sign changes and transposition.
-pub fn dihedral_from_luma(width: usize, height: usize, mut luma: Vec<f32>) -> Dihedral {
+pub fn dihedral_from_luma(width: usize, height: usize, luma: &[f32]) -> Dihedral {
     assert_eq!(luma.len(), width * height, "luma buffer size");
-    let a = buffer64(width, height, &mut luma);
-    let b = dct16(&a);
+    assert!(width > 0 && height > 0, "empty image");
+    let a = with_scratch(luma.len(), |l| l.copy_from_slice(luma), |l, t| buffer64(width, height, l, t));
+    dihedral(&a)
+}
+
+/// The eight dihedral variants of 8-bit RGB pixels.
+pub fn dihedral_from_rgb(width: usize, height: usize, rgb: &[u8]) -> Dihedral {
+    assert_eq!(rgb.len(), width * height * 3, "RGB buffer size");
+    assert!(width > 0 && height > 0, "empty image");
+    let a = with_scratch(width * height, |l| fill_luma(rgb, l), |l, t| buffer64(width, height, l, t));
+    dihedral(&a)
+}
+
+fn dihedral(a: &[[f32; 64]; 64]) -> Dihedral {
+    let b = dct16(a);
     let variant = |f: &dyn Fn(usize, usize, f32) -> (usize, usize, f32)| {
         let mut out = [[0f32; 16]; 16];
         for i in 0..16 {
@@ -389,7 +448,7 @@ pub fn dihedral_from_luma(width: usize, height: usize, mut luma: Vec<f32>) -> Di
         flip_y: variant(&|i, j, v| (i, j, if odd(j) { v } else { -v })),
         flip_plus1: variant(&|i, j, v| (j, i, v)),
         flip_minus1: variant(&|i, j, v| (j, i, if odd(i + j) { -v } else { v })),
-        quality: quality(&a),
+        quality: quality(a),
     }
 }
 
@@ -451,7 +510,7 @@ mod tests {
         let (w, h) = (200, 120);
         let luma: Vec<f32> =
             (0..w * h).map(|i| ((i % w) as f32 * 1.3 + (i / w) as f32 * 0.7).sin() * 100.0 + 128.0).collect();
-        let p = from_luma(w, h, luma);
+        let p = from_luma(w, h, &luma);
         let ones: u32 = p.hash.0.iter().map(|w| w.count_ones()).sum();
         assert!((120..=128).contains(&ones), "{ones} bits set");
     }

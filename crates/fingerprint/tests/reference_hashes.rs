@@ -75,7 +75,7 @@ fn hashes_and_quality_equal_the_reference() {
 fn the_eight_dihedral_hashes_equal_the_reference() {
     for (name, _, dihedral) in REFERENCE {
         let (w, h, rgb) = rgb(name);
-        let d = pdq::dihedral_from_luma(w, h, pdq::luma_from_rgb(&rgb));
+        let d = pdq::dihedral_from_rgb(w, h, &rgb);
         let ours: Vec<String> = d.all().iter().map(|h| h.to_hex()).collect();
         assert_eq!(ours, dihedral, "{name}");
     }
@@ -104,7 +104,7 @@ fn different_photos_are_far_apart_and_a_mirror_is_found_by_its_variant() {
         .map(|(y, x, c)| rgb[(y * w + x) * 3 + c])
         .collect();
     let m = pdq::from_rgb(w, h, &mirrored);
-    let d = pdq::dihedral_from_luma(w, h, pdq::luma_from_rgb(&rgb));
+    let d = pdq::dihedral_from_rgb(w, h, &rgb);
     let distances: Vec<u32> = d.all().iter().map(|v| m.hash.distance(v)).collect();
     let closest = (0..8).min_by_key(|&i| distances[i]).unwrap();
     assert_eq!(closest, 5, "flip_y is the mirror: {distances:?}");
