@@ -6,7 +6,9 @@
 //!
 //! Generated files are real PNGs: IHDR, an A1111 `parameters` tEXt chunk, 64 KiB IDAT chunks
 //! holding an uncompressed (stored) zlib stream of noise, IEND; once RGB (no alpha: no
-//! pixel is decoded) and once RGBA (the alpha channel is checked for stealth metadata).
+//! pixel is decoded) and once RGBA (a record is found in the text, so the alpha channel is
+//! not decoded either); then RGBA PNGs with no metadata, whose alpha is searched for
+//! stealth metadata.
 //! Files are read once to warm the page cache, then inspected on one thread.
 
 use std::io::Write;
@@ -136,7 +138,7 @@ fn main() {
         let rgb = generate(&base.join(format!("rgb-{count}-{mb}")), count, mb, 3);
         measure("A1111 PNG, RGB", &rgb);
         let rgba = generate(&base.join(format!("rgba-{count}-{mb}")), count / 10, mb, 4);
-        measure("A1111 PNG, RGBA (alpha check)", &rgba);
+        measure("A1111 PNG, RGBA (record found)", &rgba);
         let plain_rgba: Vec<PathBuf> = {
             let dir = base.join(format!("rgba-plain-{}-{mb}", count / 10));
             std::fs::create_dir_all(&dir).unwrap();

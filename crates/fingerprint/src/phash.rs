@@ -10,6 +10,7 @@
 //!    values), row by row, first coefficient in the most significant bit.
 
 use std::f64::consts::PI;
+use std::sync::OnceLock;
 
 const PRECISION_BITS: u32 = 32 - 8 - 2;
 const SIZE: usize = 32;
@@ -48,20 +49,19 @@ fn coefficients(in_size: usize, out_size: usize) -> Vec<(usize, Vec<i32>)> {
         .collect()
 }
 
-fn clip8(v: i64) -> u8 {
+fn clip8(v: i32) -> u8 {
     (v >> PRECISION_BITS).clamp(0, 255) as u8
 }
 
-/// Pillow's two-pass 8-bit resize of a grey image.
+/// Pillow's two-pass 8-bit resize of a grey image. Sums are `i32`, as in Pillow: with
+/// weights normalised to 2^22, 255 × their absolute sum stays below 2^31.
 fn resize(width: usize, height: usize, grey: &[u8]) -> Vec<u8> {
     let horizontal = coefficients(width, SIZE);
     let mut tmp = vec![0u8; SIZE * height];
     for y in 0..height {
         for (x, (start, k)) in horizontal.iter().enumerate() {
-            let mut ss: i64 = 1 << (PRECISION_BITS - 1);
-            for (i, w) in k.iter().enumerate() {
-                ss += grey[y * width + start + i] as i64 * *w as i64;
-            }
+            let row = &grey[y * width + start..y * width + start + k.len()];
+            let ss = row.iter().zip(k).fold(1i32 << (PRECISION_BITS - 1), |ss, (&p, &w)| ss + p as i32 * w);
             tmp[y * SIZE + x] = clip8(ss);
         }
     }
@@ -69,9 +69,9 @@ fn resize(width: usize, height: usize, grey: &[u8]) -> Vec<u8> {
     let mut out = vec![0u8; SIZE * SIZE];
     for (y, (start, k)) in vertical.iter().enumerate() {
         for x in 0..SIZE {
-            let mut ss: i64 = 1 << (PRECISION_BITS - 1);
+            let mut ss: i32 = 1 << (PRECISION_BITS - 1);
             for (i, w) in k.iter().enumerate() {
-                ss += tmp[(start + i) * SIZE + x] as i64 * *w as i64;
+                ss += tmp[(start + i) * SIZE + x] as i32 * w;
             }
             out[y * SIZE + x] = clip8(ss);
         }
@@ -79,17 +79,20 @@ fn resize(width: usize, height: usize, grey: &[u8]) -> Vec<u8> {
     out
 }
 
+/// `cos(π k (2n + 1) / 2N)` for the DCT, computed once.
+fn cosines() -> &'static [[f64; SIZE]; SIZE] {
+    static C: OnceLock<[[f64; SIZE]; SIZE]> = OnceLock::new();
+    C.get_or_init(|| {
+        std::array::from_fn(|k| {
+            std::array::from_fn(|n| (PI * k as f64 * (2 * n + 1) as f64 / (2 * SIZE) as f64).cos())
+        })
+    })
+}
+
 /// SciPy's unnormalised DCT-II of 32 values.
 fn dct(input: &[f64; SIZE]) -> [f64; SIZE] {
-    let mut out = [0f64; SIZE];
-    for (k, o) in out.iter_mut().enumerate() {
-        let mut s = 0.0;
-        for (n, x) in input.iter().enumerate() {
-            s += x * (PI * k as f64 * (2 * n + 1) as f64 / (2 * SIZE) as f64).cos();
-        }
-        *o = 2.0 * s;
-    }
-    out
+    let c = cosines();
+    std::array::from_fn(|k| 2.0 * input.iter().zip(&c[k]).map(|(x, c)| x * c).sum::<f64>())
 }
 
 /// The 64-bit pHash of 8-bit RGB pixels; as a number, its hex form is `imagehash`'s.
