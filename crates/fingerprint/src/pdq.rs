@@ -392,38 +392,40 @@ fn from_buffer(a: &[[f32; 64]; 64]) -> Pdq {
     Pdq { hash: bits(&dct16(a)), quality: quality(a) }
 }
 
+/// The filtered 64 × 64 image of a luminance image.
+fn image64_from_luma(width: usize, height: usize, luma: &[f32]) -> Box<[[f32; 64]; 64]> {
+    assert_eq!(luma.len(), width * height, "luma buffer size");
+    assert!(width > 0 && height > 0, "empty image");
+    with_scratch(luma.len(), |l| l.copy_from_slice(luma), |l, t| buffer64(width, height, l, t))
+}
+
+/// The filtered 64 × 64 image of 8-bit RGB pixels.
+fn image64_from_rgb(width: usize, height: usize, rgb: &[u8]) -> Box<[[f32; 64]; 64]> {
+    assert_eq!(rgb.len(), width * height * 3, "RGB buffer size");
+    assert!(width > 0 && height > 0, "empty image");
+    with_scratch(width * height, |l| fill_luma(rgb, l), |l, t| buffer64(width, height, l, t))
+}
+
 /// PDQ of a luminance image (`width × height` values). Images smaller than 64 in either
 /// dimension are hashed as the reference does, but their hashes carry little.
 pub fn from_luma(width: usize, height: usize, luma: &[f32]) -> Pdq {
-    assert_eq!(luma.len(), width * height, "luma buffer size");
-    assert!(width > 0 && height > 0, "empty image");
-    let a = with_scratch(luma.len(), |l| l.copy_from_slice(luma), |l, t| buffer64(width, height, l, t));
-    from_buffer(&a)
+    from_buffer(&image64_from_luma(width, height, luma))
 }
 
 /// PDQ of 8-bit RGB pixels.
 pub fn from_rgb(width: usize, height: usize, rgb: &[u8]) -> Pdq {
-    assert_eq!(rgb.len(), width * height * 3, "RGB buffer size");
-    assert!(width > 0 && height > 0, "empty image");
-    let a = with_scratch(width * height, |l| fill_luma(rgb, l), |l, t| buffer64(width, height, l, t));
-    from_buffer(&a)
+    from_buffer(&image64_from_rgb(width, height, rgb))
 }
 
 /// The eight dihedral variants from one transform, as the reference derives them from the
 /// DCT block by sign changes and transposition.
 pub fn dihedral_from_luma(width: usize, height: usize, luma: &[f32]) -> Dihedral {
-    assert_eq!(luma.len(), width * height, "luma buffer size");
-    assert!(width > 0 && height > 0, "empty image");
-    let a = with_scratch(luma.len(), |l| l.copy_from_slice(luma), |l, t| buffer64(width, height, l, t));
-    dihedral(&a)
+    dihedral(&image64_from_luma(width, height, luma))
 }
 
 /// The eight dihedral variants of 8-bit RGB pixels.
 pub fn dihedral_from_rgb(width: usize, height: usize, rgb: &[u8]) -> Dihedral {
-    assert_eq!(rgb.len(), width * height * 3, "RGB buffer size");
-    assert!(width > 0 && height > 0, "empty image");
-    let a = with_scratch(width * height, |l| fill_luma(rgb, l), |l, t| buffer64(width, height, l, t));
-    dihedral(&a)
+    dihedral(&image64_from_rgb(width, height, rgb))
 }
 
 fn dihedral(a: &[[f32; 64]; 64]) -> Dihedral {
