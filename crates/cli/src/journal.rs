@@ -213,7 +213,7 @@ pub struct ExportArgs {
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct TimestampArgs {
-    /// The TSA's URL (RFC 3161 over HTTP), e.g. http://timestamp.digicert.com
+    /// The TSA's URL (RFC 3161 over HTTP), e.g. <http://timestamp.digicert.com>
     #[arg(long, env = "HANDPRINT_TSA")]
     tsa: String,
     /// A TSA root certificate (PEM) to trust from now on.
