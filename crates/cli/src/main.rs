@@ -18,7 +18,11 @@ use clap::{Parser, Subcommand};
         happens, in a signed, hash-chained journal that nobody (the creator included) can rewrite \
         without it showing.\n\n\
         Start with `handprint init --name \"Your Name\"`, then `handprint project new NAME` and \
-        `handprint record FILE... --project NAME` (or `handprint watch DIR --project NAME`)."
+        `handprint record FILE... --project NAME` (or `handprint watch DIR --project NAME`).\n\n\
+        Exit status: 0 when the command did its work; 1 when it ran but found problems (files it \
+        could not read, a journal or export that does not verify); 2 when it could not run (a \
+        usage error, no identity, no such project, an unreachable TSA, ...). Every command has \
+        --json for programs."
 )]
 struct Cli {
     /// Data directory (identity, keys, journal). Default: $HANDPRINT_HOME, else
