@@ -136,7 +136,8 @@ pub fn load(dir: &Path, passphrase: Option<&str>) -> Result<Identity, RegistryEr
     let key = if pem.contains("ENCRYPTED PRIVATE KEY") {
         let Some(p) = passphrase else {
             return Err(RegistryError::Passphrase(
-                "the key is encrypted: set HANDPRINT_PASSPHRASE, or run from a terminal to be asked for it".into(),
+                "the key is encrypted: set HANDPRINT_PASSPHRASE, or run from a terminal to be asked for it"
+                    .into(),
             ));
         };
         SigningKey::from_pkcs8_encrypted_pem(&pem, p.as_bytes())
