@@ -206,9 +206,10 @@ pub struct ExportArgs {
 
 /// Fix the journal in time: an RFC 3161 timestamp over the latest checkpoint.
 ///
-/// Asks a time-stamping authority (TSA) for a token over the latest checkpoint. The token is verified (message imprint, signature, certificate chain to a trusted TSA root)
-/// before it is stored; `verify` checks every stored token again, offline, and exports carry
-/// them. Trust a TSA by giving its root certificate once with --tsa-root (kept in the data
+/// Asks a time-stamping authority (TSA) for a token over the latest checkpoint. The token is
+/// verified (message imprint, signature, certificate chain to a trusted TSA root) before it
+/// is stored; `verify` checks every stored token again, offline, and exports carry them.
+/// Trust a TSA by giving its root certificate once with --tsa-root (kept in the data
 /// directory's tsa-roots/). The TSA URL may also come from HANDPRINT_TSA.
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
