@@ -1,0 +1,240 @@
+//! Bytes to RGB pixels, with limits checked before anything large is allocated.
+//!
+//! PNG, JPEG, WebP and GIF. The image's size is read from its header and refused above
+//! [`Limits::max_pixels`], so a decompression bomb costs a few hundred bytes of reading.
+//! JPEGs can be decoded at 1/2, 1/4 or 1/8 scale inside the IDCT (`min_side`): a
+//! fingerprint needs a small image, and this is most of a large JPEG's decoding time.
+//! Animated files give their first frame and say how many there are.
+
+use std::io::Cursor;
+
+/// What a decode may cost.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Largest decoded image, in pixels (width × height after any JPEG scaling).
+    pub max_pixels: u64,
+    /// Smallest width and height worth fingerprinting.
+    pub min_side: u32,
+    /// Decode JPEGs at the smallest DCT scale that keeps both sides at least this long.
+    pub jpeg_scale_to: Option<u32>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_pixels: 64 << 20, min_side: 32, jpeg_scale_to: None }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Png,
+    Jpeg,
+    WebP,
+    Gif,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Png => "PNG",
+            Format::Jpeg => "JPEG",
+            Format::WebP => "WebP",
+            Format::Gif => "GIF",
+        }
+    }
+
+    pub fn sniff(bytes: &[u8]) -> Option<Format> {
+        if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+            Some(Format::Png)
+        } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            Some(Format::Jpeg)
+        } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+            Some(Format::WebP)
+        } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+            Some(Format::Gif)
+        } else {
+            None
+        }
+    }
+}
+
+/// 8-bit RGB pixels, row by row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rgb {
+    pub width: u32,
+    pub height: u32,
+    pub pixels: Vec<u8>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Decoded {
+    pub image: Rgb,
+    pub format: Format,
+    /// The size the file declares (the decoded image is smaller when a JPEG was scaled).
+    pub declared: (u32, u32),
+    /// Frames in an animated file (the first was decoded); `None` for a still image.
+    pub frames: Option<u32>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DecodeError {
+    #[error("not an image handprint can read (PNG, JPEG, WebP or GIF)")]
+    Unrecognised,
+    #[error("{format} of {width} × {height} pixels is over the limit of {limit} pixels: refused undecoded")]
+    TooLarge { format: &'static str, width: u32, height: u32, limit: u64 },
+    #[error("{format} of {width} × {height} pixels is too small to fingerprint (at least {min} × {min})")]
+    TooSmall { format: &'static str, width: u32, height: u32, min: u32 },
+    #[error("damaged {format}: {message}")]
+    Damaged { format: &'static str, message: String },
+}
+
+pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, DecodeError> {
+    let format = Format::sniff(bytes).ok_or(DecodeError::Unrecognised)?;
+    let damaged = |e: &dyn std::fmt::Display| DecodeError::Damaged { format: format.name(), message: e.to_string() };
+    match format {
+        Format::Png => png(bytes, limits).map_err(|e| e.unwrap_or_else(|m| damaged(&m))),
+        Format::Jpeg => jpeg(bytes, limits).map_err(|e| e.unwrap_or_else(|m| damaged(&m))),
+        Format::WebP => webp(bytes, limits).map_err(|e| e.unwrap_or_else(|m| damaged(&m))),
+        Format::Gif => gif(bytes, limits).map_err(|e| e.unwrap_or_else(|m| damaged(&m))),
+    }
+}
+
+/// `Ok(limit error)` or `Err(decoder message)`.
+type Failure = Result<DecodeError, String>;
+
+fn check(format: Format, width: u32, height: u32, limits: &Limits) -> Result<(), Failure> {
+    if width as u64 * height as u64 > limits.max_pixels {
+        return Err(Ok(DecodeError::TooLarge { format: format.name(), width, height, limit: limits.max_pixels }));
+    }
+    if width < limits.min_side || height < limits.min_side {
+        return Err(Ok(DecodeError::TooSmall { format: format.name(), width, height, min: limits.min_side }));
+    }
+    Ok(())
+}
+
+fn message(e: impl std::fmt::Display) -> Failure {
+    Err(e.to_string())
+}
+
+fn png(bytes: &[u8], limits: &Limits) -> Result<Decoded, Failure> {
+    let mut decoder = png::Decoder::new_with_limits(
+        Cursor::new(bytes),
+        png::Limits { bytes: (limits.max_pixels as usize).saturating_mul(8) },
+    );
+    decoder.set_transformations(png::Transformations::normalize_to_color8());
+    // Size first: `read_info` allocates nothing large, and the IHDR is all it needs.
+    let mut reader = decoder.read_info().map_err(|e| match e {
+        png::DecodingError::LimitsExceeded => message("image too large for the memory limit"),
+        e => message(e),
+    })?;
+    let (width, height) = (reader.info().width, reader.info().height);
+    check(Format::Png, width, height, limits)?;
+    let frames = reader.info().animation_control().map(|a| a.num_frames).filter(|&n| n > 1);
+    let mut buf = vec![0; reader.output_buffer_size().ok_or_else(|| "image size overflows".to_string()).map_err(Err)?];
+    let info = reader.next_frame(&mut buf).map_err(message)?;
+    buf.truncate(info.buffer_size());
+    let pixels = to_rgb(buf, info.color_type.samples());
+    Ok(Decoded { image: Rgb { width, height, pixels }, format: Format::Png, declared: (width, height), frames })
+}
+
+fn jpeg(bytes: &[u8], limits: &Limits) -> Result<Decoded, Failure> {
+    use jpeg_decoder::PixelFormat;
+    let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(bytes));
+    decoder.read_info().map_err(message)?;
+    let info = decoder.info().ok_or_else(|| Err("no frame header".to_string()))?;
+    let declared = (info.width as u32, info.height as u32);
+    let (mut width, mut height) = declared;
+    if let Some(side) = limits.jpeg_scale_to {
+        // The decoder picks the smallest of 1/8, 1/4, 1/2, 1 that reaches the request in
+        // both axes; ask for the short side scaled to `side`, keeping the aspect ratio.
+        let short = width.min(height).max(1) as u64;
+        let want = |d: u32| ((d as u64 * side as u64).div_ceil(short)).min(d as u64) as u16;
+        (width, height) = decoder.scale(want(width), want(height)).map(|(w, h)| (w as u32, h as u32)).map_err(message)?;
+    }
+    check(Format::Jpeg, width, height, limits)?;
+    decoder.set_max_decoding_buffer_size((limits.max_pixels as usize).saturating_mul(4));
+    let data = decoder.decode().map_err(message)?;
+    let info = decoder.info().ok_or_else(|| Err("no frame header".to_string()))?;
+    let pixels = match info.pixel_format {
+        PixelFormat::RGB24 => data,
+        PixelFormat::L8 => to_rgb(data, 1),
+        PixelFormat::L16 => to_rgb(data.chunks_exact(2).map(|c| c[0]).collect(), 1),
+        // Adobe CMYK JPEGs are stored inverted; the decoder hands them over as written.
+        PixelFormat::CMYK32 => data
+            .chunks_exact(4)
+            .flat_map(|p| {
+                let k = p[3] as u32;
+                [p[0], p[1], p[2]].map(|c| (c as u32 * k / 255) as u8)
+            })
+            .collect(),
+    };
+    if pixels.len() != width as usize * height as usize * 3 {
+        return Err(Err(format!("decoded {} bytes for {width} × {height}", pixels.len())));
+    }
+    Ok(Decoded { image: Rgb { width, height, pixels }, format: Format::Jpeg, declared, frames: None })
+}
+
+fn webp(bytes: &[u8], limits: &Limits) -> Result<Decoded, Failure> {
+    let mut decoder = image_webp::WebPDecoder::new(Cursor::new(bytes)).map_err(message)?;
+    let (width, height) = decoder.dimensions();
+    check(Format::WebP, width, height, limits)?;
+    decoder.set_memory_limit((limits.max_pixels as usize).saturating_mul(4));
+    let frames = decoder.is_animated().then(|| decoder.num_frames());
+    let samples = if decoder.has_alpha() { 4 } else { 3 };
+    let mut buf = vec![0; width as usize * height as usize * samples];
+    if frames.is_some() {
+        decoder.read_frame(&mut buf).map_err(message)?;
+    } else {
+        decoder.read_image(&mut buf).map_err(message)?;
+    }
+    let pixels = to_rgb(buf, samples);
+    Ok(Decoded { image: Rgb { width, height, pixels }, format: Format::WebP, declared: (width, height), frames })
+}
+
+fn gif(bytes: &[u8], limits: &Limits) -> Result<Decoded, Failure> {
+    let mut options = gif::DecodeOptions::new();
+    options.set_color_output(gif::ColorOutput::RGBA);
+    options.set_memory_limit(gif::MemoryLimit::Bytes(std::num::NonZeroU64::new(limits.max_pixels.saturating_mul(4).max(1)).expect("non-zero")));
+    let mut decoder = options.read_info(Cursor::new(bytes)).map_err(message)?;
+    let (width, height) = (decoder.width() as u32, decoder.height() as u32);
+    check(Format::Gif, width, height, limits)?;
+    let mut canvas = vec![0u8; width as usize * height as usize * 4];
+    let frame = decoder.read_next_frame().map_err(message)?.ok_or_else(|| Err("no frame".to_string()))?;
+    // The first frame may cover part of the logical screen; the rest stays black.
+    for y in 0..frame.height as usize {
+        let cy = frame.top as usize + y;
+        if cy >= height as usize {
+            break;
+        }
+        for x in 0..frame.width as usize {
+            let cx = frame.left as usize + x;
+            if cx >= width as usize {
+                break;
+            }
+            let src = &frame.buffer[(y * frame.width as usize + x) * 4..][..4];
+            canvas[(cy * width as usize + cx) * 4..][..4].copy_from_slice(src);
+        }
+    }
+    let mut count = 1;
+    while decoder.next_frame_info().map_err(message)?.is_some() {
+        count += 1;
+    }
+    let frames = (count > 1).then_some(count);
+    Ok(Decoded {
+        image: Rgb { width, height, pixels: to_rgb(canvas, 4) },
+        format: Format::Gif,
+        declared: (width, height),
+        frames,
+    })
+}
+
+/// Grey, grey + alpha, RGB or RGBA samples to RGB; alpha is dropped, as an RGB conversion
+/// in Pillow or OpenCV drops it.
+fn to_rgb(buf: Vec<u8>, samples: usize) -> Vec<u8> {
+    match samples {
+        3 => buf,
+        1 => buf.iter().flat_map(|&g| [g, g, g]).collect(),
+        2 => buf.chunks_exact(2).flat_map(|p| [p[0], p[0], p[0]]).collect(),
+        _ => buf.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect(),
+    }
+}

@@ -1,0 +1,290 @@
+#!/usr/bin/env python3
+"""How often handprint finds a copy, and how often it names the wrong work.
+
+  python3 scripts/accuracy.py [--images DIR] [--handprint PATH] [--peers]
+
+Registers every image of DIR (default: the Kodak suite beside the project) as a work in a
+fresh data directory, makes each transform of each image, runs `handprint scan --json`
+over all of them, and prints per transform:
+
+  detection  the share of transformed images whose own work is among the matches
+  false      the share of (transformed image, other work) pairs reported as a match
+
+for handprint (global hashes, then local features), and, with --peers, for PDQ alone
+(`pdqhash`, distance <= 31, original orientation) and pHash alone (`imagehash.phash`,
+distance <= 10) computed by the Python packages on the same images. Needs Pillow and numpy
+(and pdqhash, imagehash for --peers). Transform names follow the peer benchmarks where the
+transform is the same; the crops by area are the issue's own.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def jpeg(q):
+    def f(im, idx):
+        buf = io.BytesIO()
+        im.save(buf, "JPEG", quality=q)
+        return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+    return f
+
+
+def resize(s):
+    def f(im, idx):
+        w, h = im.size
+        return im.resize((max(1, round(w * s)), max(1, round(h * s))), Image.LANCZOS)
+    return f
+
+
+def crop_side(keep):
+    """Centre crop keeping `keep` of each side."""
+    def f(im, idx):
+        w, h = im.size
+        cw, ch = round(w * keep), round(h * keep)
+        l, t = (w - cw) // 2, (h - ch) // 2
+        return im.crop((l, t, l + cw, t + ch))
+    return f
+
+
+def crop_area(area, where):
+    """Keep `area` of the area, same aspect ratio, at the centre or at a corner (the
+    corner turns with the image number)."""
+    def f(im, idx):
+        w, h = im.size
+        s = math.sqrt(area)
+        cw, ch = round(w * s), round(h * s)
+        if where == "centre":
+            l, t = (w - cw) // 2, (h - ch) // 2
+        else:
+            l = 0 if idx % 2 == 0 else w - cw
+            t = 0 if (idx // 2) % 2 == 0 else h - ch
+        return im.crop((l, t, l + cw, t + ch))
+    return f
+
+
+def rotate(deg):
+    def f(im, idx):
+        return im.rotate(deg, resample=Image.BICUBIC, expand=False, fillcolor=(0, 0, 0))
+    return f
+
+
+def noise(sigma):
+    def f(im, idx):
+        rng = np.random.default_rng(1000 + idx)
+        a = np.asarray(im, dtype=np.float32)
+        a = a + rng.normal(0.0, sigma, a.shape).astype(np.float32)
+        return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8), "RGB")
+    return f
+
+
+def font(size):
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:
+        return ImageFont.load_default()
+
+
+def overlay(area):
+    """An opaque logo and text box over `area` of the image, lower right, 3% margin."""
+    def f(im, idx):
+        im = im.copy()
+        w, h = im.size
+        s = math.sqrt(area)
+        bw, bh = round(w * s), round(h * s)
+        x0, y0 = w - bw - round(0.03 * w), h - bh - round(0.03 * h)
+        d = ImageDraw.Draw(im)
+        d.rectangle((x0, y0, x0 + bw - 1, y0 + bh - 1), fill=(250, 250, 250),
+                    outline=(200, 30, 30), width=max(2, bh // 20))
+        d.ellipse((x0 + bh // 8, y0 + bh // 8, x0 + bh // 8 + bh // 2, y0 + bh // 8 + bh // 2),
+                  fill=(200, 30, 30))
+        d.text((x0 + bh // 8, y0 + 5 * bh // 8), "(c) SAMPLE", fill=(0, 0, 0),
+               font=font(max(10, bh // 6)))
+        return im
+    return f
+
+
+def letterbox(frac):
+    """Black bars above and below, each `frac` of the height."""
+    def f(im, idx):
+        w, h = im.size
+        pad = round(frac * h)
+        out = Image.new("RGB", (w, h + 2 * pad), (0, 0, 0))
+        out.paste(im, (0, pad))
+        return out
+    return f
+
+
+def border(frac):
+    """A white frame on every side, `frac` of the width (left, right) and height (top, bottom)."""
+    def f(im, idx):
+        w, h = im.size
+        px, py = round(frac * w), round(frac * h)
+        out = Image.new("RGB", (w + 2 * px, h + 2 * py), (255, 255, 255))
+        out.paste(im, (px, py))
+        return out
+    return f
+
+
+def chain(*steps):
+    def f(im, idx):
+        for s in steps:
+            im = s(im, idx)
+        return im
+    return f
+
+
+# name -> (function, description, goal: detection the issue asks for)
+TRANSFORMS = {
+    "none": (lambda im, idx: im, "no change", 0.99),
+    "jpeg75": (jpeg(75), "JPEG quality 75", 0.99),
+    "jpeg30": (jpeg(30), "JPEG quality 30", 0.99),
+    "resize50": (resize(0.5), "resize to 50% per side (Lanczos)", 0.99),
+    "resize25": (resize(0.25), "resize to 25% per side (Lanczos)", 0.99),
+    "crop90": (crop_side(0.9), "centre crop, 90% of each side (81% of the area)", 0.90),
+    "area90-centre": (crop_area(0.9, "centre"), "crop keeping 90% of the area, centre", 0.99),
+    "area90-corner": (crop_area(0.9, "corner"), "crop keeping 90% of the area, a corner", 0.99),
+    "area70-centre": (crop_area(0.7, "centre"), "crop keeping 70% of the area, centre", 0.90),
+    "area70-corner": (crop_area(0.7, "corner"), "crop keeping 70% of the area, a corner", 0.90),
+    "area60-centre": (crop_area(0.6, "centre"), "crop keeping 60% of the area, centre", 0.90),
+    "area60-corner": (crop_area(0.6, "corner"), "crop keeping 60% of the area, a corner", 0.90),
+    "rot3": (rotate(3), "rotate 3°, same canvas, black corners", 0.99),
+    "rot10": (rotate(10), "rotate 10°, same canvas, black corners", 0.90),
+    "hflip": (lambda im, idx: ImageOps.mirror(im), "horizontal mirror", 0.99),
+    "bright125": (lambda im, idx: ImageEnhance.Brightness(im).enhance(1.25), "brightness ×1.25", 0.99),
+    "contrast07": (lambda im, idx: ImageEnhance.Contrast(im).enhance(0.7), "contrast ×0.7", 0.99),
+    "noise8": (noise(8.0), "Gaussian noise σ 8", 0.99),
+    "overlay20": (overlay(0.20), "logo and text over 20% of the area", 0.99),
+    "gray": (lambda im, idx: ImageOps.grayscale(im).convert("RGB"), "grayscale", 0.99),
+    "letterbox10": (letterbox(0.10), "black bars top and bottom, 10% of the height each", 0.99),
+    "border10": (border(0.10), "white border, 10% of each side", 0.99),
+    "chain": (chain(crop_area(0.9, "corner"), resize(0.5), jpeg(75)),
+              "crop to 90% of the area (corner), resize 50%, JPEG 75", 0.99),
+}
+
+
+def make(images, out):
+    """Writes out/<transform>/<stem>.png; returns [(transform, stem, path)]."""
+    made = []
+    for name, (fn, _, _) in TRANSFORMS.items():
+        os.makedirs(os.path.join(out, name), exist_ok=True)
+        for idx, path in enumerate(images):
+            im = Image.open(path).convert("RGB")
+            t = fn(im, idx)
+            dest = os.path.join(out, name, stem(path) + ".png")
+            t.save(dest, compress_level=1)
+            made.append((name, stem(path), dest))
+    return made
+
+
+def stem(path):
+    return os.path.splitext(os.path.basename(path))[0]
+
+
+def run(cmd, **kw):
+    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if r.returncode not in (0, 1):
+        sys.exit(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stderr}")
+    return r.stdout
+
+
+def handprint_matches(exe, images, made, home):
+    env = dict(os.environ, HANDPRINT_HOME=home, HANDPRINT_PASSPHRASE="")
+    run([exe, "init", "--name", "Accuracy Test", "--no-passphrase"], env=env)
+    work_of = {}
+    for path in images:
+        out = json.loads(run([exe, "register", path, "--title", stem(path), "--json"], env=env))
+        work_of[out["work"]] = stem(path)
+    found = {}  # (transform, stem) -> {stem: how}
+    paths = {p: (t, s) for t, s, p in made}
+    out = run([exe, "scan", "--json", "--no-side-by-side", *paths], env=env)
+    for line in out.splitlines():
+        rec = json.loads(line)
+        if "file" not in rec or rec["file"] not in paths:
+            continue
+        key = paths[rec["file"]]
+        found[key] = {work_of[m["work"]]: m["matched_by"] for m in rec.get("matches", [])}
+    return found
+
+
+def peer_matches(images, made):
+    import imagehash
+    import pdqhash
+
+    def pdq(im):
+        bits, _ = pdqhash.compute(np.ascontiguousarray(np.asarray(im)))
+        return bits.astype(bool)
+
+    def ph(im):
+        return imagehash.phash(im).hash.ravel()
+
+    originals = {stem(p): Image.open(p).convert("RGB") for p in images}
+    reg = {s: (pdq(im), ph(im)) for s, im in originals.items()}
+    pdq_found, ph_found = {}, {}
+    for t, s, p in made:
+        im = Image.open(p).convert("RGB")
+        qp, qh = pdq(im), ph(im)
+        pdq_found[(t, s)] = {w: "pdq" for w, (rp, _) in reg.items() if np.count_nonzero(rp != qp) <= 31}
+        ph_found[(t, s)] = {w: "phash" for w, (_, rh) in reg.items() if np.count_nonzero(rh != qh) <= 10}
+    return pdq_found, ph_found
+
+
+def rates(found, stems, transform, only=None):
+    hits = falses = 0
+    for s in stems:
+        m = found.get((transform, s), {})
+        if only:
+            m = {w: how for w, how in m.items() if how in only}
+        hits += s in m
+        falses += sum(1 for w in m if w != s)
+    return hits / len(stems), falses / (len(stems) * (len(stems) - 1))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--images", default=os.path.join(HERE, "..", "..", "shared", "data", "kodak"))
+    ap.add_argument("--handprint", default=os.path.join(HERE, "..", "target", "release", "handprint"))
+    ap.add_argument("--peers", action="store_true", help="also PDQ and pHash alone, by the Python packages")
+    ap.add_argument("--keep", help="write the transformed images here and keep them")
+    ap.add_argument("--json", help="write the table as JSON to this file")
+    args = ap.parse_args()
+    exts = (".png", ".jpg", ".jpeg", ".webp")
+    images = sorted(os.path.join(args.images, f) for f in os.listdir(args.images) if f.lower().endswith(exts))
+    if len(images) < 2:
+        sys.exit(f"{args.images}: need at least two images")
+    stems = [stem(p) for p in images]
+    with tempfile.TemporaryDirectory() as tmp:
+        out = args.keep or os.path.join(tmp, "transformed")
+        made = make(images, out)
+        found = handprint_matches(args.handprint, images, made, os.path.join(tmp, "home"))
+        peers = peer_matches(images, made) if args.peers else None
+    cols = ["handprint", "global only"] + (["PDQ (pdqhash)", "pHash (imagehash)"] if peers else [])
+    print(f"{len(images)} images from {args.images}; detection / false-match rate per transform")
+    print(f"| transform | goal | " + " | ".join(cols) + " |")
+    print("|---" * (len(cols) + 2) + "|")
+    table = {}
+    for t, (_, desc, goal) in TRANSFORMS.items():
+        row = [rates(found, stems, t), rates(found, stems, t, only={"pdq", "pdq-trimmed", "phash"})]
+        if peers:
+            row += [rates(peers[0], stems, t), rates(peers[1], stems, t)]
+        table[t] = {"description": desc, "goal": goal, **{c: {"detection": d, "false": f} for c, (d, f) in zip(cols, row)}}
+        cells = " | ".join(f"{d * 100:5.1f}% / {f * 100:.2f}%" for d, f in row)
+        print(f"| {t} | {goal * 100:.0f}% | {cells} |")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(table, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
