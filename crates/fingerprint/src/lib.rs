@@ -2,10 +2,12 @@
 //! bit-compatible with the reference implementation, with its quality metric and the eight
 //! dihedral variants; pHash as the Python `imagehash` computes it; an exact Hamming index.
 
+pub mod catalog;
 pub mod decode;
 pub mod features;
 pub mod index;
 pub mod pdq;
 pub mod phash;
+pub mod prints;
 
 pub use pdq::{Pdq, PdqHash};
