@@ -201,7 +201,7 @@ def run(cmd, **kw):
 
 def handprint_matches(exe, images, made, home):
     env = dict(os.environ, HANDPRINT_HOME=home, HANDPRINT_PASSPHRASE="")
-    run([exe, "init", "--name", "Accuracy Test", "--no-passphrase"], env=env)
+    run([exe, "init", "--name", "Accuracy Test"], env=env)
     work_of = {}
     for path in images:
         out = json.loads(run([exe, "register", path, "--title", stem(path), "--json"], env=env))
@@ -275,7 +275,7 @@ def main():
     print("|---" * (len(cols) + 2) + "|")
     table = {}
     for t, (_, desc, goal) in TRANSFORMS.items():
-        row = [rates(found, stems, t), rates(found, stems, t, only={"pdq", "pdq-trimmed", "phash"})]
+        row = [rates(found, stems, t), rates(found, stems, t, only={"pdq"})]
         if peers:
             row += [rates(peers[0], stems, t), rates(peers[1], stems, t)]
         table[t] = {"description": desc, "goal": goal, **{c: {"detection": d, "false": f} for c, (d, f) in zip(cols, row)}}

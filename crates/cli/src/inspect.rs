@@ -52,7 +52,7 @@ struct JsonLine<'a> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let (files, mut failed) = collect(&args.paths);
+    let (files, mut failed) = collect(&args.paths, &IMAGE_EXTENSIONS);
     let progress = progress_bar(files.len() as u64);
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
@@ -99,14 +99,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// Expands directories; a path that does not exist counts as a failure, named on stderr.
-fn collect(paths: &[PathBuf]) -> (Vec<PathBuf>, usize) {
+pub(crate) fn collect(paths: &[PathBuf], extensions: &[&str]) -> (Vec<PathBuf>, usize) {
     let mut files = Vec::new();
     let mut failed = 0;
     for path in paths {
         if path.is_dir() {
             for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
                 match entry {
-                    Ok(e) if e.file_type().is_file() && is_image_name(e.path()) => files.push(e.into_path()),
+                    Ok(e) if e.file_type().is_file() && has_extension(e.path(), extensions) => {
+                        files.push(e.into_path())
+                    }
                     Ok(_) => {}
                     Err(e) => {
                         failed += 1;
@@ -124,13 +126,13 @@ fn collect(paths: &[PathBuf]) -> (Vec<PathBuf>, usize) {
     (files, failed)
 }
 
-fn is_image_name(path: &Path) -> bool {
+fn has_extension(path: &Path, extensions: &[&str]) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
-        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+        .is_some_and(|e| extensions.contains(&e.to_ascii_lowercase().as_str()))
 }
 
-fn progress_bar(len: u64) -> ProgressBar {
+pub(crate) fn progress_bar(len: u64) -> ProgressBar {
     if len < 2 || !io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }

@@ -2,6 +2,7 @@
 
 mod inspect;
 mod journal;
+mod works;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,6 +20,8 @@ use clap::{Parser, Subcommand};
         without it showing.\n\n\
         Start with `handprint init --name \"Your Name\"`, then `handprint project new NAME` and \
         `handprint record FILE... --project NAME` (or `handprint watch DIR --project NAME`).\n\n\
+        To find copies: `handprint register IMAGE --title T` for each finished work, then \
+        `handprint search IMAGE` or `handprint scan DIR`.\n\n\
         Exit status: 0 when the command did its work; 1 when it ran but found problems (files it \
         could not read, a journal or export that does not verify); 2 when it could not run (a \
         usage error, no identity, no such project, an unreachable TSA, ...). Every command has \
@@ -53,6 +56,10 @@ enum Command {
     Verify(journal::VerifyArgs),
     Export(journal::ExportArgs),
     Timestamp(journal::TimestampArgs),
+    Register(works::RegisterArgs),
+    Works(works::WorksArgs),
+    Search(works::SearchArgs),
+    Scan(works::ScanArgs),
 }
 
 fn main() -> ExitCode {
@@ -73,6 +80,10 @@ fn main() -> ExitCode {
         Command::Verify(args) => journal::verify(&home, args),
         Command::Export(args) => journal::export(&home, args),
         Command::Timestamp(args) => journal::timestamp(&home, args),
+        Command::Register(args) => works::register(&home, args),
+        Command::Works(args) => works::works(&home, args),
+        Command::Search(args) => works::search(&home, args),
+        Command::Scan(args) => works::scan(&home, args),
     };
     match result {
         Ok(code) => code,

@@ -75,7 +75,8 @@ pub fn code(hash: &PdqHash) -> Code {
 
 /// The global codes a work is registered under.
 pub fn work_codes(f: &Fingerprint) -> Vec<(Variant, Code)> {
-    let mut out: Vec<(Variant, Code)> = Variant::ALL[..8].iter().zip(f.pdq.all()).map(|(v, h)| (*v, code(&h))).collect();
+    let mut out: Vec<(Variant, Code)> =
+        Variant::ALL[..8].iter().zip(f.pdq.all()).map(|(v, h)| (*v, code(&h))).collect();
     if let Some((_, t)) = &f.trimmed {
         out.push((Variant::Trimmed, code(&t.hash)));
     }
@@ -142,7 +143,8 @@ impl Catalog {
 
     /// A catalog of many works at once, each table built once.
     pub fn build(works: impl IntoIterator<Item = (WorkId, Vec<(Variant, Code)>, Features)>) -> Catalog {
-        let (mut global, mut global_of, mut local, mut local_of) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut global, mut global_of, mut local, mut local_of) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut all = HashMap::new();
         for (work, codes, features) in works {
             for (v, c) in codes {
@@ -193,18 +195,24 @@ impl Catalog {
         // Each image feature votes once for every work that has a close descriptor.
         let mut votes: HashMap<WorkId, usize> = HashMap::new();
         for f in &image.features.features {
-            let mut works: Vec<WorkId> =
-                self.local.within(&f.descriptor, VOTE_RADIUS).iter().map(|&(id, _)| self.local_of[id as usize]).collect();
+            let mut works: Vec<WorkId> = self
+                .local
+                .within(&f.descriptor, VOTE_RADIUS)
+                .iter()
+                .map(|&(id, _)| self.local_of[id as usize])
+                .collect();
             works.sort_unstable();
             works.dedup();
             for w in works {
                 *votes.entry(w).or_default() += 1;
             }
         }
-        let mut candidates: Vec<(usize, WorkId)> = votes.into_iter().filter(|&(_, n)| n >= 2).map(|(w, n)| (n, w)).collect();
+        let mut candidates: Vec<(usize, WorkId)> =
+            votes.into_iter().filter(|&(_, n)| n >= 2).map(|(w, n)| (n, w)).collect();
         candidates.sort_unstable_by(|a, b| b.cmp(a));
         candidates.truncate(CANDIDATES);
-        let mut works: Vec<WorkId> = candidates.into_iter().map(|(_, w)| w).chain(global.keys().copied()).collect();
+        let mut works: Vec<WorkId> =
+            candidates.into_iter().map(|(_, w)| w).chain(global.keys().copied()).collect();
         works.sort_unstable();
         works.dedup();
         let mut out: Vec<Match> = works
@@ -225,7 +233,9 @@ impl Catalog {
         out.sort_by(|a, b| {
             b.confidence
                 .cmp(&a.confidence)
-                .then(a.global.map_or(u32::MAX, |g| g.distance).cmp(&b.global.map_or(u32::MAX, |g| g.distance)))
+                .then(
+                    a.global.map_or(u32::MAX, |g| g.distance).cmp(&b.global.map_or(u32::MAX, |g| g.distance)),
+                )
                 .then(b.alignment.map_or(0, |a| a.inliers).cmp(&a.alignment.map_or(0, |a| a.inliers)))
                 .then(a.work.cmp(&b.work))
         });

@@ -90,7 +90,8 @@ pub enum DecodeError {
 
 pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, DecodeError> {
     let format = Format::sniff(bytes).ok_or(DecodeError::Unrecognised)?;
-    let damaged = |e: &dyn std::fmt::Display| DecodeError::Damaged { format: format.name(), message: e.to_string() };
+    let damaged =
+        |e: &dyn std::fmt::Display| DecodeError::Damaged { format: format.name(), message: e.to_string() };
     match format {
         Format::Png => png(bytes, limits).map_err(|e| e.unwrap_or_else(|m| damaged(&m))),
         Format::Jpeg => jpeg(bytes, limits).map_err(|e| e.unwrap_or_else(|m| damaged(&m))),
@@ -104,7 +105,12 @@ type Failure = Result<DecodeError, String>;
 
 fn check(format: Format, width: u32, height: u32, limits: &Limits) -> Result<(), Failure> {
     if width as u64 * height as u64 > limits.max_pixels {
-        return Err(Ok(DecodeError::TooLarge { format: format.name(), width, height, limit: limits.max_pixels }));
+        return Err(Ok(DecodeError::TooLarge {
+            format: format.name(),
+            width,
+            height,
+            limit: limits.max_pixels,
+        }));
     }
     if width < limits.min_side || height < limits.min_side {
         return Err(Ok(DecodeError::TooSmall { format: format.name(), width, height, min: limits.min_side }));
@@ -130,11 +136,17 @@ fn png(bytes: &[u8], limits: &Limits) -> Result<Decoded, Failure> {
     let (width, height) = (reader.info().width, reader.info().height);
     check(Format::Png, width, height, limits)?;
     let frames = reader.info().animation_control().map(|a| a.num_frames).filter(|&n| n > 1);
-    let mut buf = vec![0; reader.output_buffer_size().ok_or_else(|| "image size overflows".to_string()).map_err(Err)?];
+    let mut buf =
+        vec![0; reader.output_buffer_size().ok_or_else(|| "image size overflows".to_string()).map_err(Err)?];
     let info = reader.next_frame(&mut buf).map_err(message)?;
     buf.truncate(info.buffer_size());
     let pixels = to_rgb(buf, info.color_type.samples());
-    Ok(Decoded { image: Rgb { width, height, pixels }, format: Format::Png, declared: (width, height), frames })
+    Ok(Decoded {
+        image: Rgb { width, height, pixels },
+        format: Format::Png,
+        declared: (width, height),
+        frames,
+    })
 }
 
 fn jpeg(bytes: &[u8], limits: &Limits) -> Result<Decoded, Failure> {
@@ -149,7 +161,8 @@ fn jpeg(bytes: &[u8], limits: &Limits) -> Result<Decoded, Failure> {
         // both axes; ask for the short side scaled to `side`, keeping the aspect ratio.
         let short = width.min(height).max(1) as u64;
         let want = |d: u32| ((d as u64 * side as u64).div_ceil(short)).min(d as u64) as u16;
-        (width, height) = decoder.scale(want(width), want(height)).map(|(w, h)| (w as u32, h as u32)).map_err(message)?;
+        (width, height) =
+            decoder.scale(want(width), want(height)).map(|(w, h)| (w as u32, h as u32)).map_err(message)?;
     }
     check(Format::Jpeg, width, height, limits)?;
     decoder.set_max_decoding_buffer_size((limits.max_pixels as usize).saturating_mul(4));
@@ -188,13 +201,20 @@ fn webp(bytes: &[u8], limits: &Limits) -> Result<Decoded, Failure> {
         decoder.read_image(&mut buf).map_err(message)?;
     }
     let pixels = to_rgb(buf, samples);
-    Ok(Decoded { image: Rgb { width, height, pixels }, format: Format::WebP, declared: (width, height), frames })
+    Ok(Decoded {
+        image: Rgb { width, height, pixels },
+        format: Format::WebP,
+        declared: (width, height),
+        frames,
+    })
 }
 
 fn gif(bytes: &[u8], limits: &Limits) -> Result<Decoded, Failure> {
     let mut options = gif::DecodeOptions::new();
     options.set_color_output(gif::ColorOutput::RGBA);
-    options.set_memory_limit(gif::MemoryLimit::Bytes(std::num::NonZeroU64::new(limits.max_pixels.saturating_mul(4).max(1)).expect("non-zero")));
+    options.set_memory_limit(gif::MemoryLimit::Bytes(
+        std::num::NonZeroU64::new(limits.max_pixels.saturating_mul(4).max(1)).expect("non-zero"),
+    ));
     let mut decoder = options.read_info(Cursor::new(bytes)).map_err(message)?;
     let (width, height) = (decoder.width() as u32, decoder.height() as u32);
     check(Format::Gif, width, height, limits)?;
@@ -237,4 +257,17 @@ fn to_rgb(buf: Vec<u8>, samples: usize) -> Vec<u8> {
         2 => buf.chunks_exact(2).flat_map(|p| [p[0], p[0], p[0]]).collect(),
         _ => buf.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect(),
     }
+}
+
+/// An RGB image as a PNG file (fast compression: these are previews).
+pub fn encode_png(image: &Rgb) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, image.width, image.height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(png::Compression::Fast);
+    let mut writer = encoder.write_header().expect("writing to memory");
+    writer.write_image_data(&image.pixels).expect("buffer matches the header");
+    writer.finish().expect("writing to memory");
+    out
 }

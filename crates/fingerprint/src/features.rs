@@ -106,7 +106,8 @@ fn blur(g: &Grey) -> Grey {
     let mut tmp = vec![0f32; w * h];
     for y in 0..h {
         for x in 0..w {
-            tmp[y * w + x] = (0..5).map(|k| K[k] * g.data[y * w + clamp(x as isize + k as isize - 2, w)]).sum();
+            tmp[y * w + x] =
+                (0..5).map(|k| K[k] * g.data[y * w + clamp(x as isize + k as isize - 2, w)]).sum();
         }
     }
     let mut data = vec![0f32; w * h];
@@ -197,8 +198,12 @@ pub fn detect(width: usize, height: usize, luma: &[f32]) -> Features {
     // Small images are enlarged too, so that a copy at a quarter of the size still has
     // corners at the scales of the original's.
     let shrink = width.max(height) as f32 / BASE_SIDE as f32;
-    let (bw, bh) = (((width as f32 / shrink).round() as usize).max(1), ((height as f32 / shrink).round() as usize).max(1));
-    let base = if (bw, bh) == (width, height) { luma.to_vec() } else { resize_area(width, height, luma, bw, bh) };
+    let (bw, bh) = (
+        ((width as f32 / shrink).round() as usize).max(1),
+        ((height as f32 / shrink).round() as usize).max(1),
+    );
+    let base =
+        if (bw, bh) == (width, height) { luma.to_vec() } else { resize_area(width, height, luma, bw, bh) };
     let mut out = Features { width: bw as u32, height: bh as u32, features: Vec::new() };
     // Quotas per level in proportion to its area, as ORB does.
     let areas: Vec<f32> = (0..LEVELS).map(|l| LEVEL_SCALE.powi(-2 * l as i32)).collect();
@@ -378,13 +383,20 @@ pub fn align(query: &Features, work: &Features) -> Option<Alignment> {
         }
     }
     let (inliers, a, b) = best;
-    let corners = [(0.0, 0.0), (query.width as f32, 0.0), (0.0, query.height as f32), (query.width as f32, query.height as f32)]
-        .map(|p| {
-            let m = mul(a, p);
-            (m.0 + b.0, m.1 + b.1)
-        });
+    let corners = [
+        (0.0, 0.0),
+        (query.width as f32, 0.0),
+        (0.0, query.height as f32),
+        (query.width as f32, query.height as f32),
+    ]
+    .map(|p| {
+        let m = mul(a, p);
+        (m.0 + b.0, m.1 + b.1)
+    });
     let (ww, wh) = (work.width as f32, work.height as f32);
-    let fold = |f: fn(f32, f32) -> f32, init: f32, pick: fn(&(f32, f32)) -> f32| corners.iter().map(pick).fold(init, f);
+    let fold = |f: fn(f32, f32) -> f32, init: f32, pick: fn(&(f32, f32)) -> f32| {
+        corners.iter().map(pick).fold(init, f)
+    };
     let region = [
         (fold(f32::min, f32::MAX, |p| p.0) / ww).clamp(0.0, 1.0),
         (fold(f32::min, f32::MAX, |p| p.1) / wh).clamp(0.0, 1.0),

@@ -69,7 +69,12 @@ pub fn trim(image: &Rgb) -> Option<[u32; 4]> {
         right -= 1;
     }
     let significant = (top + h - bottom) * 50 >= h || (left + w - right) * 50 >= w;
-    (significant && right > left + 16 && bottom > top + 16).then_some([left as u32, top as u32, right as u32, bottom as u32])
+    (significant && right > left + 16 && bottom > top + 16).then_some([
+        left as u32,
+        top as u32,
+        right as u32,
+        bottom as u32,
+    ])
 }
 
 /// A smaller copy (area-averaged), the longer side at most `max_side`.
@@ -112,7 +117,7 @@ pub fn features_to_bytes(f: &Features) -> Vec<u8> {
 }
 
 pub fn features_from_bytes(b: &[u8]) -> Option<Features> {
-    if b.len() < 8 || (b.len() - 8) % 48 != 0 {
+    if b.len() < 8 || !(b.len() - 8).is_multiple_of(48) {
         return None;
     }
     let u32_at = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().expect("4 bytes"));
@@ -142,7 +147,8 @@ mod tests {
     fn gradient(w: u32, h: u32) -> Rgb {
         // Blocks of pseudo-random colours: corners everywhere, no uniform edge.
         let v = |x: u32, y: u32, k: u32| ((x / 8 * 13 + y / 8 * 29 + k * 7) * 37 % 251) as u8;
-        let pixels = (0..h).flat_map(|y| (0..w).flat_map(move |x| [v(x, y, 0), v(x, y, 1), v(x, y, 2)])).collect();
+        let pixels =
+            (0..h).flat_map(|y| (0..w).flat_map(move |x| [v(x, y, 0), v(x, y, 1), v(x, y, 2)])).collect();
         Rgb { width: w, height: h, pixels }
     }
 

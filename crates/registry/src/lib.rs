@@ -8,6 +8,7 @@ mod ops;
 pub mod store;
 pub mod timestamps;
 pub mod watch;
+pub mod works;
 
 use std::path::{Path, PathBuf};
 

@@ -17,7 +17,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::RegistryError;
 
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE projects (
@@ -66,6 +66,33 @@ CREATE TABLE timestamps (
 );
 ";
 
+/// Version 3: registered works and their fingerprints (see `works.rs`).
+const SCHEMA_3: &str = "
+CREATE TABLE works (
+    id         INTEGER PRIMARY KEY,
+    title      TEXT NOT NULL,
+    license    TEXT,
+    registrant TEXT NOT NULL,
+    public_key TEXT NOT NULL,
+    file_name  TEXT NOT NULL,
+    sha256     BLOB NOT NULL UNIQUE,
+    width      INTEGER NOT NULL,
+    height     INTEGER NOT NULL,
+    registered TEXT NOT NULL,
+    pdq_quality INTEGER NOT NULL,
+    phash      INTEGER NOT NULL,
+    features   BLOB NOT NULL,
+    thumbnail  BLOB NOT NULL
+);
+-- The global codes a work is found by: PDQ's dihedral variants and PDQ without borders.
+CREATE TABLE work_codes (
+    work    INTEGER NOT NULL REFERENCES works(id),
+    variant TEXT NOT NULL,
+    code    BLOB NOT NULL,
+    PRIMARY KEY (work, variant)
+) WITHOUT ROWID;
+";
+
 pub struct Store {
     conn: Connection,
     path: PathBuf,
@@ -107,11 +134,14 @@ impl Store {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
         let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(db)?;
         match version {
-            0 | 1 => {
+            0..=2 => {
                 if version == 0 {
                     tx.execute_batch(SCHEMA).map_err(db)?;
                 }
-                tx.execute_batch(SCHEMA_2).map_err(db)?;
+                if version <= 1 {
+                    tx.execute_batch(SCHEMA_2).map_err(db)?;
+                }
+                tx.execute_batch(SCHEMA_3).map_err(db)?;
                 tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(db)?;
             }
             SCHEMA_VERSION => {}
@@ -129,7 +159,15 @@ impl Store {
         &self.path
     }
 
-    fn db(&self) -> impl Fn(rusqlite::Error) -> RegistryError + '_ {
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    pub(crate) fn db(&self) -> impl Fn(rusqlite::Error) -> RegistryError + '_ {
         move |e| RegistryError::db(&self.path, e)
     }
 

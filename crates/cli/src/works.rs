@@ -1,0 +1,437 @@
+//! The copy-finding commands: register, works, search, scan.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Mutex;
+
+use anyhow::{Context, bail};
+use fingerprint::catalog::Match;
+use fingerprint::decode::{self, Limits, Rgb};
+use fingerprint::prints;
+use rayon::prelude::*;
+use registry::works::{Registration, Scanned, Work, scan_file};
+use registry::{Registry, Store};
+use serde_json::{Value, json};
+
+use crate::inspect::{collect, progress_bar};
+
+const SCAN_EXTENSIONS: [&str; 5] = ["png", "jpg", "jpeg", "webp", "gif"];
+
+/// Register a finished work, so that `search` and `scan` find its copies.
+///
+/// Stores the work's title, licence, your name and key, the file's SHA-256, a thumbnail and
+/// its fingerprints: PDQ in its eight rotations and mirrors, PDQ without uniform borders,
+/// pHash, and 256 local features that find crops, rotations and partial overlays. The image
+/// file itself is not copied. Registering the same file again reports the existing work.
+#[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct RegisterArgs {
+    /// The image (PNG, JPEG, WebP or GIF).
+    image: PathBuf,
+    /// The work's title.
+    #[arg(long)]
+    title: String,
+    /// Its licence, as you want reusers to see it (an SPDX id such as CC-BY-4.0, or a URL).
+    #[arg(long)]
+    license: Option<String>,
+    #[arg(long)]
+    json: bool,
+}
+
+/// List the registered works.
+#[derive(clap::Args)]
+pub struct WorksArgs {
+    #[arg(long)]
+    json: bool,
+}
+
+/// Which registered works an image copies.
+///
+/// Decodes the image (metadata plays no part), fingerprints it and looks it up: a work
+/// matches when one of its PDQ codes is within 31 bits of the image's (the image may be
+/// re-encoded, resized, mirrored, rotated by quarter turns, recoloured or letterboxed), or when
+/// at least 12 local features agree on one placement of the image in the work (crops down to
+/// a small part of it, rotations, logos or text laid over it). Each match says which, with
+/// the PDQ distance, the part of the work the image shows, and a confidence:
+///   high    PDQ distance ≤ 16, or both kinds of evidence, or ≥ 36 agreeing features
+///   medium  one kind of evidence only
+#[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct SearchArgs {
+    image: PathBuf,
+    /// Write a side-by-side PNG of the work and the image for each match, into this folder.
+    #[arg(long, value_name = "DIR")]
+    side_by_side: Option<PathBuf>,
+    #[arg(long)]
+    json: bool,
+}
+
+/// Look for copies of the registered works in many images, on all cores.
+///
+/// Every image under the given files and folders (PNG, JPEG, WebP, GIF; folders recursively)
+/// is decoded within limits, fingerprinted and searched as `handprint search` does. For each
+/// match a side-by-side PNG of the work and the copy is written into --out. A file that cannot
+/// be read (not an image, truncated, larger than 64 megapixels, smaller than 32 × 32) gets a
+/// message naming it, and the scan goes on. The first frame of an animated file is scanned.
+///
+/// Exit status: 0 when every file was scanned; 1 when some could not be.
+#[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct ScanArgs {
+    #[arg(required = true, value_name = "DIR|FILE")]
+    paths: Vec<PathBuf>,
+    /// Where side-by-side PNGs of the matches go.
+    #[arg(long, value_name = "DIR", default_value = "handprint-matches")]
+    out: PathBuf,
+    /// Write no side-by-side PNGs.
+    #[arg(long, conflicts_with = "out")]
+    no_side_by_side: bool,
+    /// Decode JPEGs at 1/2, 1/4 or 1/8 scale, keeping the short side at least this long
+    /// (faster on large photos; 0 decodes at full size).
+    #[arg(long, value_name = "PIXELS", default_value_t = 256)]
+    jpeg_scale_to: u32,
+    /// Worker threads (default: one per core).
+    #[arg(long, short)]
+    jobs: Option<usize>,
+    /// One JSON object per file, one per line.
+    #[arg(long)]
+    json: bool,
+}
+
+fn open_store(home: &Path) -> anyhow::Result<Store> {
+    let path = home.join("journal.sqlite3");
+    if !path.exists() {
+        bail!(
+            "no registry in {}: register works with `handprint register IMAGE --title T` first",
+            home.display()
+        );
+    }
+    Ok(Store::open(&path)?)
+}
+
+fn print_json(v: &Value) {
+    println!("{}", serde_json::to_string(v).expect("JSON values serialise"));
+}
+
+fn work_json(w: &Work) -> Value {
+    serde_json::to_value(w).expect("a work serialises")
+}
+
+pub fn register(home: &Path, args: RegisterArgs) -> anyhow::Result<ExitCode> {
+    let mut reg = Registry::open(home)?;
+    let scanned = scan_file(&args.image, &Limits::default())?;
+    let (work, new) = match reg.store.register(&scanned, &args.title, args.license.as_deref(), &reg.public)? {
+        Registration::New(w) => (w, true),
+        Registration::Already(w) => (w, false),
+    };
+    if args.json {
+        let mut v = work_json(&work);
+        v["work"] = json!(work.id);
+        v["new"] = json!(new);
+        v["features"] = json!(scanned.fingerprint.features.features.len());
+        v["pdq_quality"] = json!(scanned.fingerprint.pdq.quality);
+        print_json(&v);
+    } else if new {
+        println!(
+            "registered {} as work {}: {:?} ({} local features, PDQ quality {})",
+            args.image.display(),
+            work.id,
+            work.title,
+            scanned.fingerprint.features.features.len(),
+            scanned.fingerprint.pdq.quality
+        );
+        if scanned.fingerprint.pdq.quality < 50 {
+            eprintln!(
+                "handprint: {}: warning: PDQ quality {} is low (a flat or tiny image): copies are found by local features only",
+                args.image.display(),
+                scanned.fingerprint.pdq.quality
+            );
+        }
+    } else {
+        println!("{} is already registered as work {}: {:?}", args.image.display(), work.id, work.title);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn works(home: &Path, args: WorksArgs) -> anyhow::Result<ExitCode> {
+    let store = open_store(home)?;
+    for w in store.works()? {
+        if args.json {
+            print_json(&work_json(&w));
+        } else {
+            let license = w.license.as_deref().map(|l| format!(" ({l})")).unwrap_or_default();
+            println!(
+                "{:>6}  {}  {:?} by {}{}  {}",
+                w.id, w.registered, w.title, w.registrant, license, w.file_name
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A match as JSON: the work, how it matched, and the side-by-side file if one was written.
+fn match_json(m: &Match, work: &Work, side_by_side: Option<&Path>) -> Value {
+    let mut v = json!({
+        "work": m.work,
+        "title": work.title,
+        "license": work.license,
+        "registrant": work.registrant,
+        "public_key": work.public_key,
+        "registered": work.registered,
+        "confidence": m.confidence.name(),
+        "matched_by": if m.global.is_some() { "pdq" } else { "features" },
+    });
+    if let Some(g) = m.global {
+        v["pdq"] =
+            json!({ "distance": g.distance, "work_variant": g.work.name(), "image_variant": g.query.name() });
+    }
+    if let Some(a) = m.alignment {
+        let [l, t, r, b] = a.region;
+        v["features"] = json!({
+            "agreeing": a.inliers,
+            "candidates": a.matches,
+            "scale": round3(a.scale as f64),
+            "rotation_degrees": round3(a.rotation as f64) + 0.0,
+            "region": { "left": round3(l as f64), "top": round3(t as f64), "right": round3(r as f64), "bottom": round3(b as f64) },
+            "area_shown": round3(((r - l) * (b - t)) as f64),
+        });
+    }
+    if let Some(p) = side_by_side {
+        v["side_by_side"] = json!(p.display().to_string());
+    }
+    v
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn describe(m: &Match, work: &Work) -> String {
+    let license = work.license.as_deref().map(|l| format!(", {l}")).unwrap_or_default();
+    let mut s = format!(
+        "work {} {:?} by {}{} — {} confidence",
+        m.work,
+        work.title,
+        work.registrant,
+        license,
+        m.confidence.name()
+    );
+    if let Some(g) = m.global {
+        let how = match (g.query.name(), g.work.name()) {
+            ("original", "original") => String::new(),
+            ("trimmed", "original") => " (the image without its borders)".into(),
+            (_, "trimmed") => " (the work without its borders)".into(),
+            (_, v) => format!(" (the work's {v} variant)"),
+        };
+        s += &format!("\n    PDQ distance {} of 256{how}", g.distance);
+    }
+    if let Some(a) = m.alignment {
+        let [l, t, r, b] = a.region;
+        s += &format!(
+            "\n    {} local features agree: the image shows {:.0}% of the work (x {:.0}–{:.0}%, y {:.0}–{:.0}%), rotated {:.1}°, scale {:.2}",
+            a.inliers,
+            (r - l) * (b - t) * 100.0,
+            l * 100.0,
+            r * 100.0,
+            t * 100.0,
+            b * 100.0,
+            a.rotation + 0.0,
+            a.scale
+        );
+    }
+    s
+}
+
+pub fn search(home: &Path, args: SearchArgs) -> anyhow::Result<ExitCode> {
+    let store = open_store(home)?;
+    let catalog = store.catalog()?;
+    let scanned = scan_file(&args.image, &Limits::default())?;
+    let matches = catalog.search(&scanned.fingerprint);
+    let mut out = Vec::new();
+    for m in &matches {
+        let work = store
+            .work(m.work)?
+            .with_context(|| format!("work {} is in the index but not the store", m.work))?;
+        let picture = match &args.side_by_side {
+            Some(dir) => Some(write_side_by_side(&store, dir, &scanned, m)?),
+            None => None,
+        };
+        out.push((m, work, picture));
+    }
+    if args.json {
+        print_json(&json!({
+            "file": args.image.display().to_string(),
+            "sha256": scanned.sha256,
+            "works_searched": catalog.works(),
+            "matches": out.iter().map(|(m, w, p)| match_json(m, w, p.as_deref())).collect::<Vec<_>>(),
+        }));
+    } else if out.is_empty() {
+        println!("{}: no match among {} registered works", args.image.display(), catalog.works());
+    } else {
+        println!(
+            "{}: {} match(es) among {} registered works",
+            args.image.display(),
+            out.len(),
+            catalog.works()
+        );
+        for (m, w, p) in &out {
+            println!("  {}", describe(m, w));
+            if let Some(p) = p {
+                println!("    side by side: {}", p.display());
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn scan(home: &Path, args: ScanArgs) -> anyhow::Result<ExitCode> {
+    let store = open_store(home)?;
+    let catalog = store.catalog()?;
+    if catalog.works() == 0 {
+        bail!("no works registered in {}: nothing to scan for", home.display());
+    }
+    let works: std::collections::HashMap<_, _> = store.works()?.into_iter().map(|w| (w.id, w)).collect();
+    let (files, mut failed) = collect(&args.paths, &SCAN_EXTENSIONS);
+    let limits =
+        Limits { jpeg_scale_to: (args.jpeg_scale_to > 0).then_some(args.jpeg_scale_to), ..Limits::default() };
+    let side_by_side = (!args.no_side_by_side).then_some(args.out.as_path());
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(args.jobs.unwrap_or(0)).build()?;
+    let progress = progress_bar(files.len() as u64);
+    // The store is one SQLite connection: thumbnails are read under a lock, rarely.
+    let store = Mutex::new(store);
+    let stdout = Mutex::new(std::io::stdout());
+    let (unreadable, matched, found) = (Mutex::new(0usize), Mutex::new(0usize), Mutex::new(0usize));
+    pool.install(|| {
+        files.par_iter().for_each(|path| {
+            let shown = path.display().to_string();
+            let line = match scan_file(path, &limits) {
+                Err(e) => {
+                    *unreadable.lock().expect("counter") += 1;
+                    progress.suspend(|| eprintln!("handprint: {e}"));
+                    json!({ "file": shown, "error": e.to_string() })
+                }
+                Ok(scanned) => {
+                    if let Some(n) = scanned.decoded.frames {
+                        progress.suspend(|| {
+                            eprintln!("handprint: {shown}: animated, {n} frames: the first was scanned")
+                        });
+                    }
+                    let matches = catalog.search(&scanned.fingerprint);
+                    let mut listed = Vec::new();
+                    for m in &matches {
+                        let picture = side_by_side.and_then(|dir| {
+                            let store = store.lock().expect("store");
+                            write_side_by_side(&store, dir, &scanned, m)
+                                .map_err(|e| {
+                                    progress.suspend(|| eprintln!("handprint: {shown}: side by side: {e:#}"))
+                                })
+                                .ok()
+                        });
+                        let work = &works[&m.work];
+                        if !args.json {
+                            progress.suspend(|| {
+                                println!("{shown}: {}", describe(m, work));
+                                if let Some(p) = &picture {
+                                    println!("    side by side: {}", p.display());
+                                }
+                            });
+                        }
+                        listed.push(match_json(m, work, picture.as_deref()));
+                    }
+                    if !matches.is_empty() {
+                        *matched.lock().expect("counter") += 1;
+                        *found.lock().expect("counter") += matches.len();
+                    }
+                    let mut v = json!({
+                        "file": shown,
+                        "sha256": scanned.sha256,
+                        "format": scanned.decoded.format.name(),
+                        "width": scanned.decoded.declared.0,
+                        "height": scanned.decoded.declared.1,
+                        "matches": listed,
+                    });
+                    if let Some(n) = scanned.decoded.frames {
+                        v["frames"] = json!(n);
+                    }
+                    v
+                }
+            };
+            if args.json {
+                let mut out = stdout.lock().expect("stdout");
+                // A closed pipe ends the output, not the scan's other work.
+                let _ = writeln!(out, "{}", serde_json::to_string(&line).expect("JSON values serialise"));
+            }
+            progress.inc(1);
+        });
+    });
+    progress.finish_and_clear();
+    failed += *unreadable.lock().expect("counter");
+    let (matched, found) = (*matched.lock().expect("counter"), *found.lock().expect("counter"));
+    if !args.json {
+        eprintln!(
+            "handprint: scanned {} file(s) against {} work(s): {matched} with matches ({found} in all), {failed} unreadable",
+            files.len(),
+            catalog.works()
+        );
+    }
+    Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// Writes `<image stem>--work<id>.png` into `dir`: the work's thumbnail on the left with the
+/// region the image shows outlined, the image on the right.
+fn write_side_by_side(store: &Store, dir: &Path, scanned: &Scanned, m: &Match) -> anyhow::Result<PathBuf> {
+    let left = store.thumbnail(m.work)?;
+    let right = prints::thumbnail(&scanned.decoded.image, registry::works::THUMBNAIL_SIDE);
+    let gap = 12;
+    let (w, h) = (left.width + gap + right.width, left.height.max(right.height));
+    let mut canvas = Rgb { width: w, height: h, pixels: [48u8, 48, 48].repeat((w * h) as usize) };
+    paste(&mut canvas, &left, 0, (h - left.height) / 2);
+    paste(&mut canvas, &right, left.width + gap, (h - right.height) / 2);
+    if let Some(a) = m.alignment {
+        let [l, t, r, b] = a.region;
+        let oy = (h - left.height) / 2;
+        let to = |f: f32, n: u32| ((f * n as f32).round() as u32).min(n.saturating_sub(1));
+        outline(
+            &mut canvas,
+            [to(l, left.width), oy + to(t, left.height), to(r, left.width), oy + to(b, left.height)],
+        );
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    let stem =
+        scanned.path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "image".into());
+    let path = dir.join(format!("{stem}--work{}.png", m.work));
+    let tmp = dir.join(format!(".{stem}--work{}.png.tmp", m.work));
+    std::fs::write(&tmp, decode::encode_png(&canvas))
+        .with_context(|| format!("{}: cannot write", tmp.display()))?;
+    std::fs::rename(&tmp, &path).with_context(|| format!("{}: cannot write", path.display()))?;
+    Ok(path)
+}
+
+fn paste(canvas: &mut Rgb, image: &Rgb, x0: u32, y0: u32) {
+    let row = image.width as usize * 3;
+    for y in 0..image.height as usize {
+        let at = ((y0 as usize + y) * canvas.width as usize + x0 as usize) * 3;
+        canvas.pixels[at..at + row].copy_from_slice(&image.pixels[y * row..][..row]);
+    }
+}
+
+/// A 2-pixel red rectangle.
+fn outline(canvas: &mut Rgb, [l, t, r, b]: [u32; 4]) {
+    let w = canvas.width as usize;
+    let mut set = |x: u32, y: u32| {
+        if x < canvas.width && y < canvas.height {
+            canvas.pixels[(y as usize * w + x as usize) * 3..][..3].copy_from_slice(&[230, 30, 30]);
+        }
+    };
+    for k in 0..2 {
+        for x in l..=r {
+            set(x, t + k);
+            set(x, b.saturating_sub(k));
+        }
+        for y in t..=b {
+            set(l + k, y);
+            set(r.saturating_sub(k), y);
+        }
+    }
+}
