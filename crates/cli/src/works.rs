@@ -89,7 +89,7 @@ pub struct ScanArgs {
     no_side_by_side: bool,
     /// Decode JPEGs at 1/2, 1/4 or 1/8 scale, keeping the short side at least this long
     /// (faster on large photos; 0 decodes at full size).
-    #[arg(long, value_name = "PIXELS", default_value_t = 256)]
+    #[arg(long, value_name = "PIXELS", default_value_t = 512)]
     jpeg_scale_to: u32,
     /// Worker threads (default: one per core).
     #[arg(long, short)]

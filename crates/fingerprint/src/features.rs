@@ -270,7 +270,7 @@ pub struct Alignment {
     pub matches: usize,
     /// Query-to-work scale (work pixels per query pixel, both in base images).
     pub scale: f32,
-    /// Rotation in degrees, counter-clockwise as seen on screen.
+    /// How far the query is turned from the work, in degrees, counter-clockwise on screen.
     pub rotation: f32,
     /// The part of the work the query shows, as fractions of its width and height:
     /// `[left, top, right, bottom]`, clipped to the work.
@@ -403,7 +403,8 @@ pub fn align(query: &Features, work: &Features) -> Option<Alignment> {
         (fold(f32::max, f32::MIN, |p| p.0) / ww).clamp(0.0, 1.0),
         (fold(f32::max, f32::MIN, |p| p.1) / wh).clamp(0.0, 1.0),
     ];
-    // Image y grows downwards, so the screen rotation is the negated complex argument.
-    let rotation = -a.1.atan2(a.0) * 180.0 / PI;
+    // `a` turns the copy back onto the work; with y growing downwards its argument is the
+    // copy's counter-clockwise rotation on screen.
+    let rotation = a.1.atan2(a.0) * 180.0 / PI;
     Some(Alignment { inliers, matches: pairs.len(), scale: (a.0 * a.0 + a.1 * a.1).sqrt(), rotation, region })
 }
