@@ -21,7 +21,11 @@ fn catalog() -> Catalog {
 
 /// The works `copy` matches, as (work, by PDQ, by features).
 fn found(catalog: &Catalog, copy: &[u8]) -> Vec<(i64, bool, bool)> {
-    catalog.search(&print_of(copy)).iter().map(|m| (m.work, m.global.is_some(), m.alignment.is_some())).collect()
+    catalog
+        .search(&print_of(copy))
+        .iter()
+        .map(|m| (m.work, m.global.is_some(), m.alignment.is_some()))
+        .collect()
 }
 
 type Transform = (&'static str, fn(&Picture) -> Vec<u8>);
@@ -87,7 +91,11 @@ fn a_mirror_matches_through_a_dihedral_variant_and_borders_are_trimmed() {
     assert_ne!(g.work, Variant::Original);
     // Black bars above and below.
     let p = kodak("kodim01");
-    let mut boxed = Picture { width: p.width, height: p.height + 100, rgb: vec![0; (p.width * (p.height + 100) * 3) as usize] };
+    let mut boxed = Picture {
+        width: p.width,
+        height: p.height + 100,
+        rgb: vec![0; (p.width * (p.height + 100) * 3) as usize],
+    };
     boxed.rgb[(p.width * 50 * 3) as usize..][..p.rgb.len()].copy_from_slice(&p.rgb);
     let m = &catalog.search(&print_of(&boxed.png()))[0];
     let g = m.global.expect("PDQ match");

@@ -9,14 +9,20 @@ fn a_decompression_bomb_is_refused_from_its_header() {
     let bomb = png_bomb(100_000, 100_000);
     assert!(bomb.len() < 10_000, "the bomb is small on disk: {} bytes", bomb.len());
     let err = decode(&bomb, &Limits::default()).unwrap_err();
-    assert_eq!(err, DecodeError::TooLarge { format: "PNG", width: 100_000, height: 100_000, limit: 64 << 20 });
+    assert_eq!(
+        err,
+        DecodeError::TooLarge { format: "PNG", width: 100_000, height: 100_000, limit: 64 << 20 }
+    );
     assert!(err.to_string().contains("100000 × 100000"), "{err}");
 }
 
 #[test]
 fn tiny_damaged_and_foreign_files_are_named_for_what_they_are() {
     let one = fixtures::containers::png(1, 1, 3, &[10, 20, 30], &[]);
-    assert!(matches!(decode(&one, &Limits::default()), Err(DecodeError::TooSmall { width: 1, height: 1, .. })));
+    assert!(matches!(
+        decode(&one, &Limits::default()),
+        Err(DecodeError::TooSmall { width: 1, height: 1, .. })
+    ));
     assert_eq!(decode(b"hello, not an image", &Limits::default()).unwrap_err(), DecodeError::Unrecognised);
     let png = kodak("kodim03").png();
     let truncated = &png[..png.len() / 2];
@@ -25,7 +31,10 @@ fn tiny_damaged_and_foreign_files_are_named_for_what_they_are() {
         other => panic!("truncated PNG: {other:?}"),
     }
     let jpeg = kodak("kodim03").jpeg(80);
-    assert!(matches!(decode(&jpeg[..jpeg.len() / 3], &Limits::default()), Err(DecodeError::Damaged { format: "JPEG", .. })));
+    assert!(matches!(
+        decode(&jpeg[..jpeg.len() / 3], &Limits::default()),
+        Err(DecodeError::Damaged { format: "JPEG", .. })
+    ));
 }
 
 #[test]
@@ -53,8 +62,9 @@ fn an_animated_gif_gives_its_first_frame_and_its_frame_count() {
     assert_eq!(d.frames, Some(3));
     assert_eq!((d.image.width, d.image.height), (200, 150));
     // The first frame is the undimmed one: close to the source in the 3-3-2 palette.
-    let mean_error: f64 = d.image.pixels.iter().zip(&picture.rgb).map(|(a, b)| a.abs_diff(*b) as f64).sum::<f64>()
-        / picture.rgb.len() as f64;
+    let mean_error: f64 =
+        d.image.pixels.iter().zip(&picture.rgb).map(|(a, b)| a.abs_diff(*b) as f64).sum::<f64>()
+            / picture.rgb.len() as f64;
     assert!(mean_error < 24.0, "mean error {mean_error}");
     let still = decode(&picture.png(), &Limits::default()).unwrap();
     assert_eq!(still.frames, None);

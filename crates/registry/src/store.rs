@@ -523,3 +523,39 @@ impl Store {
         Ok(v)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_2_store_gains_the_works_tables_and_keeps_its_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.sqlite3");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(SCHEMA).unwrap();
+            conn.execute_batch(SCHEMA_2).unwrap();
+            conn.pragma_update(None, "user_version", 2).unwrap();
+            conn.execute("INSERT INTO projects (name, created) VALUES ('fox', '2026-01-01T00:00:00Z')", [])
+                .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let version: i64 = store.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        assert!(store.project_exists("fox").unwrap());
+        assert!(store.works().unwrap().is_empty());
+        drop(store);
+        // Opening again changes nothing.
+        assert!(Store::open(&path).unwrap().project_exists("fox").unwrap());
+    }
+
+    #[test]
+    fn a_newer_store_is_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.sqlite3");
+        Connection::open(&path).unwrap().pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+        let err = Store::open(&path).err().expect("refused").to_string();
+        assert!(err.contains("newer than this handprint understands"), "{err}");
+    }
+}
