@@ -102,18 +102,29 @@ pub fn resize_area(width: usize, height: usize, src: &[f32], nw: usize, nh: usiz
 fn blur(g: &Grey) -> Grey {
     const K: [f32; 5] = [1.0 / 16.0, 4.0 / 16.0, 6.0 / 16.0, 4.0 / 16.0, 1.0 / 16.0];
     let (w, h) = (g.width, g.height);
-    let clamp = |v: isize, n: usize| v.clamp(0, n as isize - 1) as usize;
     let mut tmp = vec![0f32; w * h];
-    for y in 0..h {
-        for x in 0..w {
-            tmp[y * w + x] =
-                (0..5).map(|k| K[k] * g.data[y * w + clamp(x as isize + k as isize - 2, w)]).sum();
+    for (src, dst) in g.data.chunks_exact(w).zip(tmp.chunks_exact_mut(w)) {
+        let at = |x: isize| src[x.clamp(0, w as isize - 1) as usize];
+        for x in (0..2.min(w)).chain(w.saturating_sub(2).max(2)..w) {
+            let x = x as isize;
+            dst[x as usize] =
+                K[0] * at(x - 2) + K[1] * at(x - 1) + K[2] * at(x) + K[3] * at(x + 1) + K[4] * at(x + 2);
+        }
+        if w > 4 {
+            for (o, win) in dst[2..w - 2].iter_mut().zip(src.windows(5)) {
+                *o = K[0] * win[0] + K[1] * win[1] + K[2] * win[2] + K[3] * win[3] + K[4] * win[4];
+            }
         }
     }
+    // Vertically, whole rows at a time (the inner loop runs along memory).
     let mut data = vec![0f32; w * h];
     for y in 0..h {
-        for x in 0..w {
-            data[y * w + x] = (0..5).map(|k| K[k] * tmp[clamp(y as isize + k as isize - 2, h) * w + x]).sum();
+        let out = &mut data[y * w..][..w];
+        for (k, c) in K.iter().enumerate() {
+            let row = (y as isize + k as isize - 2).clamp(0, h as isize - 1) as usize;
+            for (o, v) in out.iter_mut().zip(&tmp[row * w..][..w]) {
+                *o += c * v;
+            }
         }
     }
     Grey { width: w, height: h, data }
@@ -148,17 +159,19 @@ fn harris(g: &Grey) -> Vec<f32> {
     let mut xx = vec![0f32; w * h];
     let mut yy = vec![0f32; w * h];
     let mut xy = vec![0f32; w * h];
+    let d = &g.data;
     for y in 1..h - 1 {
+        let (up, row, down) = (&d[(y - 1) * w..][..w], &d[y * w..][..w], &d[(y + 1) * w..][..w]);
         for x in 1..w - 1 {
-            let p = |dx: isize, dy: isize| g.at((x as isize + dx) as usize, (y as isize + dy) as usize);
-            let gx = (p(1, -1) + 2.0 * p(1, 0) + p(1, 1)) - (p(-1, -1) + 2.0 * p(-1, 0) + p(-1, 1));
-            let gy = (p(-1, 1) + 2.0 * p(0, 1) + p(1, 1)) - (p(-1, -1) + 2.0 * p(0, -1) + p(1, -1));
+            let gx =
+                (up[x + 1] + 2.0 * row[x + 1] + down[x + 1]) - (up[x - 1] + 2.0 * row[x - 1] + down[x - 1]);
+            let gy = (down[x - 1] + 2.0 * down[x] + down[x + 1]) - (up[x - 1] + 2.0 * up[x] + up[x + 1]);
             let i = y * w + x;
             (xx[i], yy[i], xy[i]) = (gx * gx, gy * gy, gx * gy);
         }
     }
-    let sum = |a: &[f32]| blur(&blur(&Grey { width: w, height: h, data: a.to_vec() })).data;
-    let (xx, yy, xy) = (sum(&xx), sum(&yy), sum(&xy));
+    let sum = |a: Vec<f32>| blur(&blur(&Grey { width: w, height: h, data: a })).data;
+    let (xx, yy, xy) = (sum(xx), sum(yy), sum(xy));
     (0..w * h).map(|i| xx[i] * yy[i] - xy[i] * xy[i] - 0.04 * (xx[i] + yy[i]).powi(2)).collect()
 }
 
