@@ -53,24 +53,43 @@ fn main() {
     let half = Limits { jpeg_scale_to: Some(256), ..full };
     let eighth = Limits { jpeg_scale_to: Some(1), min_side: 1, ..full };
     let rows: Vec<(&str, f64)> = vec![
-        ("decode PNG", per_image(reps, n, || pngs.iter().for_each(|b| drop(black_box(decode(b, &full)))))),
+        (
+            "decode PNG",
+            per_image(reps, n, || {
+                pngs.iter().for_each(|b| {
+                    black_box(decode(b, &full));
+                })
+            }),
+        ),
         (
             "decode JPEG q90",
-            per_image(reps, n, || jpegs.iter().for_each(|b| drop(black_box(decode(b, &full))))),
+            per_image(reps, n, || {
+                jpegs.iter().for_each(|b| {
+                    black_box(decode(b, &full));
+                })
+            }),
         ),
         (
             "decode JPEG q90, short side ≥ 256 (1/2)",
-            per_image(reps, n, || jpegs.iter().for_each(|b| drop(black_box(decode(b, &half))))),
+            per_image(reps, n, || {
+                jpegs.iter().for_each(|b| {
+                    black_box(decode(b, &half));
+                })
+            }),
         ),
         (
             "decode JPEG q90, 1/8 scale",
-            per_image(reps, n, || jpegs.iter().for_each(|b| drop(black_box(decode(b, &eighth))))),
+            per_image(reps, n, || {
+                jpegs.iter().for_each(|b| {
+                    black_box(decode(b, &eighth));
+                })
+            }),
         ),
         (
             "PDQ",
             per_image(reps, n, || {
                 images.iter().for_each(|i| {
-                    drop(black_box(pdq::from_rgb(i.width as usize, i.height as usize, &i.pixels)))
+                    black_box(pdq::from_rgb(i.width as usize, i.height as usize, &i.pixels));
                 })
             }),
         ),
@@ -78,7 +97,7 @@ fn main() {
             "PDQ, eight dihedral hashes",
             per_image(reps, n, || {
                 images.iter().for_each(|i| {
-                    drop(black_box(pdq::dihedral_from_rgb(i.width as usize, i.height as usize, &i.pixels)))
+                    black_box(pdq::dihedral_from_rgb(i.width as usize, i.height as usize, &i.pixels));
                 })
             }),
         ),
@@ -86,7 +105,7 @@ fn main() {
             "pHash",
             per_image(reps, n, || {
                 images.iter().for_each(|i| {
-                    drop(black_box(phash::from_rgb(i.width as usize, i.height as usize, &i.pixels)))
+                    black_box(phash::from_rgb(i.width as usize, i.height as usize, &i.pixels));
                 })
             }),
         ),
@@ -94,13 +113,17 @@ fn main() {
             "local features",
             per_image(reps, n, || {
                 images.iter().zip(&lumas).for_each(|(i, l)| {
-                    drop(black_box(features::detect(i.width as usize, i.height as usize, l)))
+                    black_box(features::detect(i.width as usize, i.height as usize, l));
                 })
             }),
         ),
         (
             "whole fingerprint (all of the above)",
-            per_image(reps, n, || images.iter().for_each(|i| drop(black_box(prints::fingerprint(i))))),
+            per_image(reps, n, || {
+                images.iter().for_each(|i| {
+                    black_box(prints::fingerprint(i));
+                })
+            }),
         ),
         (
             "decode JPEG q90 + PDQ",
@@ -114,9 +137,9 @@ fn main() {
         (
             "decode JPEG q90 + whole fingerprint",
             per_image(reps, n, || {
-                jpegs
-                    .iter()
-                    .for_each(|b| drop(black_box(prints::fingerprint(&decode(b, &full).unwrap().image))))
+                jpegs.iter().for_each(|b| {
+                    black_box(prints::fingerprint(&decode(b, &full).unwrap().image));
+                })
             }),
         ),
     ];
