@@ -57,7 +57,7 @@ fn main() {
             "decode PNG",
             per_image(reps, n, || {
                 pngs.iter().for_each(|b| {
-                    black_box(decode(b, &full));
+                    let _ = black_box(decode(b, &full));
                 })
             }),
         ),
@@ -65,7 +65,7 @@ fn main() {
             "decode JPEG q90",
             per_image(reps, n, || {
                 jpegs.iter().for_each(|b| {
-                    black_box(decode(b, &full));
+                    let _ = black_box(decode(b, &full));
                 })
             }),
         ),
@@ -73,7 +73,7 @@ fn main() {
             "decode JPEG q90, short side ≥ 256 (1/2)",
             per_image(reps, n, || {
                 jpegs.iter().for_each(|b| {
-                    black_box(decode(b, &half));
+                    let _ = black_box(decode(b, &half));
                 })
             }),
         ),
@@ -81,7 +81,7 @@ fn main() {
             "decode JPEG q90, 1/8 scale",
             per_image(reps, n, || {
                 jpegs.iter().for_each(|b| {
-                    black_box(decode(b, &eighth));
+                    let _ = black_box(decode(b, &eighth));
                 })
             }),
         ),
