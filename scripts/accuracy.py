@@ -241,6 +241,7 @@ def peer_matches(images, made):
 
 
 def rates(found, stems, transform, only=None):
+    """(detected, images, false matches, pairs of an image and another work)."""
     hits = falses = 0
     for s in stems:
         m = found.get((transform, s), {})
@@ -248,7 +249,7 @@ def rates(found, stems, transform, only=None):
             m = {w: how for w, how in m.items() if how in only}
         hits += s in m
         falses += sum(1 for w in m if w != s)
-    return hits / len(stems), falses / (len(stems) * (len(stems) - 1))
+    return hits, len(stems), falses, len(stems) * (len(stems) - 1)
 
 
 def main():
@@ -269,8 +270,9 @@ def main():
         made = make(images, out)
         found = handprint_matches(args.handprint, images, made, os.path.join(tmp, "home"))
         peers = peer_matches(images, made) if args.peers else None
-    cols = ["handprint", "global only"] + (["PDQ (pdqhash)", "pHash (imagehash)"] if peers else [])
-    print(f"{len(images)} images from {args.images}; detection / false-match rate per transform")
+    cols = ["handprint", "handprint, PDQ codes only"] + (["PDQ (pdqhash)", "pHash (imagehash)"] if peers else [])
+    print(f"{len(images)} images from {args.images}; per transform: detected copies, and false matches "
+          f"among the pairs of a transformed image and another work")
     print(f"| transform | goal | " + " | ".join(cols) + " |")
     print("|---" * (len(cols) + 2) + "|")
     table = {}
@@ -278,8 +280,9 @@ def main():
         row = [rates(found, stems, t), rates(found, stems, t, only={"pdq"})]
         if peers:
             row += [rates(peers[0], stems, t), rates(peers[1], stems, t)]
-        table[t] = {"description": desc, "goal": goal, **{c: {"detection": d, "false": f} for c, (d, f) in zip(cols, row)}}
-        cells = " | ".join(f"{d * 100:5.1f}% / {f * 100:.2f}%" for d, f in row)
+        table[t] = {"description": desc, "goal": goal,
+                    **{c: {"detected": h, "images": n, "false": f, "pairs": p} for c, (h, n, f, p) in zip(cols, row)}}
+        cells = " | ".join(f"{h / n * 100:.1f}% ({h}/{n}), false {f}/{p}" for h, n, f, p in row)
         print(f"| {t} | {goal * 100:.0f}% | {cells} |")
     if args.json:
         with open(args.json, "w") as f:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # handprint's main job on the sample images, in a throwaway data directory: create an
 # identity, record a creative project (generations, a selection, a manual edit, a note),
-# show its history, verify the journal, export the project and verify the export offline.
+# show its history, verify the journal, export the project and verify the export offline;
+# then register two finished works and scan a folder of copies found online.
 # Usage: scripts/demo.sh [DATA_DIR]     (default: a new temporary folder)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,3 +28,11 @@ out="$HANDPRINT_HOME/export-red-fox"
 rm -rf "$out"
 hp export --project red-fox "$out"
 hp verify --export "$out"
+echo "== finding copies: two finished works registered, then a folder of images found online"
+hp register crates/fingerprint/tests/data/kodim01.png --title "Door" --license CC-BY-4.0
+hp register crates/fingerprint/tests/data/kodim03.png --title "Hats"
+found="$HANDPRINT_HOME/found-online"
+cargo run --quiet -p handprint-fixtures --bin make-samples -- --copies "$found"
+# Two of the files are not images handprint can fingerprint: scan names them, goes on, exits 1.
+hp scan "$found" --out "$HANDPRINT_HOME/matches" || echo "(scan exit status $?: some files could not be read)"
+ls "$HANDPRINT_HOME/matches"

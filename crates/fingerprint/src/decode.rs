@@ -80,7 +80,11 @@ pub struct Decoded {
 pub enum DecodeError {
     #[error("not an image handprint can read (PNG, JPEG, WebP or GIF)")]
     Unrecognised,
-    #[error("{format} of {width} × {height} pixels is over the limit of {limit} pixels: refused undecoded")]
+    #[error(
+        "{format} of {width} × {height} pixels ({:.1} megapixels) is over the limit of {:.1} megapixels: refused undecoded",
+        *width as f64 * *height as f64 / 1e6,
+        *limit as f64 / 1e6
+    )]
     TooLarge { format: &'static str, width: u32, height: u32, limit: u64 },
     #[error("{format} of {width} × {height} pixels is too small to fingerprint (at least {min} × {min})")]
     TooSmall { format: &'static str, width: u32, height: u32, min: u32 },
