@@ -174,16 +174,21 @@ TRANSFORMS = {
 }
 
 
-def make(images, out):
-    """Writes out/<transform>/<stem>.png; returns [(transform, stem, path)]."""
+def make(images, out, jpeg_quality=None):
+    """Writes out/<transform>/<stem>.png (or .jpg at `jpeg_quality`); returns
+    [(transform, stem, path)]."""
     made = []
     for name, (fn, _, _) in TRANSFORMS.items():
         os.makedirs(os.path.join(out, name), exist_ok=True)
         for idx, path in enumerate(images):
             im = Image.open(path).convert("RGB")
             t = fn(im, idx)
-            dest = os.path.join(out, name, stem(path) + ".png")
-            t.save(dest, compress_level=1)
+            if jpeg_quality:
+                dest = os.path.join(out, name, stem(path) + ".jpg")
+                t.save(dest, quality=jpeg_quality)
+            else:
+                dest = os.path.join(out, name, stem(path) + ".png")
+                t.save(dest, compress_level=1)
             made.append((name, stem(path), dest))
     return made
 
@@ -199,7 +204,7 @@ def run(cmd, **kw):
     return r.stdout
 
 
-def handprint_matches(exe, images, made, home):
+def handprint_matches(exe, images, made, home, jpeg_scale_to):
     env = dict(os.environ, HANDPRINT_HOME=home, HANDPRINT_PASSPHRASE="")
     run([exe, "init", "--name", "Accuracy Test"], env=env)
     work_of = {}
@@ -208,7 +213,7 @@ def handprint_matches(exe, images, made, home):
         work_of[out["work"]] = stem(path)
     found = {}  # (transform, stem) -> {stem: how}
     paths = {p: (t, s) for t, s, p in made}
-    out = run([exe, "scan", "--json", "--no-side-by-side", *paths], env=env)
+    out = run([exe, "scan", "--json", "--no-side-by-side", "--jpeg-scale-to", str(jpeg_scale_to), *paths], env=env)
     for line in out.splitlines():
         rec = json.loads(line)
         if "file" not in rec or rec["file"] not in paths:
@@ -258,6 +263,10 @@ def main():
     ap.add_argument("--handprint", default=os.path.join(HERE, "..", "target", "release", "handprint"))
     ap.add_argument("--peers", action="store_true", help="also PDQ and pHash alone, by the Python packages")
     ap.add_argument("--keep", help="write the transformed images here and keep them")
+    ap.add_argument("--as-jpeg", type=int, metavar="QUALITY",
+                    help="store the transformed images as JPEG of this quality (default: PNG)")
+    ap.add_argument("--jpeg-scale-to", type=int, default=512, metavar="PIXELS",
+                    help="passed to `handprint scan` (0: decode JPEGs at full size)")
     ap.add_argument("--json", help="write the table as JSON to this file")
     args = ap.parse_args()
     exts = (".png", ".jpg", ".jpeg", ".webp")
@@ -267,12 +276,13 @@ def main():
     stems = [stem(p) for p in images]
     with tempfile.TemporaryDirectory() as tmp:
         out = args.keep or os.path.join(tmp, "transformed")
-        made = make(images, out)
-        found = handprint_matches(args.handprint, images, made, os.path.join(tmp, "home"))
+        made = make(images, out, args.as_jpeg)
+        found = handprint_matches(args.handprint, images, made, os.path.join(tmp, "home"), args.jpeg_scale_to)
         peers = peer_matches(images, made) if args.peers else None
     cols = ["handprint", "handprint, PDQ codes only"] + (["PDQ (pdqhash)", "pHash (imagehash)"] if peers else [])
-    print(f"{len(images)} images from {args.images}; per transform: detected copies, and false matches "
-          f"among the pairs of a transformed image and another work")
+    stored = f"JPEG q{args.as_jpeg}, scanned with --jpeg-scale-to {args.jpeg_scale_to}" if args.as_jpeg else "PNG"
+    print(f"{len(images)} images from {args.images}, copies stored as {stored}; per transform: detected "
+          f"copies, and false matches among the pairs of a transformed image and another work")
     print(f"| transform | goal | " + " | ".join(cols) + " |")
     print("|---" * (len(cols) + 2) + "|")
     table = {}
