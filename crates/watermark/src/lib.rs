@@ -1,0 +1,186 @@
+//! An invisible, blind watermark carrying a 64-bit payload (a registry work ID).
+//!
+//! A 32 × 32 tile of ±1 chips (see [`pattern`]) is repeated over the image's luminance,
+//! each chip a square of about a 128th of the shorter side, interpolated smoothly, and
+//! weighted by the local texture so that flat areas change least. Detection needs no
+//! original: it takes the image's fine-detail residual, finds the tile's period and angle
+//! from the residual's autocorrelation (the repetition survives crops, resizes and small
+//! rotations), folds every tile onto one, finds the tile's origin and orientation by the
+//! synchronisation chips, and decodes the payload with a Viterbi decoder and a CRC-32.
+//! See docs/watermark.md.
+
+pub mod code;
+pub mod pattern;
+mod sync;
+
+use pattern::{CHIPS, TILE, layout};
+
+/// The smallest width and height a watermark is embedded in.
+pub const MIN_SIDE: usize = 256;
+/// The PSNR embedding aims at, in dB (measured on the RGB result).
+pub const TARGET_PSNR: f64 = 40.4;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum WatermarkError {
+    #[error("{width} × {height} is too small to watermark (at least {MIN_SIDE} × {MIN_SIDE})")]
+    TooSmall { width: usize, height: usize },
+    #[error("pixel buffer of {len} bytes does not hold {width} × {height} × {channels}")]
+    BadBuffer { width: usize, height: usize, channels: usize, len: usize },
+}
+
+/// What embedding did.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Embedded {
+    /// Chip size in pixels.
+    pub chip: f32,
+    /// PSNR of the result against the input (RGB channels), in dB.
+    pub psnr: f64,
+}
+
+/// Where the tile was found and what it said.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Detection {
+    /// The payload, when the CRC checks out.
+    pub payload: Option<u64>,
+    /// The synchronisation score: a z-score, about N(0, 1) on unmarked images.
+    pub sync_z: f32,
+    /// Share of coded bits whose received sign agrees with the decoded payload's.
+    pub bit_agreement: f32,
+    /// An upper bound on the probability that an unmarked image gives a payload this way.
+    pub false_positive: f64,
+    /// The tile as found: chip size in pixels of the image, rotation in degrees
+    /// (counter-clockwise), and whether it is mirrored.
+    pub chip: f32,
+    pub rotation: f32,
+    pub mirrored: bool,
+}
+
+fn check(width: usize, height: usize, channels: usize, len: usize) -> Result<(), WatermarkError> {
+    if !(1..=4).contains(&channels) || len != width * height * channels {
+        return Err(WatermarkError::BadBuffer { width, height, channels, len });
+    }
+    Ok(())
+}
+
+/// Luminance (BT.601) of 8-bit pixels with 1 to 4 channels (grey, grey + alpha, RGB, RGBA).
+fn luma(data: &[u8], channels: usize) -> Vec<f32> {
+    data.chunks_exact(channels)
+        .map(|p| {
+            if channels < 3 {
+                p[0] as f32
+            } else {
+                0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32
+            }
+        })
+        .collect()
+}
+
+/// Chip size for an image: a 128th of the shorter side, at least 3 pixels.
+pub fn chip_size(width: usize, height: usize) -> f32 {
+    (width.min(height) as f32 / 128.0).max(3.0)
+}
+
+/// Mean over a `(2r+1)²` window (edges clamped), by running sums.
+fn box_mean(w: usize, h: usize, src: &[f32], r: usize) -> Vec<f32> {
+    let pass = |src: &[f32], w: usize, h: usize| {
+        // Along rows of a w × h buffer, written transposed (h × w) so that two passes do both axes.
+        let mut out = vec![0f32; w * h];
+        let n = (2 * r + 1) as f32;
+        for y in 0..h {
+            let row = &src[y * w..][..w];
+            let at = |x: isize| row[x.clamp(0, w as isize - 1) as usize];
+            let mut sum: f32 = (-(r as isize)..=r as isize).map(at).sum();
+            for x in 0..w {
+                out[x * h + y] = sum / n;
+                sum += at(x as isize + r as isize + 1) - at(x as isize - r as isize);
+            }
+        }
+        out
+    };
+    pass(&pass(src, w, h), h, w)
+}
+
+/// The texture weight: local standard deviation over 7 × 7, relative to the image's mean,
+/// clamped to [0.35, 2.5].
+fn mask(w: usize, h: usize, y: &[f32]) -> Vec<f32> {
+    let mean = box_mean(w, h, y, 3);
+    let sq: Vec<f32> = y.iter().map(|v| v * v).collect();
+    let mean_sq = box_mean(w, h, &sq, 3);
+    let std: Vec<f32> = mean.iter().zip(&mean_sq).map(|(m, q)| (q - m * m).max(0.0).sqrt() + 2.0).collect();
+    let avg = std.iter().map(|&v| v as f64).sum::<f64>() as f32 / std.len() as f32;
+    std.into_iter().map(|s| (s / avg).clamp(0.35, 2.5)).collect()
+}
+
+/// The tile's value at pixel `(x, y)` for chip size `chip`: bilinear between chip centres,
+/// wrapping around the tile.
+fn pattern_at(tile: &[f32; CHIPS], chip: f32, x: usize, y: usize) -> f32 {
+    let u = (x as f32 + 0.5) / chip - 0.5;
+    let v = (y as f32 + 0.5) / chip - 0.5;
+    let (u0, v0) = (u.floor(), v.floor());
+    let (fu, fv) = (u - u0, v - v0);
+    let wrap = |i: f32| (i as i64).rem_euclid(TILE as i64) as usize;
+    let (i0, i1, j0, j1) = (wrap(v0), wrap(v0 + 1.0), wrap(u0), wrap(u0 + 1.0));
+    let t = |i: usize, j: usize| tile[i * TILE + j];
+    (1.0 - fv) * ((1.0 - fu) * t(i0, j0) + fu * t(i0, j1)) + fv * ((1.0 - fu) * t(i1, j0) + fu * t(i1, j1))
+}
+
+/// Embeds `payload` into 8-bit pixels (`channels` of 1 to 4; alpha untouched), in place.
+pub fn embed(
+    width: usize,
+    height: usize,
+    channels: usize,
+    data: &mut [u8],
+    payload: u64,
+) -> Result<Embedded, WatermarkError> {
+    check(width, height, channels, data.len())?;
+    if width < MIN_SIDE || height < MIN_SIDE {
+        return Err(WatermarkError::TooSmall { width, height });
+    }
+    let tile = pattern::tile(&code::encode(payload));
+    let chip = chip_size(width, height);
+    let y = luma(data, channels);
+    let m = mask(width, height, &y);
+    let mut delta: Vec<f32> =
+        (0..width * height).map(|i| m[i] * pattern_at(&tile, chip, i % width, i / width)).collect();
+    let rms = (delta.iter().map(|d| (*d as f64).powi(2)).sum::<f64>() / delta.len() as f64).sqrt();
+    let target = 255.0 * 10f64.powf(-TARGET_PSNR / 20.0);
+    let gain = (target / rms.max(1e-9)) as f32;
+    delta.iter_mut().for_each(|d| *d *= gain);
+    let colour = channels.min(3);
+    let colour = if channels == 2 { 1 } else { colour };
+    let mut err = 0f64;
+    for (p, d) in data.chunks_exact_mut(channels).zip(&delta) {
+        for c in &mut p[..colour] {
+            let v = (*c as f32 + d).round().clamp(0.0, 255.0);
+            err += (v as f64 - *c as f64).powi(2);
+            *c = v as u8;
+        }
+    }
+    let mse = err / (width * height * colour) as f64;
+    let psnr = if mse == 0.0 { f64::INFINITY } else { 10.0 * (255.0f64 * 255.0 / mse).log10() };
+    Ok(Embedded { chip, psnr })
+}
+
+/// Looks for a watermark in 8-bit pixels (`channels` of 1 to 4).
+pub fn detect(
+    width: usize,
+    height: usize,
+    channels: usize,
+    data: &[u8],
+) -> Result<Detection, WatermarkError> {
+    check(width, height, channels, data.len())?;
+    if width < 64 || height < 64 {
+        return Err(WatermarkError::TooSmall { width, height });
+    }
+    Ok(sync::detect(width, height, &luma(data, channels)))
+}
+
+/// Coded-bit soft values from a tile of chip estimates in the embedder's orientation and
+/// origin.
+fn soft_bits(tile: &[f32; CHIPS]) -> Vec<f32> {
+    let mut soft = vec![0f32; code::CODED_BITS];
+    for &(c, k, s) in &layout().data {
+        soft[k] += s * tile[c];
+    }
+    soft
+}
