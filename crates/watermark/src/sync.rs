@@ -48,48 +48,44 @@ fn residual(w: usize, h: usize, y: &[f32], chip: f32) -> Vec<f32> {
 }
 
 /// How far above the autocorrelation's spread (in standard deviations) a peak must be.
-const MIN_PEAK: f32 = 4.5;
+const MIN_PEAK: f32 = 3.5;
 /// Peaks tried, strongest first.
-const PEAKS: usize = 3;
+const PEAKS: usize = 4;
 
 /// Candidate tile periods and angles from the residual's autocorrelation: its strongest
 /// peaks, and their halves when those are peaks too.
 fn from_autocorrelation(w: usize, h: usize, r: &[f32]) -> Vec<Geometry> {
-    let mut planner = FftPlanner::<f32>::new();
-    let (row_fft, col_fft) = (planner.plan_fft_forward(w), planner.plan_fft_forward(h));
-    let mut data: Vec<Complex<f32>> = r.iter().map(|&v| Complex::new(v, 0.0)).collect();
-    for row in data.chunks_exact_mut(w) {
-        row_fft.process(row);
-    }
-    let mut col = vec![Complex::new(0.0, 0.0); h];
-    for x in 0..w {
-        (0..h).for_each(|y| col[y] = data[y * w + x]);
-        col_fft.process(&mut col);
-        (0..h).for_each(|y| data[y * w + x] = col[y]);
-    }
-    // The power spectrum divided by its local average: the tiling's spectral lines stand out
-    // of the image's own, smooth spectrum (a whitened autocorrelation).
-    let power: Vec<f32> = data.iter().map(|c| c.norm_sqr()).collect();
-    let envelope = box_mean(w, h, &power, 3);
-    for ((c, p), e) in data.iter_mut().zip(&power).zip(&envelope) {
-        *c = Complex::new(p / (e + 1e-9), 0.0);
-    }
-    let (row_ifft, col_ifft) = (planner.plan_fft_inverse(w), planner.plan_fft_inverse(h));
-    for row in data.chunks_exact_mut(w) {
-        row_ifft.process(row);
-    }
-    for x in 0..w {
-        (0..h).for_each(|y| col[y] = data[y * w + x]);
-        col_ifft.process(&mut col);
-        (0..h).for_each(|y| data[y * w + x] = col[y]);
-    }
-    let acf =
-        |dx: i64, dy: i64| data[(dy.rem_euclid(h as i64) as usize) * w + dx.rem_euclid(w as i64) as usize].re;
     // The period is a quarter of the marked image's shorter side (more for small images):
     // a copy that keeps at least 40% of the area and was resized shows it between a 4.5th
     // and a half of its own shorter side.
     let short = w.min(h) as f32;
     let (pmin, pmax) = (((short / 4.5) as i64).max(24), (short / 2.0) as i64);
+    // Zero-padded so that the autocorrelation is linear: a crop's size is no multiple of
+    // the period, and a circular one would wrap the tiling out of phase.
+    let (pw, ph) =
+        ((w + pmax as usize + 2).next_multiple_of(32), (h + pmax as usize + 2).next_multiple_of(32));
+    let mean = r.iter().sum::<f32>() / r.len() as f32;
+    let mut data = vec![Complex::new(0.0f32, 0.0); pw * ph];
+    for y in 0..h {
+        for x in 0..w {
+            data[y * pw + x] = Complex::new(r[y * w + x] - mean, 0.0);
+        }
+    }
+    let mut planner = FftPlanner::<f32>::new();
+    fft2(&mut planner, &mut data, pw, ph, false);
+    // The power spectrum divided by its local average: the tiling's spectral lines stand out
+    // of the image's own, smooth spectrum (a whitened autocorrelation).
+    let power: Vec<f32> = data.iter().map(|c| c.norm_sqr()).collect();
+    let envelope = box_mean(pw, ph, &power, 3);
+    for ((c, p), e) in data.iter_mut().zip(&power).zip(&envelope) {
+        *c = Complex::new(p / (e + 1e-9), 0.0);
+    }
+    fft2(&mut planner, &mut data, pw, ph, true);
+    // Unbiased: each lag divided by how many pixel pairs it has.
+    let acf = |dx: i64, dy: i64| {
+        let overlap = ((w as i64 - dx.abs()) * (h as i64 - dy.abs())).max(1) as f32;
+        data[(dy.rem_euclid(ph as i64) as usize) * pw + dx.rem_euclid(pw as i64) as usize].re / overlap
+    };
     // Of the local maxima, the strongest few (they are few when the tiling is there).
     let mut values = Vec::new();
     let mut peaks: Vec<(f32, i64, i64)> = Vec::new();
@@ -106,6 +102,18 @@ fn from_autocorrelation(w: usize, h: usize, r: &[f32]) -> Vec<Geometry> {
                 peaks.push((v, dx, dy));
             }
         }
+    }
+    // A square lattice has a peak a quarter turn away too, and at the diagonal: score each
+    // local maximum by all three, so that a stray peak of the image's own does not win.
+    for p in peaks.iter_mut() {
+        let (dx, dy) = (p.1, p.2);
+        let best_near = |x: i64, y: i64| {
+            (-1..=1)
+                .flat_map(|a| (-1..=1).map(move |b| (a, b)))
+                .map(|(a, b)| acf(x + a, y + b))
+                .fold(f32::MIN, f32::max)
+        };
+        p.0 = acf(dx, dy) + best_near(-dy, dx) + best_near(dx - dy, dy + dx);
     }
     peaks.sort_by(|a, b| b.0.total_cmp(&a.0));
     peaks.truncate(PEAKS);
@@ -134,9 +142,9 @@ fn from_autocorrelation(w: usize, h: usize, r: &[f32]) -> Vec<Geometry> {
         Geometry { chip: (fx * fx + fy * fy).sqrt() / TILE as f32, angle }
     };
     let mut out = Vec::new();
-    for &(v, dx, dy) in &peaks {
-        if strength(v) < MIN_PEAK {
-            break;
+    for &(_, dx, dy) in &peaks {
+        if strength(acf(dx, dy)) < MIN_PEAK {
+            continue;
         }
         out.push(geometry(dx, dy));
         // A peak may be a multiple of the period: its half, if it is a peak too.
@@ -146,6 +154,24 @@ fn from_autocorrelation(w: usize, h: usize, r: &[f32]) -> Vec<Geometry> {
         }
     }
     out
+}
+
+/// In-place 2-D FFT of a `w × h` row-major buffer (unnormalised both ways).
+fn fft2(planner: &mut FftPlanner<f32>, data: &mut [Complex<f32>], w: usize, h: usize, inverse: bool) {
+    let (rows, cols) = if inverse {
+        (planner.plan_fft_inverse(w), planner.plan_fft_inverse(h))
+    } else {
+        (planner.plan_fft_forward(w), planner.plan_fft_forward(h))
+    };
+    for row in data.chunks_exact_mut(w) {
+        rows.process(row);
+    }
+    let mut col = vec![Complex::new(0.0, 0.0); h];
+    for x in 0..w {
+        (0..h).for_each(|y| col[y] = data[y * w + x]);
+        cols.process(&mut col);
+        (0..h).for_each(|y| data[y * w + x] = col[y]);
+    }
 }
 
 /// Every residual value added into the fold grid cell its position falls in.
@@ -242,13 +268,23 @@ pub(crate) fn detect(width: usize, height: usize, luma: &[f32]) -> Detection {
     let rule = chip_size(width, height) / k as f32;
     let r = residual(w, h, &y, rule);
     let mut geometries = vec![Geometry { chip: rule, angle: 0.0 }];
+    // A marked image with a short side under 384 has 3-pixel chips; halved, 1.5.
+    let unclamped = width.min(height) as f32 / 128.0 / k as f32;
+    if (unclamped - rule).abs() > 0.05 {
+        geometries.push(Geometry { chip: unclamped, angle: 0.0 });
+    }
     for g in from_autocorrelation(w, h, &r) {
         if g.angle.abs() > 1e-3 {
             geometries.push(Geometry { chip: g.chip, angle: -g.angle });
         }
         geometries.push(g);
     }
-    let l = layout();
+    let mut planner = FftPlanner::<f32>::new();
+    let mut sync_spectrum = vec![Complex::new(0.0f32, 0.0); CHIPS];
+    for &(c, sign) in &layout().sync {
+        sync_spectrum[c] = Complex::new(sign, 0.0);
+    }
+    fft2(&mut planner, &mut sync_spectrum, TILE, TILE, false);
     let mut candidates: Vec<Candidate> = Vec::new();
     let mut hypotheses = 0u64;
     for (gi, g) in geometries.iter().enumerate() {
@@ -258,18 +294,19 @@ pub(crate) fn detect(width: usize, height: usize, luma: &[f32]) -> Detection {
             for py in 0..SUB {
                 for px in 0..SUB {
                     let t = chips(&grid, py, px);
-                    // Every cyclic shift of the tile against the sync chips.
+                    // Every cyclic shift of the tile against the sync chips at once, as a
+                    // circular cross-correlation by FFT.
+                    let mut spectrum: Vec<Complex<f32>> = t.iter().map(|&v| Complex::new(v, 0.0)).collect();
+                    fft2(&mut planner, &mut spectrum, TILE, TILE, false);
+                    for (a, b) in spectrum.iter_mut().zip(sync_spectrum.iter()) {
+                        *a *= b.conj();
+                    }
+                    fft2(&mut planner, &mut spectrum, TILE, TILE, true);
                     let (mut best, mut at) = (f32::MIN, (0, 0));
-                    for dy in 0..TILE {
-                        for dx in 0..TILE {
-                            let mut s = 0.0;
-                            for &(c, sign) in &l.sync {
-                                let (i, j) = ((c / TILE + dy) % TILE, (c % TILE + dx) % TILE);
-                                s += sign * t[i * TILE + j];
-                            }
-                            if s > best {
-                                (best, at) = (s, (dy, dx));
-                            }
+                    for (shift, v) in spectrum.iter().enumerate() {
+                        let s = v.re / CHIPS as f32;
+                        if s > best {
+                            (best, at) = (s, (shift / TILE, shift % TILE));
                         }
                     }
                     hypotheses += CHIPS as u64;
