@@ -2,6 +2,7 @@
 
 mod inspect;
 mod journal;
+mod marking;
 mod works;
 
 use std::path::PathBuf;
@@ -60,6 +61,9 @@ enum Command {
     Works(works::WorksArgs),
     Search(works::SearchArgs),
     Scan(works::ScanArgs),
+    /// Embed or detect the invisible watermark.
+    #[command(subcommand)]
+    Watermark(marking::WatermarkCommand),
 }
 
 fn main() -> ExitCode {
@@ -84,6 +88,7 @@ fn main() -> ExitCode {
         Command::Works(args) => works::works(&home, args),
         Command::Search(args) => works::search(&home, args),
         Command::Scan(args) => works::scan(&home, args),
+        Command::Watermark(cmd) => marking::run(&home, cmd),
     };
     match result {
         Ok(code) => code,

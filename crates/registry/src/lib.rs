@@ -4,6 +4,7 @@
 
 pub mod export;
 pub mod identity;
+pub mod marking;
 mod ops;
 pub mod store;
 pub mod timestamps;

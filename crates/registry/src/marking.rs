@@ -1,0 +1,275 @@
+//! Watermarking files: decode with alpha and metadata kept, embed, write the same format.
+//!
+//! PNG is rewritten losslessly in its own colour type (grey, grey + alpha, RGB, RGBA), with
+//! every ancillary chunk of the original (text, EXIF, ICC, C2PA, …) carried over. JPEG is
+//! re-encoded at quality 95 with its APP1–APP15 and COM segments carried over. WebP is
+//! written lossless with its EXIF, XMP and ICC profile. Refused with a message: 16-bit PNG,
+//! CMYK JPEG, animated images, GIF, and images under 256 × 256.
+
+use std::io::Cursor;
+use std::path::Path;
+
+use watermark::{Detection, Embedded};
+
+use crate::RegistryError;
+use crate::works::MAX_IMAGE_FILE;
+
+/// Pixels with 1 to 4 channels and the metadata to write back.
+struct Decoded {
+    width: usize,
+    height: usize,
+    channels: usize,
+    pixels: Vec<u8>,
+    kind: Kind,
+}
+
+enum Kind {
+    /// Ancillary chunks (type and data), in order.
+    Png(Vec<([u8; 4], Vec<u8>)>),
+    /// APPn (n ≥ 1) and COM segments (marker and payload), in order.
+    Jpeg(Vec<(u8, Vec<u8>)>),
+    WebP {
+        exif: Option<Vec<u8>>,
+        xmp: Option<Vec<u8>>,
+        icc: Option<Vec<u8>>,
+    },
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, RegistryError> {
+    let meta = std::fs::metadata(path).map_err(|e| RegistryError::io(path, e))?;
+    if meta.len() > MAX_IMAGE_FILE {
+        return Err(fail(
+            path,
+            format!("{} bytes: larger than the {} MiB handprint reads", meta.len(), MAX_IMAGE_FILE >> 20),
+        ));
+    }
+    std::fs::read(path).map_err(|e| RegistryError::io(path, e))
+}
+
+fn fail(path: &Path, message: impl Into<String>) -> RegistryError {
+    RegistryError::File { path: path.into(), message: message.into() }
+}
+
+/// The chunks of a PNG after the signature: (type, data), CRCs not checked (the decoder did).
+fn png_chunks(bytes: &[u8]) -> Vec<([u8; 4], Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut at = 8;
+    while at + 12 <= bytes.len() {
+        let len = u32::from_be_bytes(bytes[at..at + 4].try_into().expect("4 bytes")) as usize;
+        let kind: [u8; 4] = bytes[at + 4..at + 8].try_into().expect("4 bytes");
+        let Some(data) = bytes.get(at + 8..at + 8 + len) else { break };
+        out.push((kind, data.to_vec()));
+        at += 12 + len;
+    }
+    out
+}
+
+/// The segments of a JPEG before its first scan: (marker, payload).
+fn jpeg_segments(bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut at = 2;
+    while at + 4 <= bytes.len() && bytes[at] == 0xFF {
+        let marker = bytes[at + 1];
+        if marker == 0xDA || marker == 0xD9 {
+            break;
+        }
+        let len = u16::from_be_bytes([bytes[at + 2], bytes[at + 3]]) as usize;
+        let Some(payload) = bytes.get(at + 4..at + 2 + len) else { break };
+        out.push((marker, payload.to_vec()));
+        at += 2 + len;
+    }
+    out
+}
+
+fn decode(path: &Path, bytes: &[u8]) -> Result<Decoded, RegistryError> {
+    let damaged = |e: &dyn std::fmt::Display| fail(path, format!("damaged image: {e}"));
+    match fingerprint::decode::Format::sniff(bytes) {
+        Some(fingerprint::decode::Format::Png) => {
+            let mut decoder = png::Decoder::new(Cursor::new(bytes));
+            decoder.set_transformations(png::Transformations::EXPAND);
+            let mut reader = decoder.read_info().map_err(|e| damaged(&e))?;
+            let info = reader.info();
+            if info.bit_depth == png::BitDepth::Sixteen {
+                return Err(fail(
+                    path,
+                    "16-bit PNG: the watermark is embedded in 8-bit images; convert it to 8 bits first",
+                ));
+            }
+            if info.animation_control().is_some_and(|a| a.num_frames > 1) {
+                return Err(fail(path, "animated PNG: handprint watermarks still images only"));
+            }
+            let (width, height) = (info.width as usize, info.height as usize);
+            check_size(path, width, height)?;
+            let mut pixels =
+                vec![0; reader.output_buffer_size().ok_or_else(|| fail(path, "image too large"))?];
+            let frame = reader.next_frame(&mut pixels).map_err(|e| damaged(&e))?;
+            pixels.truncate(frame.buffer_size());
+            let channels = frame.color_type.samples();
+            let keep = png_chunks(bytes)
+                .into_iter()
+                .filter(|(kind, _)| {
+                    kind[0].is_ascii_lowercase() && !matches!(kind, b"acTL" | b"fcTL" | b"fdAT")
+                })
+                .collect();
+            Ok(Decoded { width, height, channels, pixels, kind: Kind::Png(keep) })
+        }
+        Some(fingerprint::decode::Format::Jpeg) => {
+            let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(bytes));
+            let pixels = decoder.decode().map_err(|e| damaged(&e))?;
+            let info = decoder.info().ok_or_else(|| fail(path, "no JPEG frame header"))?;
+            let channels = match info.pixel_format {
+                jpeg_decoder::PixelFormat::RGB24 => 3,
+                jpeg_decoder::PixelFormat::L8 => 1,
+                jpeg_decoder::PixelFormat::L16 => return Err(fail(path, "12/16-bit JPEG: not supported")),
+                jpeg_decoder::PixelFormat::CMYK32 => {
+                    return Err(fail(
+                        path,
+                        "CMYK JPEG: the watermark is embedded in RGB or grey images; convert it first",
+                    ));
+                }
+            };
+            let (width, height) = (info.width as usize, info.height as usize);
+            check_size(path, width, height)?;
+            let keep = jpeg_segments(bytes)
+                .into_iter()
+                .filter(|(m, _)| (0xE1..=0xEF).contains(m) || *m == 0xFE)
+                .collect();
+            Ok(Decoded { width, height, channels, pixels, kind: Kind::Jpeg(keep) })
+        }
+        Some(fingerprint::decode::Format::WebP) => {
+            let mut decoder = image_webp::WebPDecoder::new(Cursor::new(bytes)).map_err(|e| damaged(&e))?;
+            if decoder.is_animated() {
+                return Err(fail(path, "animated WebP: handprint watermarks still images only"));
+            }
+            let (w, h) = decoder.dimensions();
+            let (width, height) = (w as usize, h as usize);
+            check_size(path, width, height)?;
+            let channels = if decoder.has_alpha() { 4 } else { 3 };
+            let mut pixels = vec![0; width * height * channels];
+            decoder.read_image(&mut pixels).map_err(|e| damaged(&e))?;
+            let exif = decoder.exif_metadata().ok().flatten();
+            let xmp = decoder.xmp_metadata().ok().flatten();
+            let icc = decoder.icc_profile().ok().flatten();
+            Ok(Decoded { width, height, channels, pixels, kind: Kind::WebP { exif, xmp, icc } })
+        }
+        Some(fingerprint::decode::Format::Gif) => Err(fail(
+            path,
+            "GIF: a palette of 256 colours cannot carry the watermark; convert it to PNG first",
+        )),
+        None => Err(fail(path, "not an image handprint can read (PNG, JPEG, WebP)")),
+    }
+}
+
+fn check_size(path: &Path, width: usize, height: usize) -> Result<(), RegistryError> {
+    let limit = fingerprint::decode::Limits::default().max_pixels;
+    if width as u64 * height as u64 > limit {
+        return Err(fail(path, format!("{width} × {height} pixels is over the limit of {limit} pixels")));
+    }
+    if width < watermark::MIN_SIDE || height < watermark::MIN_SIDE {
+        return Err(fail(path, format!("{width} × {height} is too small to watermark (at least 256 × 256)")));
+    }
+    Ok(())
+}
+
+fn encode(d: &Decoded) -> Vec<u8> {
+    match &d.kind {
+        Kind::Png(chunks) => {
+            let mut encoded = Vec::new();
+            {
+                let mut enc = png::Encoder::new(&mut encoded, d.width as u32, d.height as u32);
+                enc.set_color(match d.channels {
+                    1 => png::ColorType::Grayscale,
+                    2 => png::ColorType::GrayscaleAlpha,
+                    3 => png::ColorType::Rgb,
+                    _ => png::ColorType::Rgba,
+                });
+                enc.set_depth(png::BitDepth::Eight);
+                let mut w = enc.write_header().expect("writing to memory");
+                w.write_image_data(&d.pixels).expect("buffer matches the header");
+            }
+            // Signature and IHDR, the original's ancillary chunks, then the new pixels.
+            let ihdr_end = 8 + 12 + 13;
+            let mut out = encoded[..ihdr_end].to_vec();
+            for (kind, data) in chunks {
+                out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+                let start = out.len();
+                out.extend_from_slice(kind);
+                out.extend_from_slice(data);
+                let crc = crc32fast_hash(&out[start..]);
+                out.extend_from_slice(&crc.to_be_bytes());
+            }
+            out.extend_from_slice(&encoded[ihdr_end..]);
+            out
+        }
+        Kind::Jpeg(segments) => {
+            let mut encoded = Vec::new();
+            let colour =
+                if d.channels == 1 { jpeg_encoder::ColorType::Luma } else { jpeg_encoder::ColorType::Rgb };
+            jpeg_encoder::Encoder::new(&mut encoded, 95)
+                .encode(&d.pixels, d.width as u16, d.height as u16, colour)
+                .expect("size checked");
+            // SOI and the encoder's APP0, the original's segments, then the rest.
+            let app0_end = 4 + u16::from_be_bytes([encoded[4], encoded[5]]) as usize;
+            let mut out = encoded[..app0_end].to_vec();
+            for (marker, payload) in segments {
+                out.extend_from_slice(&[0xFF, *marker]);
+                out.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
+                out.extend_from_slice(payload);
+            }
+            out.extend_from_slice(&encoded[app0_end..]);
+            out
+        }
+        Kind::WebP { exif, xmp, icc } => {
+            let mut out = Vec::new();
+            let mut enc = image_webp::WebPEncoder::new(&mut out);
+            if let Some(e) = exif {
+                enc.set_exif_metadata(e.clone());
+            }
+            if let Some(x) = xmp {
+                enc.set_xmp_metadata(x.clone());
+            }
+            if let Some(i) = icc {
+                enc.set_icc_profile(i.clone());
+            }
+            let colour =
+                if d.channels == 4 { image_webp::ColorType::Rgba8 } else { image_webp::ColorType::Rgb8 };
+            enc.encode(&d.pixels, d.width as u32, d.height as u32, colour).expect("size checked");
+            out
+        }
+    }
+}
+
+fn crc32fast_hash(bytes: &[u8]) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(bytes);
+    h.finalize()
+}
+
+/// Embeds `payload` into the image at `input` and writes the result to `output` (through a
+/// temporary file and a rename: a failed write leaves nothing half-written).
+pub fn embed_file(input: &Path, output: &Path, payload: u64) -> Result<Embedded, RegistryError> {
+    let bytes = read(input)?;
+    let mut decoded = decode(input, &bytes)?;
+    let embedded =
+        watermark::embed(decoded.width, decoded.height, decoded.channels, &mut decoded.pixels, payload)
+            .map_err(|e| fail(input, e.to_string()))?;
+    let out = encode(&decoded);
+    let name = output.file_name().ok_or_else(|| fail(output, "not a file name"))?;
+    let tmp = output.with_file_name(format!(".{}.tmp", name.to_string_lossy()));
+    std::fs::write(&tmp, &out).map_err(|e| RegistryError::io(&tmp, e))?;
+    std::fs::rename(&tmp, output).map_err(|e| RegistryError::io(output, e))?;
+    Ok(embedded)
+}
+
+/// Looks for a watermark in the image at `path`.
+pub fn detect_file(path: &Path) -> Result<Detection, RegistryError> {
+    let bytes = read(path)?;
+    let decoded = fingerprint::decode::decode(
+        &bytes,
+        &fingerprint::decode::Limits { min_side: 64, ..Default::default() },
+    )
+    .map_err(|e| fail(path, e.to_string()))?;
+    let image = decoded.image;
+    watermark::detect(image.width as usize, image.height as usize, 3, &image.pixels)
+        .map_err(|e| fail(path, e.to_string()))
+}
