@@ -326,6 +326,7 @@ pub(crate) fn detect(width: usize, height: usize, luma: &[f32]) -> Detection {
         }
     }
     candidates.sort_by(|a, b| b.z.total_cmp(&a.z));
+
     let best_z = candidates.first().map_or(0.0, |c| c.z);
     let tries = DECODE_TRIES.min(candidates.len());
     for c in &candidates[..tries] {
