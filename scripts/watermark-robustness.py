@@ -148,6 +148,53 @@ ATTACKS = {
 }
 
 
+def crop_side(keep):
+    def f(im, idx):
+        w, h = im.size
+        cw, ch = round(w * keep), round(h * keep)
+        l, t = (w - cw) // 2, (h - ch) // 2
+        return im.crop((l, t, l + cw, t + ch))
+    return f
+
+
+def rotate_black(deg):
+    def f(im, idx):
+        return im.rotate(deg, resample=Image.BICUBIC, expand=False, fillcolor=(0, 0, 0))
+    return f
+
+
+def letterbox(frac):
+    def f(im, idx):
+        w, h = im.size
+        pad = round(frac * h)
+        out = Image.new("RGB", (w, h + 2 * pad), (0, 0, 0))
+        out.paste(im, (0, pad))
+        return out
+    return f
+
+
+# The attack names and definitions of the peer benchmark (`peers_watermark.py`), for a side
+# by side table with `invisible-watermark`.
+PEER_ATTACKS = {
+    "none": (lambda im, idx: im, None),
+    "jpeg75": (jpeg(75), None),
+    "jpeg30": (jpeg(30), None),
+    "resize50": (resize(0.5), None),
+    "resize25": (resize(0.25), None),
+    "crop90": (crop_side(0.9), None),
+    "crop70": (crop_side(0.7), None),
+    "rot3": (rotate_black(3), None),
+    "rot10": (rotate_black(10), None),
+    "hflip": (lambda im, idx: ImageOps.mirror(im), None),
+    "bright125": (lambda im, idx: ImageEnhance.Brightness(im).enhance(1.25), None),
+    "contrast07": (lambda im, idx: ImageEnhance.Contrast(im).enhance(0.7), None),
+    "noise8": (noise(8.0), None),
+    "overlay20": (logo(0.20), None),
+    "gray": (lambda im, idx: ImageOps.grayscale(im).convert("RGB"), None),
+    "letterbox10": (letterbox(0.10), None),
+}
+
+
 def ssim(a, b):
     """Mean SSIM of the luminance (Gaussian window σ 1.5, as Wang et al. 2004)."""
     def y(im):
@@ -181,9 +228,12 @@ def main():
     ap.add_argument("--images", default=os.path.join(HERE, "..", "..", "shared", "data", "kodak"))
     ap.add_argument("--handprint", default=os.path.join(HERE, "..", "target", "release", "handprint"))
     ap.add_argument("--attacks", help="comma-separated subset of: " + ", ".join(ATTACKS))
+    ap.add_argument("--peer-attacks", action="store_true",
+                    help="use the peer benchmark's attack set instead (names as peers_watermark.py prints them)")
     ap.add_argument("--json", help="write the table as JSON to this file")
     args = ap.parse_args()
-    attacks = [a.strip() for a in args.attacks.split(",")] if args.attacks else list(ATTACKS)
+    table_of = PEER_ATTACKS if args.peer_attacks else ATTACKS
+    attacks = [a.strip() for a in args.attacks.split(",")] if args.attacks else list(table_of)
     exts = (".png", ".jpg", ".jpeg", ".webp")
     images = sorted(os.path.join(args.images, f) for f in os.listdir(args.images) if f.lower().endswith(exts))
     if not images:
@@ -200,7 +250,7 @@ def main():
             psnrs.append(psnr(original, marked))
             ssims.append(ssim(original, marked))
             for name in attacks:
-                fn = ATTACKS[name][0]
+                fn = table_of[name][0]
                 for kind, im in (("marked", marked), ("unmarked", original)):
                     out = os.path.join(tmp, f"{stem}--{name}--{kind}.png")
                     fn(im, idx).save(out, compress_level=1)
@@ -227,9 +277,10 @@ def main():
                 ok += r.get("payload") == payload
             else:
                 false += bool(r.get("found"))
-        goal = ATTACKS[name][1]
+        goal = table_of[name][1]
         table["attacks"][name] = {"recovered": ok, "images": n, "false": false}
-        print(f"| {name} | {goal * 100:.0f}% | {ok / n * 100:.1f}% ({ok}/{n}) | {false}/{n} |")
+        shown = f"{goal * 100:.0f}%" if goal else "–"
+        print(f"| {name} | {shown} | {ok / n * 100:.1f}% ({ok}/{n}) | {false}/{n} |")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(table, fh, indent=1)

@@ -14,7 +14,12 @@ const SUB: usize = 2;
 const GRID: usize = TILE * SUB;
 /// Candidates decoded, best synchronisation first.
 const DECODE_TRIES: usize = 4;
+/// Geometries refined, and the steps of the refinement (relative scale; radians).
+const REFINE: usize = 2;
+const SCALE_STEP: f32 = 0.004;
+const ANGLE_STEP: f32 = 0.1 * std::f32::consts::PI / 180.0;
 
+#[derive(Clone, Copy, Debug)]
 struct Geometry {
     chip: f32,
     /// Radians, applied as a rotation of the sampling grid.
@@ -241,8 +246,64 @@ fn chips(grid: &[f32], py: usize, px: usize) -> [f32; CHIPS] {
 struct Candidate {
     z: f32,
     tile: [f32; CHIPS],
-    geometry: usize,
+    geometry: Geometry,
     symmetry: usize,
+}
+
+/// Folds the residual with `g` and searches, for each symmetry in `symmetries` and each
+/// sub-chip phase, the tile origin that best matches the sync chips.
+struct Searcher {
+    planner: FftPlanner<f32>,
+    sync_spectrum: Vec<Complex<f32>>,
+    hypotheses: u64,
+}
+
+impl Searcher {
+    fn new() -> Searcher {
+        let mut planner = FftPlanner::<f32>::new();
+        let mut sync_spectrum = vec![Complex::new(0.0f32, 0.0); CHIPS];
+        for &(c, sign) in &layout().sync {
+            sync_spectrum[c] = Complex::new(sign, 0.0);
+        }
+        fft2(&mut planner, &mut sync_spectrum, TILE, TILE, false);
+        Searcher { planner, sync_spectrum, hypotheses: 0 }
+    }
+
+    fn search(&mut self, w: usize, h: usize, r: &[f32], g: Geometry, symmetries: &[usize]) -> Vec<Candidate> {
+        let folded = fold(w, h, r, &g);
+        let mut out = Vec::new();
+        for &d in symmetries {
+            let grid = dihedral(&folded, d);
+            for py in 0..SUB {
+                for px in 0..SUB {
+                    let t = chips(&grid, py, px);
+                    // Every cyclic shift of the tile against the sync chips at once, as a
+                    // circular cross-correlation by FFT.
+                    let mut spectrum: Vec<Complex<f32>> = t.iter().map(|&v| Complex::new(v, 0.0)).collect();
+                    fft2(&mut self.planner, &mut spectrum, TILE, TILE, false);
+                    for (a, b) in spectrum.iter_mut().zip(self.sync_spectrum.iter()) {
+                        *a *= b.conj();
+                    }
+                    fft2(&mut self.planner, &mut spectrum, TILE, TILE, true);
+                    let (mut best, mut at) = (f32::MIN, (0, 0));
+                    for (shift, v) in spectrum.iter().enumerate() {
+                        let s = v.re / CHIPS as f32;
+                        if s > best {
+                            (best, at) = (s, (shift / TILE, shift % TILE));
+                        }
+                    }
+                    self.hypotheses += CHIPS as u64;
+                    let mut tile = [0f32; CHIPS];
+                    for (c, v) in tile.iter_mut().enumerate() {
+                        let (i, j) = ((c / TILE + at.0) % TILE, (c % TILE + at.1) % TILE);
+                        *v = t[i * TILE + j];
+                    }
+                    out.push(Candidate { z: best / (SYNC_CHIPS as f32).sqrt(), tile, geometry: g, symmetry: d });
+                }
+            }
+        }
+        out
+    }
 }
 
 pub(crate) fn detect(width: usize, height: usize, luma: &[f32]) -> Detection {
@@ -279,52 +340,40 @@ pub(crate) fn detect(width: usize, height: usize, luma: &[f32]) -> Detection {
         }
         geometries.push(g);
     }
-    let mut planner = FftPlanner::<f32>::new();
-    let mut sync_spectrum = vec![Complex::new(0.0f32, 0.0); CHIPS];
-    for &(c, sign) in &layout().sync {
-        sync_spectrum[c] = Complex::new(sign, 0.0);
-    }
-    fft2(&mut planner, &mut sync_spectrum, TILE, TILE, false);
+    let mut searcher = Searcher::new();
     let mut candidates: Vec<Candidate> = Vec::new();
-    let mut hypotheses = 0u64;
-    for (gi, g) in geometries.iter().enumerate() {
-        let folded = fold(w, h, &r, g);
-        for d in 0..8 {
-            let grid = dihedral(&folded, d);
-            for py in 0..SUB {
-                for px in 0..SUB {
-                    let t = chips(&grid, py, px);
-                    // Every cyclic shift of the tile against the sync chips at once, as a
-                    // circular cross-correlation by FFT.
-                    let mut spectrum: Vec<Complex<f32>> = t.iter().map(|&v| Complex::new(v, 0.0)).collect();
-                    fft2(&mut planner, &mut spectrum, TILE, TILE, false);
-                    for (a, b) in spectrum.iter_mut().zip(sync_spectrum.iter()) {
-                        *a *= b.conj();
-                    }
-                    fft2(&mut planner, &mut spectrum, TILE, TILE, true);
-                    let (mut best, mut at) = (f32::MIN, (0, 0));
-                    for (shift, v) in spectrum.iter().enumerate() {
-                        let s = v.re / CHIPS as f32;
-                        if s > best {
-                            (best, at) = (s, (shift / TILE, shift % TILE));
-                        }
-                    }
-                    hypotheses += CHIPS as u64;
-                    let mut aligned = [0f32; CHIPS];
-                    for (c, v) in aligned.iter_mut().enumerate() {
-                        let (i, j) = ((c / TILE + at.0) % TILE, (c % TILE + at.1) % TILE);
-                        *v = t[i * TILE + j];
-                    }
-                    candidates.push(Candidate {
-                        z: best / (SYNC_CHIPS as f32).sqrt(),
-                        tile: aligned,
-                        geometry: gi,
-                        symmetry: d,
-                    });
-                }
-            }
+    for g in &geometries {
+        candidates.extend(searcher.search(w, h, &r, *g, &[0, 1, 2, 3, 4, 5, 6, 7]));
+    }
+    // The fold needs the tile's scale and angle to a fraction of a percent and degree: refine
+    // the two best distinct geometries, scale first, then angle.
+    candidates.sort_by(|a, b| b.z.total_cmp(&a.z));
+    let mut refined: Vec<(Geometry, usize)> = Vec::new();
+    for c in &candidates {
+        if refined.len() == REFINE {
+            break;
+        }
+        if !refined.iter().any(|(g, _)| (g.chip - c.geometry.chip).abs() < 1e-4 && (g.angle - c.geometry.angle).abs() < 1e-5) {
+            refined.push((c.geometry, c.symmetry));
         }
     }
+    for (g, d) in refined {
+        let mut best = (f32::MIN, g);
+        for i in -5..=5 {
+            let trial = Geometry { chip: g.chip * (1.0 + SCALE_STEP * i as f32), angle: g.angle };
+            let found = searcher.search(w, h, &r, trial, &[d]);
+            let z = found.iter().map(|c| c.z).fold(f32::MIN, f32::max);
+            if z > best.0 {
+                best = (z, trial);
+            }
+            candidates.extend(found);
+        }
+        for i in [-2, -1, 1, 2] {
+            let trial = Geometry { chip: best.1.chip, angle: best.1.angle + ANGLE_STEP * i as f32 };
+            candidates.extend(searcher.search(w, h, &r, trial, &[d]));
+        }
+    }
+    let hypotheses = searcher.hypotheses;
     candidates.sort_by(|a, b| b.z.total_cmp(&a.z));
 
     let best_z = candidates.first().map_or(0.0, |c| c.z);
@@ -335,7 +384,7 @@ pub(crate) fn detect(width: usize, height: usize, luma: &[f32]) -> Detection {
             let coded = code::encode(payload);
             let agree = soft.iter().zip(&coded).filter(|(s, b)| (**s > 0.0) == (**b == 1)).count();
             let sync = (hypotheses as f64 * normal_tail(c.z as f64)).min(1.0);
-            let g = &geometries[c.geometry];
+            let g = &c.geometry;
             return Detection {
                 payload: Some(payload),
                 sync_z: c.z,
