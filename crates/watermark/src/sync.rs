@@ -298,7 +298,12 @@ impl Searcher {
                         let (i, j) = ((c / TILE + at.0) % TILE, (c % TILE + at.1) % TILE);
                         *v = t[i * TILE + j];
                     }
-                    out.push(Candidate { z: best / (SYNC_CHIPS as f32).sqrt(), tile, geometry: g, symmetry: d });
+                    out.push(Candidate {
+                        z: best / (SYNC_CHIPS as f32).sqrt(),
+                        tile,
+                        geometry: g,
+                        symmetry: d,
+                    });
                 }
             }
         }
@@ -353,7 +358,9 @@ pub(crate) fn detect(width: usize, height: usize, luma: &[f32]) -> Detection {
         if refined.len() == REFINE {
             break;
         }
-        if !refined.iter().any(|(g, _)| (g.chip - c.geometry.chip).abs() < 1e-4 && (g.angle - c.geometry.angle).abs() < 1e-5) {
+        if !refined.iter().any(|(g, _)| {
+            (g.chip - c.geometry.chip).abs() < 1e-4 && (g.angle - c.geometry.angle).abs() < 1e-5
+        }) {
             refined.push((c.geometry, c.symmetry));
         }
     }
