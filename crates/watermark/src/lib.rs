@@ -80,24 +80,34 @@ pub fn chip_size(width: usize, height: usize) -> f32 {
     (width.min(height) as f32 / 128.0).max(3.0)
 }
 
-/// Mean over a `(2r+1)²` window (edges clamped), by running sums.
+/// Mean over a `(2r+1)²` window (edges clamped), by running sums: along each row, then
+/// down the columns a whole row at a time.
 fn box_mean(w: usize, h: usize, src: &[f32], r: usize) -> Vec<f32> {
-    let pass = |src: &[f32], w: usize, h: usize| {
-        // Along rows of a w × h buffer, written transposed (h × w) so that two passes do both axes.
-        let mut out = vec![0f32; w * h];
-        let n = (2 * r + 1) as f32;
-        for y in 0..h {
-            let row = &src[y * w..][..w];
-            let at = |x: isize| row[x.clamp(0, w as isize - 1) as usize];
-            let mut sum: f32 = (-(r as isize)..=r as isize).map(at).sum();
-            for x in 0..w {
-                out[x * h + y] = sum / n;
-                sum += at(x as isize + r as isize + 1) - at(x as isize - r as isize);
-            }
+    let ri = r as isize;
+    let clamp = |v: isize, n: usize| v.clamp(0, n as isize - 1) as usize;
+    let mut rows = vec![0f32; w * h];
+    for (row, out) in src.chunks_exact(w).zip(rows.chunks_exact_mut(w)) {
+        let mut sum: f32 = (-ri..=ri).map(|x| row[clamp(x, w)]).sum();
+        for (x, o) in out.iter_mut().enumerate() {
+            *o = sum;
+            let x = x as isize;
+            sum += row[clamp(x + ri + 1, w)] - row[clamp(x - ri, w)];
         }
-        out
-    };
-    pass(&pass(src, w, h), h, w)
+    }
+    let norm = 1.0 / ((2 * r + 1) * (2 * r + 1)) as f32;
+    let mut acc = vec![0f32; w];
+    for k in -ri..=ri {
+        acc.iter_mut().zip(&rows[clamp(k, h) * w..][..w]).for_each(|(a, v)| *a += v);
+    }
+    let mut out = vec![0f32; w * h];
+    for y in 0..h {
+        out[y * w..][..w].iter_mut().zip(&acc).for_each(|(o, a)| *o = a * norm);
+        let (add, sub) = (clamp(y as isize + ri + 1, h), clamp(y as isize - ri, h));
+        for x in 0..w {
+            acc[x] += rows[add * w + x] - rows[sub * w + x];
+        }
+    }
+    out
 }
 
 /// The texture weight: local standard deviation over 7 × 7, relative to the image's mean,
@@ -111,17 +121,17 @@ fn mask(w: usize, h: usize, y: &[f32]) -> Vec<f32> {
     std.into_iter().map(|s| (s / avg).clamp(0.35, 2.5)).collect()
 }
 
-/// The tile's value at pixel `(x, y)` for chip size `chip`: bilinear between chip centres,
-/// wrapping around the tile.
-fn pattern_at(tile: &[f32; CHIPS], chip: f32, x: usize, y: usize) -> f32 {
-    let u = (x as f32 + 0.5) / chip - 0.5;
-    let v = (y as f32 + 0.5) / chip - 0.5;
-    let (u0, v0) = (u.floor(), v.floor());
-    let (fu, fv) = (u - u0, v - v0);
-    let wrap = |i: f32| (i as i64).rem_euclid(TILE as i64) as usize;
-    let (i0, i1, j0, j1) = (wrap(v0), wrap(v0 + 1.0), wrap(u0), wrap(u0 + 1.0));
-    let t = |i: usize, j: usize| tile[i * TILE + j];
-    (1.0 - fv) * ((1.0 - fu) * t(i0, j0) + fu * t(i0, j1)) + fv * ((1.0 - fu) * t(i1, j0) + fu * t(i1, j1))
+/// For each pixel coordinate along one axis: the two chips it lies between (wrapping around
+/// the tile) and the weight of the second, for bilinear interpolation between chip centres.
+fn axis(n: usize, chip: f32) -> Vec<(usize, usize, f32)> {
+    (0..n)
+        .map(|x| {
+            let u = (x as f32 + 0.5) / chip - 0.5;
+            let u0 = u.floor();
+            let wrap = |i: f32| (i as i64).rem_euclid(TILE as i64) as usize;
+            (wrap(u0), wrap(u0 + 1.0), u - u0)
+        })
+        .collect()
 }
 
 /// Embeds `payload` into 8-bit pixels (`channels` of 1 to 4; alpha untouched), in place.
@@ -140,8 +150,16 @@ pub fn embed(
     let chip = chip_size(width, height);
     let y = luma(data, channels);
     let m = mask(width, height, &y);
-    let mut delta: Vec<f32> =
-        (0..width * height).map(|i| m[i] * pattern_at(&tile, chip, i % width, i / width)).collect();
+    let (columns, rows) = (axis(width, chip), axis(height, chip));
+    let mut delta = vec![0f32; width * height];
+    for (y, &(i0, i1, fv)) in rows.iter().enumerate() {
+        let (a, b) = (&tile[i0 * TILE..][..TILE], &tile[i1 * TILE..][..TILE]);
+        for (x, &(j0, j1, fu)) in columns.iter().enumerate() {
+            let top = a[j0] + fu * (a[j1] - a[j0]);
+            let bottom = b[j0] + fu * (b[j1] - b[j0]);
+            delta[y * width + x] = m[y * width + x] * (top + fv * (bottom - top));
+        }
+    }
     let rms = (delta.iter().map(|d| (*d as f64).powi(2)).sum::<f64>() / delta.len() as f64).sqrt();
     let target = 255.0 * 10f64.powf(-TARGET_PSNR / 20.0);
     let gain = (target / rms.max(1e-9)) as f32;
