@@ -270,6 +270,23 @@ pub fn detect_file(path: &Path) -> Result<Detection, RegistryError> {
     )
     .map_err(|e| fail(path, e.to_string()))?;
     let image = decoded.image;
-    watermark::detect(image.width as usize, image.height as usize, 3, &image.pixels)
-        .map_err(|e| fail(path, e.to_string()))
+    let found = watermark::detect(image.width as usize, image.height as usize, 3, &image.pixels)
+        .map_err(|e| fail(path, e.to_string()))?;
+    // Bars or a frame added around a copy change its size, and so the tile size the
+    // detector expects first: try again without them.
+    if found.payload.is_none()
+        && let Some([l, t, r, b]) = fingerprint::prints::trim(&image)
+    {
+        let (w, h) = ((r - l) as usize, (b - t) as usize);
+        let mut inner = Vec::with_capacity(w * h * 3);
+        for y in t as usize..b as usize {
+            inner.extend_from_slice(&image.pixels[(y * image.width as usize + l as usize) * 3..][..w * 3]);
+        }
+        if let Ok(d) = watermark::detect(w, h, 3, &inner)
+            && d.payload.is_some()
+        {
+            return Ok(d);
+        }
+    }
+    Ok(found)
 }
