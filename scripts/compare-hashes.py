@@ -14,7 +14,6 @@ import argparse
 import io
 import os
 import subprocess
-import sys
 import tempfile
 
 import imagehash
@@ -80,7 +79,7 @@ def main():
             jobs.append((t, path))
     mine = ours([p for _, p in jobs])
     print("PDQ")
-    print(f"| transform | images | identical | max distance | quality equal |")
+    print("| transform | images | identical | max distance | quality equal |")
     print("|---|---|---|---|---|")
     total = same_all = 0
     worst = 0

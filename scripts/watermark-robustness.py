@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
 import json
 import math
 import os
@@ -24,98 +23,13 @@ import sys
 import tempfile
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageOps
+from PIL import Image, ImageEnhance, ImageFilter, ImageOps
 from scipy.ndimage import gaussian_filter
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def jpeg(q):
-    def f(im, idx):
-        buf = io.BytesIO()
-        im.save(buf, "JPEG", quality=q)
-        return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
-    return f
-
-
-def webp(q):
-    def f(im, idx):
-        buf = io.BytesIO()
-        im.save(buf, "WEBP", quality=q)
-        return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
-    return f
-
-
-def resize(s):
-    def f(im, idx):
-        w, h = im.size
-        return im.resize((max(1, round(w * s)), max(1, round(h * s))), Image.LANCZOS)
-    return f
-
-
-def crop_area(area, where):
-    def f(im, idx):
-        w, h = im.size
-        s = math.sqrt(area)
-        cw, ch = round(w * s), round(h * s)
-        if where == "centre":
-            l, t = (w - cw) // 2, (h - ch) // 2
-        else:
-            l = 0 if idx % 2 == 0 else w - cw
-            t = 0 if (idx // 2) % 2 == 0 else h - ch
-        return im.crop((l, t, l + cw, t + ch))
-    return f
-
-
-def rotate_cropped(deg):
-    """Rotate about the centre, then crop the largest centred rectangle of the same aspect
-    ratio that holds no border."""
-    def f(im, idx):
-        w, h = im.size
-        r = im.rotate(deg, resample=Image.BICUBIC, expand=False)
-        a = math.radians(abs(deg))
-        k = 1.0 / (math.cos(a) + max(w / h, h / w) * math.sin(a))
-        cw, ch = int(w * k), int(h * k)
-        l, t = (w - cw) // 2, (h - ch) // 2
-        return r.crop((l, t, l + cw, t + ch))
-    return f
-
-
-def gamma(g):
-    def f(im, idx):
-        lut = [round(255 * (v / 255) ** g) for v in range(256)]
-        return im.point(lut * 3)
-    return f
-
-
-def noise(sigma):
-    def f(im, idx):
-        rng = np.random.default_rng(1000 + idx)
-        a = np.asarray(im, dtype=np.float32) + rng.normal(0.0, sigma, (im.size[1], im.size[0], 3)).astype(np.float32)
-        return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8), "RGB")
-    return f
-
-
-def logo(area):
-    def f(im, idx):
-        im = im.copy()
-        w, h = im.size
-        s = math.sqrt(area)
-        bw, bh = round(w * s), round(h * s)
-        x0, y0 = w - bw - round(0.03 * w), h - bh - round(0.03 * h)
-        d = ImageDraw.Draw(im)
-        d.rectangle((x0, y0, x0 + bw - 1, y0 + bh - 1), fill=(250, 250, 250), outline=(200, 30, 30), width=4)
-        d.ellipse((x0 + bh // 8, y0 + bh // 8, x0 + bh // 8 + bh // 2, y0 + bh // 8 + bh // 2), fill=(200, 30, 30))
-        return im
-    return f
-
-
-def chain(*steps):
-    def f(im, idx):
-        for s in steps:
-            im = s(im, idx)
-        return im
-    return f
+sys.path.insert(0, HERE)
+from transforms import (  # noqa: E402
+    chain, crop_area, crop_side, gamma, jpeg, letterbox, noise, overlay, resize, rotate, rotate_cropped, webp)
 
 
 ATTACKS = {
@@ -142,35 +56,10 @@ ATTACKS = {
     "noise5": (noise(5.0), 0.99),
     "noise8": (noise(8.0), 0.99),
     "median3": (lambda im, idx: im.filter(ImageFilter.MedianFilter(3)), 0.99),
-    "logo15": (logo(0.15), 0.99),
+    "logo15": (overlay(0.15), 0.99),
     "screenshot": (chain(resize(0.8), jpeg(80), crop_area(0.95 ** 2, "centre")), 0.95),
     "jpeg70-resize50-jpeg70": (chain(jpeg(70), resize(0.5), jpeg(70)), 0.95),
 }
-
-
-def crop_side(keep):
-    def f(im, idx):
-        w, h = im.size
-        cw, ch = round(w * keep), round(h * keep)
-        l, t = (w - cw) // 2, (h - ch) // 2
-        return im.crop((l, t, l + cw, t + ch))
-    return f
-
-
-def rotate_black(deg):
-    def f(im, idx):
-        return im.rotate(deg, resample=Image.BICUBIC, expand=False, fillcolor=(0, 0, 0))
-    return f
-
-
-def letterbox(frac):
-    def f(im, idx):
-        w, h = im.size
-        pad = round(frac * h)
-        out = Image.new("RGB", (w, h + 2 * pad), (0, 0, 0))
-        out.paste(im, (0, pad))
-        return out
-    return f
 
 
 # The attack names and definitions of the peer benchmark (`peers_watermark.py`), for a side
@@ -183,13 +72,13 @@ PEER_ATTACKS = {
     "resize25": (resize(0.25), None),
     "crop90": (crop_side(0.9), None),
     "crop70": (crop_side(0.7), None),
-    "rot3": (rotate_black(3), None),
-    "rot10": (rotate_black(10), None),
+    "rot3": (rotate(3), None),
+    "rot10": (rotate(10), None),
     "hflip": (lambda im, idx: ImageOps.mirror(im), None),
     "bright125": (lambda im, idx: ImageEnhance.Brightness(im).enhance(1.25), None),
     "contrast07": (lambda im, idx: ImageEnhance.Contrast(im).enhance(0.7), None),
     "noise8": (noise(8.0), None),
-    "overlay20": (logo(0.20), None),
+    "overlay20": (overlay(0.20), None),
     "gray": (lambda im, idx: ImageOps.grayscale(im).convert("RGB"), None),
     "letterbox10": (letterbox(0.10), None),
 }
