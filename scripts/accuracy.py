@@ -14,7 +14,7 @@ for handprint (global hashes, then local features), and, with --peers, for PDQ a
 (`pdqhash`, distance <= 31, original orientation) and pHash alone (`imagehash.phash`,
 distance <= 10) computed by the Python packages on the same images. Needs Pillow and numpy
 (and pdqhash, imagehash for --peers). Transform names follow the peer benchmarks where the
-transform is the same; the crops by area are the issue's own.
+transform is the same; the crops by area are handprint's own.
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ sys.path.insert(0, HERE)
 from transforms import border, chain, crop_area, crop_side, jpeg, letterbox, noise, overlay, resize, rotate  # noqa: E402
 
 
-# name -> (function, description, goal: detection the issue asks for)
+# name -> (function, description, goal: the detection rate handprint aims at)
 TRANSFORMS = {
     "none": (lambda im, idx: im, "no change", 0.99),
     "jpeg75": (jpeg(75), "JPEG quality 75", 0.99),

@@ -8,8 +8,9 @@ the project) with `handprint watermark embed`, measures PSNR and SSIM against th
 applies each attack, and reads every result back with one `handprint watermark detect
 --json`. Prints, per attack, the exact-payload recovery rate, and the false detections on
 the unmarked originals under the same attack (any payload found in an unmarked image).
-Needs Pillow, numpy and scipy. Attack names follow the issue; the peers are measured by
-the peer benchmark `peers_watermark.py` on the same images.
+Needs Pillow, numpy and scipy. The goal column is the recovery rate handprint aims at; the
+peers are measured by the peer benchmark `peers_watermark.py` on the same images
+(`--peer-attacks` runs its attack set).
 """
 from __future__ import annotations
 
