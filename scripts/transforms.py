@@ -13,20 +13,21 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 
-def jpeg(q):
+def reencode(fmt, q):
+    """Saved by Pillow as `fmt` at quality `q` and decoded again."""
     def f(im, idx):
         buf = io.BytesIO()
-        im.save(buf, "JPEG", quality=q)
+        im.save(buf, fmt, quality=q)
         return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
     return f
+
+
+def jpeg(q):
+    return reencode("JPEG", q)
 
 
 def webp(q):
-    def f(im, idx):
-        buf = io.BytesIO()
-        im.save(buf, "WEBP", quality=q)
-        return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
-    return f
+    return reencode("WEBP", q)
 
 
 def resize(s):

@@ -249,7 +249,7 @@ fn signer(reg: &Registry) -> anyhow::Result<Identity> {
     }
 }
 
-fn print_json(v: &Value) {
+pub(crate) fn print_json(v: &Value) {
     println!("{}", serde_json::to_string(v).expect("JSON values serialise"));
 }
 

@@ -4,9 +4,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use registry::Store;
 use registry::marking::{detect_file, embed_file};
 use serde_json::json;
+
+use crate::works::{existing_store, rounded};
 
 #[derive(clap::Subcommand)]
 pub enum WatermarkCommand {
@@ -58,11 +59,6 @@ pub fn run(home: &Path, cmd: WatermarkCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn store(home: &Path) -> anyhow::Result<Option<Store>> {
-    let path = home.join("journal.sqlite3");
-    Ok(if path.exists() { Some(Store::open(&path)?) } else { None })
-}
-
 fn embed(home: &Path, args: EmbedArgs) -> anyhow::Result<ExitCode> {
     let payload = match (&args.payload, args.work) {
         (Some(hex), _) => {
@@ -72,8 +68,8 @@ fn embed(home: &Path, args: EmbedArgs) -> anyhow::Result<ExitCode> {
             u64::from_str_radix(hex, 16).with_context(|| format!("--payload {hex:?}: not hexadecimal"))?
         }
         (None, Some(id)) => {
-            let store =
-                store(home)?.context("no registry here: register the work first (`handprint register`)")?;
+            let store = existing_store(home)?
+                .context("no registry here: register the work first (`handprint register`)")?;
             store
                 .work(id)?
                 .with_context(|| format!("no work {id} in the registry (see `handprint works`)"))?;
@@ -89,7 +85,7 @@ fn embed(home: &Path, args: EmbedArgs) -> anyhow::Result<ExitCode> {
         println!(
             "{}",
             json!({"input": args.input.display().to_string(), "output": args.output.display().to_string(),
-                   "payload": format!("{payload:016x}"), "psnr_db": (e.psnr * 100.0).round() / 100.0, "chip_pixels": e.chip})
+                   "payload": format!("{payload:016x}"), "psnr_db": rounded(e.psnr, 2), "chip_pixels": e.chip})
         );
     } else {
         println!("wrote {} with payload {payload:016x} (PSNR {:.2} dB)", args.output.display(), e.psnr);
@@ -98,7 +94,7 @@ fn embed(home: &Path, args: EmbedArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn detect(home: &Path, args: DetectArgs) -> anyhow::Result<ExitCode> {
-    let store = store(home)?;
+    let store = existing_store(home)?;
     let mut failed = 0;
     for file in &args.files {
         let shown = file.display().to_string();
@@ -119,14 +115,14 @@ fn detect(home: &Path, args: DetectArgs) -> anyhow::Result<ExitCode> {
                     let mut v = json!({
                         "file": shown,
                         "found": d.payload.is_some(),
-                        "sync_z": round2(d.sync_z),
+                        "sync_z": rounded(d.sync_z as f64, 2),
                     });
                     if let Some(p) = d.payload {
                         v["payload"] = json!(format!("{p:016x}"));
                         v["false_positive"] = json!(d.false_positive);
-                        v["bit_agreement"] = json!(round2(d.bit_agreement));
-                        v["rotation_degrees"] = json!(round2(d.rotation) + 0.0);
-                        v["chip_pixels"] = json!(round2(d.chip));
+                        v["bit_agreement"] = json!(rounded(d.bit_agreement as f64, 2));
+                        v["rotation_degrees"] = json!(rounded(d.rotation as f64, 2) + 0.0);
+                        v["chip_pixels"] = json!(rounded(d.chip as f64, 2));
                         v["mirrored"] = json!(d.mirrored);
                         v["work"] = json!(work);
                     }
@@ -147,8 +143,4 @@ fn detect(home: &Path, args: DetectArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
-}
-
-fn round2(x: f32) -> f64 {
-    (x as f64 * 100.0).round() / 100.0
 }

@@ -15,6 +15,7 @@ use registry::{Registry, Store};
 use serde_json::{Value, json};
 
 use crate::inspect::{collect, progress_bar};
+use crate::journal::print_json;
 
 const SCAN_EXTENSIONS: [&str; 5] = ["png", "jpg", "jpeg", "webp", "gif"];
 
@@ -99,19 +100,25 @@ pub struct ScanArgs {
     json: bool,
 }
 
-fn open_store(home: &Path) -> anyhow::Result<Store> {
+/// The store, if the data directory has one (never creates it).
+pub(crate) fn existing_store(home: &Path) -> anyhow::Result<Option<Store>> {
     let path = home.join("journal.sqlite3");
-    if !path.exists() {
-        bail!(
-            "no registry in {}: register works with `handprint register IMAGE --title T` first",
-            home.display()
-        );
-    }
-    Ok(Store::open(&path)?)
+    Ok(if path.exists() { Some(Store::open(&path)?) } else { None })
 }
 
-fn print_json(v: &Value) {
-    println!("{}", serde_json::to_string(v).expect("JSON values serialise"));
+fn open_store(home: &Path) -> anyhow::Result<Store> {
+    existing_store(home)?.with_context(|| {
+        format!(
+            "no registry in {}: register works with `handprint register IMAGE --title T` first",
+            home.display()
+        )
+    })
+}
+
+/// `x` rounded to `places` decimals, for JSON that people read.
+pub(crate) fn rounded(x: f64, places: i32) -> f64 {
+    let scale = 10f64.powi(places);
+    (x * scale).round() / scale
 }
 
 fn work_json(w: &Work) -> Value {
@@ -191,20 +198,16 @@ fn match_json(m: &Match, work: &Work, side_by_side: Option<&Path>) -> Value {
         v["features"] = json!({
             "agreeing": a.inliers,
             "candidates": a.matches,
-            "scale": round3(a.scale as f64),
-            "rotation_degrees": round3(a.rotation as f64) + 0.0,
-            "region": { "left": round3(l as f64), "top": round3(t as f64), "right": round3(r as f64), "bottom": round3(b as f64) },
-            "area_shown": round3(((r - l) * (b - t)) as f64),
+            "scale": rounded(a.scale as f64, 3),
+            "rotation_degrees": rounded(a.rotation as f64, 3) + 0.0,
+            "region": { "left": rounded(l as f64, 3), "top": rounded(t as f64, 3), "right": rounded(r as f64, 3), "bottom": rounded(b as f64, 3) },
+            "area_shown": rounded(((r - l) * (b - t)) as f64, 3),
         });
     }
     if let Some(p) = side_by_side {
         v["side_by_side"] = json!(p.display().to_string());
     }
     v
-}
-
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
 }
 
 fn describe(m: &Match, work: &Work) -> String {

@@ -2,7 +2,7 @@
 //!
 //! PNG, JPEG, WebP and GIF. The image's size is read from its header and refused above
 //! [`Limits::max_pixels`], so a decompression bomb costs a few hundred bytes of reading.
-//! JPEGs can be decoded at 1/2, 1/4 or 1/8 scale inside the IDCT (`min_side`): a
+//! JPEGs can be decoded at 1/2, 1/4 or 1/8 scale inside the IDCT (`jpeg_scale_to`): a
 //! fingerprint needs a small image, and this is most of a large JPEG's decoding time.
 //! Animated files give their first frame and say how many there are.
 
@@ -94,14 +94,13 @@ pub enum DecodeError {
 
 pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, DecodeError> {
     let format = Format::sniff(bytes).ok_or(DecodeError::Unrecognised)?;
-    let damaged =
-        |e: &dyn std::fmt::Display| DecodeError::Damaged { format: format.name(), message: e.to_string() };
-    match format {
-        Format::Png => png(bytes, limits).map_err(|e| e.unwrap_or_else(|m| damaged(&m))),
-        Format::Jpeg => jpeg(bytes, limits).map_err(|e| e.unwrap_or_else(|m| damaged(&m))),
-        Format::WebP => webp(bytes, limits).map_err(|e| e.unwrap_or_else(|m| damaged(&m))),
-        Format::Gif => gif(bytes, limits).map_err(|e| e.unwrap_or_else(|m| damaged(&m))),
-    }
+    let decoded = match format {
+        Format::Png => png(bytes, limits),
+        Format::Jpeg => jpeg(bytes, limits),
+        Format::WebP => webp(bytes, limits),
+        Format::Gif => gif(bytes, limits),
+    };
+    decoded.map_err(|e| e.unwrap_or_else(|message| DecodeError::Damaged { format: format.name(), message }))
 }
 
 /// `Ok(limit error)` or `Err(decoder message)`.

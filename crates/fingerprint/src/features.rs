@@ -5,8 +5,8 @@
 //! 2011) with a Harris detector: corners found on a pyramid of the image, each with the
 //! orientation of its intensity centroid and a 256-bit steered BRIEF descriptor. A copy is
 //! confirmed when enough descriptor matches agree on one similarity transform (scale,
-//! rotation, shift), found by RANSAC: unrelated images almost never give ten matches that
-//! agree, so a confirmed match is strong evidence even when few pixels survive.
+//! rotation, shift), found by RANSAC: unrelated images almost never give a dozen matches
+//! that agree, so a confirmed match is strong evidence even when few pixels survive.
 
 use std::f32::consts::PI;
 use std::sync::OnceLock;
@@ -130,18 +130,22 @@ fn blur(g: &Grey) -> Grey {
     Grey { width: w, height: h, data }
 }
 
+/// xorshift64 (shifts 13, 7, 17): the descriptor's point pairs and RANSAC's draws are fixed
+/// by their seeds, so features and matches are the same on every run and machine.
+fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
 /// The 256 point pairs of the descriptor, drawn once from an isotropic Gaussian of σ = 31/5
 /// (BRIEF's "G II" sampling), clipped to the patch.
 fn pairs() -> &'static [[(f32, f32); 2]; 256] {
     static P: OnceLock<[[(f32, f32); 2]; 256]> = OnceLock::new();
     P.get_or_init(|| {
         let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let mut uniform = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-        };
+        let mut uniform = move || ((xorshift(&mut state) >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
         let mut gauss = move || {
             // Box–Muller.
             let (u, v) = (uniform(), uniform());
@@ -340,12 +344,7 @@ pub fn align(query: &Features, work: &Features) -> Option<Alignment> {
             .collect()
     };
     let mut state = 0x2545_F491_4F6C_DD1Du64;
-    let mut next = |n: usize| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state % n as u64) as usize
-    };
+    let mut next = |n: usize| (xorshift(&mut state) % n as u64) as usize;
     let plausible = |a: C| (0.2..=8.0).contains(&(a.0 * a.0 + a.1 * a.1).sqrt());
     // Inliers must be distinct work features, or a model that squeezes the query onto one
     // point would count every match aimed there.

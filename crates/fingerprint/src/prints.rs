@@ -1,10 +1,10 @@
-//! Everything handprint keeps of an image to find its copies: the PDQ hash with its dihedral
-//! variants, PDQ of the image without its uniform borders, pHash, and local features.
+//! Everything handprint searches an image by: the PDQ hash with its dihedral variants, PDQ of
+//! the image without its uniform borders, and local features. (pHash, kept with registered
+//! works for interoperability, is not searched: see `phash`.)
 
 use crate::decode::Rgb;
 use crate::features::{self, Feature, Features};
 use crate::pdq::{self, Dihedral, Pdq};
-use crate::phash;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Fingerprint {
@@ -14,7 +14,6 @@ pub struct Fingerprint {
     /// PDQ of the image with uniform borders removed (letterboxing, frames, padding), when
     /// it has any: `[left, top, right, bottom]` kept, and the hash.
     pub trimmed: Option<([u32; 4], Pdq)>,
-    pub phash: u64,
     pub features: Features,
 }
 
@@ -34,7 +33,6 @@ pub fn fingerprint(image: &Rgb) -> Fingerprint {
         height: image.height,
         pdq: pdq::dihedral_from_luma(w, h, &luma),
         trimmed,
-        phash: phash::from_rgb(w, h, &image.pixels),
         features: features::detect(w, h, &luma),
     }
 }
@@ -123,18 +121,14 @@ pub fn features_from_bytes(b: &[u8]) -> Option<Features> {
     let u32_at = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().expect("4 bytes"));
     let f32_at = |i: usize| f32::from_le_bytes(b[i..i + 4].try_into().expect("4 bytes"));
     let u64_at = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
-    let features = b[8..]
-        .chunks_exact(48)
-        .enumerate()
-        .map(|(k, _)| {
-            let o = 8 + 48 * k;
-            Feature {
-                x: f32_at(o),
-                y: f32_at(o + 4),
-                scale: f32_at(o + 8),
-                angle: f32_at(o + 12),
-                descriptor: std::array::from_fn(|w| u64_at(o + 16 + 8 * w)),
-            }
+    let features = (8..b.len())
+        .step_by(48)
+        .map(|o| Feature {
+            x: f32_at(o),
+            y: f32_at(o + 4),
+            scale: f32_at(o + 8),
+            angle: f32_at(o + 12),
+            descriptor: std::array::from_fn(|w| u64_at(o + 16 + 8 * w)),
         })
         .collect();
     Some(Features { width: u32_at(0), height: u32_at(4), features })

@@ -68,7 +68,6 @@ fn random_print(rng: &mut Rng) -> Fingerprint {
         height: 512,
         pdq,
         trimmed,
-        phash: rng.next(),
         features: Features { width: 512, height: 341, features },
     }
 }

@@ -58,6 +58,24 @@ impl RegistryError {
     }
 }
 
+/// Reads a regular file of at most `limit` bytes into memory; anything else is refused with
+/// a message naming the file.
+pub(crate) fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, RegistryError> {
+    let meta = std::fs::metadata(path).map_err(|e| RegistryError::io(path, e))?;
+    if !meta.is_file() {
+        return Err(RegistryError::File { path: path.into(), message: "not a regular file".into() });
+    }
+    if meta.len() > limit {
+        let shown =
+            if limit >= 1 << 30 { format!("{} GiB", limit >> 30) } else { format!("{} MiB", limit >> 20) };
+        return Err(RegistryError::File {
+            path: path.into(),
+            message: format!("{} bytes: larger than the {shown} handprint reads", meta.len()),
+        });
+    }
+    std::fs::read(path).map_err(|e| RegistryError::io(path, e))
+}
+
 /// Where handprint keeps its data: `--home`, else `HANDPRINT_HOME`, else
 /// `$XDG_DATA_HOME/handprint`, else `~/.local/share/handprint`.
 pub fn home_dir(explicit: Option<&Path>) -> PathBuf {

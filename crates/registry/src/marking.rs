@@ -35,17 +35,6 @@ enum Kind {
     },
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, RegistryError> {
-    let meta = std::fs::metadata(path).map_err(|e| RegistryError::io(path, e))?;
-    if meta.len() > MAX_IMAGE_FILE {
-        return Err(fail(
-            path,
-            format!("{} bytes: larger than the {} MiB handprint reads", meta.len(), MAX_IMAGE_FILE >> 20),
-        ));
-    }
-    std::fs::read(path).map_err(|e| RegistryError::io(path, e))
-}
-
 fn fail(path: &Path, message: impl Into<String>) -> RegistryError {
     RegistryError::File { path: path.into(), message: message.into() }
 }
@@ -195,7 +184,7 @@ fn encode(d: &Decoded) -> Vec<u8> {
                 let start = out.len();
                 out.extend_from_slice(kind);
                 out.extend_from_slice(data);
-                let crc = crc32fast_hash(&out[start..]);
+                let crc = crc32fast::hash(&out[start..]);
                 out.extend_from_slice(&crc.to_be_bytes());
             }
             out.extend_from_slice(&encoded[ihdr_end..]);
@@ -239,16 +228,10 @@ fn encode(d: &Decoded) -> Vec<u8> {
     }
 }
 
-fn crc32fast_hash(bytes: &[u8]) -> u32 {
-    let mut h = crc32fast::Hasher::new();
-    h.update(bytes);
-    h.finalize()
-}
-
 /// Embeds `payload` into the image at `input` and writes the result to `output` (through a
 /// temporary file and a rename: a failed write leaves nothing half-written).
 pub fn embed_file(input: &Path, output: &Path, payload: u64) -> Result<Embedded, RegistryError> {
-    let bytes = read(input)?;
+    let bytes = crate::read_limited(input, MAX_IMAGE_FILE)?;
     let mut decoded = decode(input, &bytes)?;
     let embedded =
         watermark::embed(decoded.width, decoded.height, decoded.channels, &mut decoded.pixels, payload)
@@ -263,7 +246,7 @@ pub fn embed_file(input: &Path, output: &Path, payload: u64) -> Result<Embedded,
 
 /// Looks for a watermark in the image at `path`.
 pub fn detect_file(path: &Path) -> Result<Detection, RegistryError> {
-    let bytes = read(path)?;
+    let bytes = crate::read_limited(path, MAX_IMAGE_FILE)?;
     let decoded = fingerprint::decode::decode(
         &bytes,
         &fingerprint::decode::Limits { min_side: 64, ..Default::default() },

@@ -39,17 +39,7 @@ pub struct Read {
 
 /// Reads `path`: its SHA-256, size and, if it is an image, its capture record.
 pub fn read_file(path: &Path) -> Result<Read, RegistryError> {
-    let meta = std::fs::metadata(path).map_err(|e| RegistryError::io(path, e))?;
-    if !meta.is_file() {
-        return Err(RegistryError::File { path: path.into(), message: "not a regular file".into() });
-    }
-    if meta.len() > MAX_FILE {
-        return Err(RegistryError::File {
-            path: path.into(),
-            message: format!("{} bytes: larger than 1 GiB", meta.len()),
-        });
-    }
-    let bytes = std::fs::read(path).map_err(|e| RegistryError::io(path, e))?;
+    let bytes = crate::read_limited(path, MAX_FILE)?;
     let inspection = capture::inspect_bytes(&bytes).ok();
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let info = FileInfo {

@@ -49,18 +49,7 @@ pub struct Scanned {
 /// Reads, decodes and fingerprints one image; every failure names the file.
 pub fn scan_file(path: &Path, limits: &Limits) -> Result<Scanned, RegistryError> {
     let fail = |message: String| RegistryError::File { path: path.into(), message };
-    let meta = std::fs::metadata(path).map_err(|e| RegistryError::io(path, e))?;
-    if !meta.is_file() {
-        return Err(fail("not a regular file".into()));
-    }
-    if meta.len() > MAX_IMAGE_FILE {
-        return Err(fail(format!(
-            "{} bytes: larger than the {} MiB handprint reads",
-            meta.len(),
-            MAX_IMAGE_FILE >> 20
-        )));
-    }
-    let bytes = std::fs::read(path).map_err(|e| RegistryError::io(path, e))?;
+    let bytes = crate::read_limited(path, MAX_IMAGE_FILE)?;
     let decoded = decode::decode(&bytes, limits).map_err(|e| fail(e.to_string()))?;
     let fingerprint = prints::fingerprint(&decoded.image);
     Ok(Scanned { path: path.into(), sha256: Hash::of(&bytes), decoded, fingerprint })
@@ -112,7 +101,11 @@ impl Store {
                 f.height,
                 now,
                 f.pdq.quality,
-                f.phash as i64,
+                fingerprint::phash::from_rgb(
+                    scanned.decoded.image.width as usize,
+                    scanned.decoded.image.height as usize,
+                    &scanned.decoded.image.pixels
+                ) as i64,
                 prints::features_to_bytes(&f.features),
                 thumbnail,
             ],

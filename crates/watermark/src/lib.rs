@@ -164,8 +164,8 @@ pub fn embed(
     let target = 255.0 * 10f64.powf(-TARGET_PSNR / 20.0);
     let gain = (target / rms.max(1e-9)) as f32;
     delta.iter_mut().for_each(|d| *d *= gain);
-    let colour = channels.min(3);
-    let colour = if channels == 2 { 1 } else { colour };
+    // Grey (with or without alpha) has one colour channel, RGB(A) three.
+    let colour = if channels < 3 { 1 } else { 3 };
     let mut err = 0f64;
     for (p, d) in data.chunks_exact_mut(channels).zip(&delta) {
         for c in &mut p[..colour] {
