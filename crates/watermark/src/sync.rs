@@ -58,8 +58,9 @@ const MIN_PEAK: f32 = 3.5;
 const PEAKS: usize = 4;
 
 /// Candidate tile periods and angles from the residual's autocorrelation: its strongest
-/// peaks, and their halves when those are peaks too.
-fn from_autocorrelation(w: usize, h: usize, r: &[f32]) -> Vec<Geometry> {
+/// peaks, and their halves when those are peaks too. `chip_hint`, a guess at the chip size,
+/// sets the frequency band that counts.
+fn from_autocorrelation(w: usize, h: usize, r: &[f32], chip_hint: f32) -> Vec<Geometry> {
     // The period is a quarter of the marked image's shorter side (more for small images):
     // a copy that keeps at least 40% of the area and was resized shows it between a 4.5th
     // and a half of its own shorter side.
@@ -82,8 +83,20 @@ fn from_autocorrelation(w: usize, h: usize, r: &[f32]) -> Vec<Geometry> {
     // of the image's own, smooth spectrum (a whitened autocorrelation).
     let power: Vec<f32> = data.iter().map(|c| c.norm_sqr()).collect();
     let envelope = box_mean(pw, ph, &power, 3);
-    for ((c, p), e) in data.iter_mut().zip(&power).zip(&envelope) {
-        *c = Complex::new(p / (e + 1e-9), 0.0);
+    // Weighted by the watermark's own spectrum, that of chips interpolated bilinearly
+    // (sinc² along each axis): above the chip rate there is only image.
+    let weights = |n: usize| -> Vec<f32> {
+        (0..n)
+            .map(|i| {
+                let f = if i <= n / 2 { i as f32 } else { i as f32 - n as f32 } / n as f32;
+                let x = std::f32::consts::PI * f * chip_hint;
+                if x.abs() < 1e-6 { 1.0 } else { (x.sin() / x).powi(2) }
+            })
+            .collect()
+    };
+    let (wx, wy) = (weights(pw), weights(ph));
+    for (i, ((c, p), e)) in data.iter_mut().zip(&power).zip(&envelope).enumerate() {
+        *c = Complex::new(wx[i % pw] * wy[i / pw] * p / (e + 1e-9), 0.0);
     }
     fft2(&mut planner, &mut data, pw, ph, true);
     // Unbiased: each lag divided by how many pixel pairs it has.
@@ -339,7 +352,7 @@ pub(crate) fn detect(width: usize, height: usize, luma: &[f32]) -> Detection {
     if (unclamped - rule).abs() > 0.05 {
         geometries.push(Geometry { chip: unclamped, angle: 0.0 });
     }
-    for g in from_autocorrelation(w, h, &r) {
+    for g in from_autocorrelation(w, h, &r, rule) {
         if g.angle.abs() > 1e-3 {
             geometries.push(Geometry { chip: g.chip, angle: -g.angle });
         }
