@@ -1,0 +1,58 @@
+//! Content Credentials for sealed works, through the official `c2pa` crate, and the
+//! AI-disclosure labels that travel with them: the IPTC digital source type in the C2PA
+//! actions, and China's implicit label (GB 45438-2025) in XMP.
+//!
+//! [`sign`] adds a C2PA manifest to an image; [`read`] reads and validates one. Nothing here
+//! parses C2PA itself. See docs/credentials.md for every assertion written.
+
+pub mod aigc;
+mod certificates;
+mod manifest;
+mod report;
+
+pub use certificates::certificates;
+pub use manifest::{Edit, Seal, Signer, SourceImage, SourceType, WATERMARK_ALG, sign};
+pub use report::{Credentials, ManifestSummary, Status, read};
+
+/// Image formats a manifest is written into and read from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Jpeg,
+    Png,
+    WebP,
+}
+
+impl Format {
+    pub fn mime(self) -> &'static str {
+        match self {
+            Format::Jpeg => "image/jpeg",
+            Format::Png => "image/png",
+            Format::WebP => "image/webp",
+        }
+    }
+
+    /// By the file's first bytes.
+    pub fn sniff(bytes: &[u8]) -> Option<Format> {
+        if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            Some(Format::Jpeg)
+        } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+            Some(Format::Png)
+        } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+            Some(Format::WebP)
+        } else {
+            None
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialsError {
+    #[error("not a JPEG, PNG or WebP image")]
+    Unsupported,
+    #[error("the signing identity: {0}")]
+    Signer(String),
+    #[error("C2PA: {0}")]
+    C2pa(#[from] c2pa::Error),
+    #[error("XMP: {0}")]
+    Xmp(String),
+}
