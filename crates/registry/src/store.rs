@@ -163,10 +163,6 @@ impl Store {
         &self.conn
     }
 
-    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
-        &mut self.conn
-    }
-
     pub(crate) fn db(&self) -> impl Fn(rusqlite::Error) -> RegistryError + '_ {
         move |e| RegistryError::db(&self.path, e)
     }
@@ -201,93 +197,31 @@ impl Store {
         View(&self.conn).project_exists(name)
     }
 
+    /// Runs `f` in one write transaction (`BEGIN IMMEDIATE`): whatever it appends or
+    /// registers is committed together, or nothing is if it fails.
+    pub fn transaction<T, F>(&mut self, f: F) -> Result<T, RegistryError>
+    where
+        F: FnOnce(&Tx) -> Result<T, RegistryError>,
+    {
+        let path = self.path.clone();
+        let db = |e| RegistryError::db(&path, e);
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+        let t = Tx { tx, path: &path };
+        let out = f(&t)?;
+        t.tx.commit().map_err(db)?;
+        Ok(out)
+    }
+
     /// Runs `build` inside a write transaction, then numbers, signs and stores what it
     /// returns, with a new signed checkpoint. Returns the stored events.
     pub fn append<F>(&mut self, key: &SigningKey, build: F) -> Result<Vec<SignedEvent>, RegistryError>
     where
         F: FnOnce(&View) -> Result<Vec<Pending>, RegistryError>,
     {
-        let path = self.path.clone();
-        let db = |e| RegistryError::db(&path, e);
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
-        let pending = build(&View(&tx))?;
-        if pending.is_empty() {
-            return Ok(Vec::new());
-        }
-        let size: u64 = tx
-            .query_row("SELECT COALESCE(MAX(log_index) + 1, 0) FROM events", [], |r| r.get::<_, i64>(0))
-            .map_err(db)? as u64;
-        let mut heads: HashMap<String, Head> = HashMap::new();
-        for p in &pending {
-            let project = &p.draft.project;
-            if heads.contains_key(project) {
-                continue;
-            }
-            if !View(&tx).project_exists(project)? {
-                return Err(RegistryError::NoProject(project.clone()));
-            }
-            let head = tx
-                .query_row(
-                    "SELECT project_seq, hash FROM events WHERE project = ?1 ORDER BY project_seq DESC LIMIT 1",
-                    [project],
-                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)),
-                )
-                .optional()
-                .map_err(db)?;
-            if let Some((seq, hash)) = head {
-                let hash = Hash::from_slice(&hash)
-                    .ok_or_else(|| RegistryError::Store("a stored event hash is not 32 bytes".into()))?;
-                heads.insert(project.clone(), Head { seq: seq as u64, hash });
-            }
-        }
-        let files: Vec<Vec<(Hash, &'static str)>> = pending.iter().map(|p| p.files.clone()).collect();
-        let signed = ledger::append(key, size, &mut heads, pending.into_iter().map(|p| p.draft).collect());
-        let leaves: Vec<Hash> = signed.iter().map(|e| merkle::leaf_hash(&e.to_bytes())).collect();
-        let nodes = merkle::nodes_for_append(&TxNodes(&tx), size, &leaves)?;
-        {
-            let mut ins_event = tx
-                .prepare_cached("INSERT INTO events (log_index, project, project_seq, kind, hash, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-                .map_err(db)?;
-            let mut ins_file = tx
-                .prepare_cached("INSERT OR IGNORE INTO files (sha256, log_index, role) VALUES (?1, ?2, ?3)")
-                .map_err(db)?;
-            for (e, files) in signed.iter().zip(&files) {
-                let ev = &e.event;
-                ins_event
-                    .execute(params![
-                        ev.log_index as i64,
-                        ev.project,
-                        ev.project_seq as i64,
-                        ev.kind.as_str(),
-                        e.hash().0.as_slice(),
-                        e.to_bytes()
-                    ])
-                    .map_err(db)?;
-                for (sha, role) in files {
-                    ins_file.execute(params![sha.0.as_slice(), ev.log_index as i64, role]).map_err(db)?;
-                }
-            }
-            let mut ins_node = tx
-                .prepare_cached("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?1, ?2, ?3)")
-                .map_err(db)?;
-            for n in &nodes {
-                ins_node.execute(params![n.level, n.index as i64, n.hash.0.as_slice()]).map_err(db)?;
-            }
-        }
-        let new_size = size + signed.len() as u64;
-        let checkpoint = Checkpoint {
-            origin: origin_for(&key.verifying_key()),
-            size: new_size,
-            root: merkle::root(&TxNodes(&tx), new_size)?,
-            time: ledger::event::now(),
-        };
-        tx.execute(
-            "INSERT INTO checkpoints (size, note) VALUES (?1, ?2)",
-            params![new_size as i64, checkpoint.sign(key)],
-        )
-        .map_err(db)?;
-        tx.commit().map_err(db)?;
-        Ok(signed)
+        self.transaction(|tx| {
+            let pending = build(&tx.view())?;
+            tx.append(key, pending)
+        })
     }
 
     /// All events in log order (optionally one project's), parsed.
@@ -400,6 +334,125 @@ impl Store {
 
     pub fn root(&self, size: u64) -> Result<Hash, RegistryError> {
         merkle::root(&TxNodes(&self.conn), size)
+    }
+}
+
+/// A write transaction of the store (see [`Store::transaction`]).
+pub struct Tx<'a> {
+    tx: rusqlite::Transaction<'a>,
+    path: &'a Path,
+}
+
+impl Tx<'_> {
+    pub fn view(&self) -> View<'_> {
+        View(&self.tx)
+    }
+
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.tx
+    }
+
+    pub(crate) fn db(&self) -> impl Fn(rusqlite::Error) -> RegistryError + '_ {
+        move |e| RegistryError::db(self.path, e)
+    }
+
+    /// Numbers, signs and stores `pending`, with a new signed checkpoint.
+    pub fn append(&self, key: &SigningKey, pending: Vec<Pending>) -> Result<Vec<SignedEvent>, RegistryError> {
+        if pending.is_empty() {
+            return Ok(Vec::new());
+        }
+        let path = self.path;
+        let db = |e| RegistryError::db(path, e);
+        let tx = &self.tx;
+        let size: u64 = tx
+            .query_row("SELECT COALESCE(MAX(log_index) + 1, 0) FROM events", [], |r| r.get::<_, i64>(0))
+            .map_err(db)? as u64;
+        let mut heads: HashMap<String, Head> = HashMap::new();
+        for p in &pending {
+            let project = &p.draft.project;
+            if heads.contains_key(project) {
+                continue;
+            }
+            if !View(&tx).project_exists(project)? {
+                return Err(RegistryError::NoProject(project.clone()));
+            }
+            let head = tx
+                .query_row(
+                    "SELECT project_seq, hash FROM events WHERE project = ?1 ORDER BY project_seq DESC LIMIT 1",
+                    [project],
+                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)),
+                )
+                .optional()
+                .map_err(db)?;
+            if let Some((seq, hash)) = head {
+                let hash = Hash::from_slice(&hash)
+                    .ok_or_else(|| RegistryError::Store("a stored event hash is not 32 bytes".into()))?;
+                heads.insert(project.clone(), Head { seq: seq as u64, hash });
+            }
+        }
+        let files: Vec<Vec<(Hash, &'static str)>> = pending.iter().map(|p| p.files.clone()).collect();
+        let signed = ledger::append(key, size, &mut heads, pending.into_iter().map(|p| p.draft).collect());
+        let leaves: Vec<Hash> = signed.iter().map(|e| merkle::leaf_hash(&e.to_bytes())).collect();
+        let nodes = merkle::nodes_for_append(&TxNodes(&tx), size, &leaves)?;
+        {
+            let mut ins_event = tx
+                .prepare_cached("INSERT INTO events (log_index, project, project_seq, kind, hash, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+                .map_err(db)?;
+            let mut ins_file = tx
+                .prepare_cached("INSERT OR IGNORE INTO files (sha256, log_index, role) VALUES (?1, ?2, ?3)")
+                .map_err(db)?;
+            for (e, files) in signed.iter().zip(&files) {
+                let ev = &e.event;
+                ins_event
+                    .execute(params![
+                        ev.log_index as i64,
+                        ev.project,
+                        ev.project_seq as i64,
+                        ev.kind.as_str(),
+                        e.hash().0.as_slice(),
+                        e.to_bytes()
+                    ])
+                    .map_err(db)?;
+                for (sha, role) in files {
+                    ins_file.execute(params![sha.0.as_slice(), ev.log_index as i64, role]).map_err(db)?;
+                }
+            }
+            let mut ins_node = tx
+                .prepare_cached("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?1, ?2, ?3)")
+                .map_err(db)?;
+            for n in &nodes {
+                ins_node.execute(params![n.level, n.index as i64, n.hash.0.as_slice()]).map_err(db)?;
+            }
+        }
+        let new_size = size + signed.len() as u64;
+        let checkpoint = Checkpoint {
+            origin: origin_for(&key.verifying_key()),
+            size: new_size,
+            root: merkle::root(&TxNodes(&tx), new_size)?,
+            time: ledger::event::now(),
+        };
+        tx.execute(
+            "INSERT INTO checkpoints (size, note) VALUES (?1, ?2)",
+            params![new_size as i64, checkpoint.sign(key)],
+        )
+        .map_err(db)?;
+        Ok(signed)
+    }
+
+
+    /// The latest checkpoint: its size and signed note.
+    pub fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, RegistryError> {
+        self.tx
+            .query_row("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1", [], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
+            })
+            .optional()
+            .map_err(self.db())
+    }
+
+    /// Inclusion proof of `index` in the tree of `size` events.
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, RegistryError> {
+        merkle::inclusion_proof(&TxNodes(&self.tx), index, size)
     }
 }
 

@@ -11,10 +11,11 @@ use fingerprint::catalog::{self, Catalog, Variant, WorkId};
 use fingerprint::decode::{self, Decoded, Limits};
 use fingerprint::prints::{self, Fingerprint};
 use ledger::Hash;
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use crate::identity::PublicIdentity;
+use crate::store::Tx;
 use crate::{RegistryError, Store};
 
 /// The largest image file `register`, `search` and `scan` read.
@@ -78,48 +79,7 @@ impl Store {
         if let Some(work) = self.work_by_sha256(&scanned.sha256)? {
             return Ok(Registration::Already(work));
         }
-        let f = &scanned.fingerprint;
-        let thumbnail = decode::encode_png(&prints::thumbnail(&scanned.decoded.image, THUMBNAIL_SIDE));
-        let file_name =
-            scanned.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        let path = self.path().to_path_buf();
-        let db = |e| RegistryError::db(&path, e);
-        let tx = self.conn_mut().transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
-        tx.execute(
-            "INSERT INTO works (title, license, registrant, public_key, file_name, sha256, width, height,
-                                registered, pdq_quality, phash, features, thumbnail)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-            params![
-                title,
-                license,
-                by.name,
-                by.public_key,
-                file_name,
-                scanned.sha256.0.as_slice(),
-                f.width,
-                f.height,
-                now,
-                f.pdq.quality,
-                fingerprint::phash::from_rgb(
-                    scanned.decoded.image.width as usize,
-                    scanned.decoded.image.height as usize,
-                    &scanned.decoded.image.pixels
-                ) as i64,
-                prints::features_to_bytes(&f.features),
-                thumbnail,
-            ],
-        )
-        .map_err(db)?;
-        let id = tx.last_insert_rowid();
-        for (variant, code) in catalog::work_codes(f) {
-            tx.execute(
-                "INSERT INTO work_codes (work, variant, code) VALUES (?1, ?2, ?3)",
-                params![id, variant.name(), code_bytes(&code)],
-            )
-            .map_err(db)?;
-        }
-        tx.commit().map_err(db)?;
+        let id = self.transaction(|tx| tx.insert_work(None, scanned, title, license, by))?;
         let work = self.work(id)?.ok_or_else(|| RegistryError::Store(format!("work {id} vanished")))?;
         Ok(Registration::New(work))
     }
@@ -212,4 +172,65 @@ fn code_from_bytes(b: &[u8]) -> Option<fingerprint::index::Code> {
     (b.len() == 32).then(|| {
         std::array::from_fn(|w| u64::from_le_bytes(b[8 * w..8 * w + 8].try_into().expect("8 bytes")))
     })
+}
+
+impl Tx<'_> {
+    /// The ID the next registered work gets (the write lock is held: nobody else takes it).
+    pub fn next_work_id(&self) -> Result<WorkId, RegistryError> {
+        self.conn().query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM works", [], |r| r.get(0)).map_err(self.db())
+    }
+
+    /// Stores `scanned` as a work with its codes (under `id` when given).
+    pub fn insert_work(
+        &self,
+        id: Option<WorkId>,
+        scanned: &Scanned,
+        title: &str,
+        license: Option<&str>,
+        by: &PublicIdentity,
+    ) -> Result<WorkId, RegistryError> {
+        let f = &scanned.fingerprint;
+        let thumbnail = decode::encode_png(&prints::thumbnail(&scanned.decoded.image, THUMBNAIL_SIDE));
+        let file_name =
+            scanned.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let db = self.db();
+        self.conn()
+            .execute(
+                "INSERT INTO works (id, title, license, registrant, public_key, file_name, sha256, width, height,
+                                    registered, pdq_quality, phash, features, thumbnail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                params![
+                    id,
+                    title,
+                    license,
+                    by.name,
+                    by.public_key,
+                    file_name,
+                    scanned.sha256.0.as_slice(),
+                    f.width,
+                    f.height,
+                    now,
+                    f.pdq.quality,
+                    fingerprint::phash::from_rgb(
+                        scanned.decoded.image.width as usize,
+                        scanned.decoded.image.height as usize,
+                        &scanned.decoded.image.pixels
+                    ) as i64,
+                    prints::features_to_bytes(&f.features),
+                    thumbnail,
+                ],
+            )
+            .map_err(&db)?;
+        let id = self.conn().last_insert_rowid();
+        for (variant, code) in catalog::work_codes(f) {
+            self.conn()
+                .execute(
+                    "INSERT INTO work_codes (work, variant, code) VALUES (?1, ?2, ?3)",
+                    params![id, variant.name(), code_bytes(&code)],
+                )
+                .map_err(&db)?;
+        }
+        Ok(id)
+    }
 }
