@@ -169,9 +169,10 @@ pub struct LogArgs {
     json: bool,
 }
 
-/// Check the journal: every signature, chain link, Merkle root and checkpoint.
+/// Check images, or the journal: every signature, chain link, Merkle root and checkpoint.
 ///
-/// Without --export, checks the whole store. With --export DIR, checks an exported project
+/// With IMAGE arguments, checks what each image says of its origin (see IMAGE below), offline:
+/// a person reads one verdict per image, a program --json. Without, checks the whole store. With --export DIR, checks an exported project
 /// with nothing but the folder's contents. Any tampering (a flipped byte, a deleted,
 /// reordered, inserted or re-signed event, a rolled-back log) is named: which event, and what
 /// is wrong.
@@ -180,6 +181,15 @@ pub struct LogArgs {
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct VerifyArgs {
+    /// Images to check instead: their Content Credentials (C2PA, validated by the c2pa
+    /// crate), the journal proof a sealed image carries, the watermark and the registered
+    /// work it names, a fingerprint match in your registry, the AIGC label, and the generator
+    /// metadata still present. Exit 1 if any manifest or proof fails.
+    #[arg(value_name = "IMAGE", conflicts_with = "export")]
+    images: Vec<PathBuf>,
+    /// PEM root certificates to trust as C2PA signers, besides your own root.
+    #[arg(long, value_name = "PEM")]
+    trust: Vec<PathBuf>,
     /// Check an exported project folder instead of the store.
     #[arg(long, value_name = "DIR")]
     export: Option<PathBuf>,
@@ -238,11 +248,11 @@ fn passphrase(confirm: bool) -> anyhow::Result<Option<String>> {
     Ok(Some(p))
 }
 
-fn open(home: &Path) -> anyhow::Result<Registry> {
+pub(crate) fn open(home: &Path) -> anyhow::Result<Registry> {
     Ok(Registry::open(home)?)
 }
 
-fn signer(reg: &Registry) -> anyhow::Result<Identity> {
+pub(crate) fn signer(reg: &Registry) -> anyhow::Result<Identity> {
     match reg.signer(None) {
         Err(registry::RegistryError::Passphrase(_)) => Ok(reg.signer(passphrase(false)?.as_deref())?),
         other => Ok(other?),
@@ -514,6 +524,9 @@ pub fn log(home: &Path, args: LogArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn verify(home: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    if !args.images.is_empty() {
+        return crate::sealing::verify_images(home, &args.images, &args.trust, args.json);
+    }
     let (summary, findings, mut value) = match &args.export {
         Some(dir) => verify_export(dir)?,
         None => verify_store(home)?,

@@ -3,6 +3,7 @@
 mod inspect;
 mod journal;
 mod marking;
+mod sealing;
 mod works;
 
 use std::path::PathBuf;
@@ -21,6 +22,8 @@ use clap::{Parser, Subcommand};
         without it showing.\n\n\
         Start with `handprint init --name \"Your Name\"`, then `handprint project new NAME` and \
         `handprint record FILE... --project NAME` (or `handprint watch DIR --project NAME`).\n\n\
+        To seal a finished image (watermark, Content Credentials, AIGC label, journal proof): \
+        `handprint seal FILE --project NAME --title T`; anyone checks it with `handprint verify FILE`.\n\n\
         To find copies: `handprint register IMAGE --title T` for each finished work, then \
         `handprint search IMAGE` or `handprint scan DIR`.\n\n\
         Exit status: 0 when the command did its work; 1 when it ran but found problems (files it \
@@ -57,6 +60,7 @@ enum Command {
     Verify(journal::VerifyArgs),
     Export(journal::ExportArgs),
     Timestamp(journal::TimestampArgs),
+    Seal(sealing::SealArgs),
     Register(works::RegisterArgs),
     Works(works::WorksArgs),
     Search(works::SearchArgs),
@@ -84,6 +88,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => journal::verify(&home, args),
         Command::Export(args) => journal::export(&home, args),
         Command::Timestamp(args) => journal::timestamp(&home, args),
+        Command::Seal(args) => sealing::seal(&home, args),
         Command::Register(args) => works::register(&home, args),
         Command::Works(args) => works::works(&home, args),
         Command::Search(args) => works::search(&home, args),

@@ -75,6 +75,9 @@ pub struct Seal {
     pub generator: Option<String>,
     pub edits: Vec<Edit>,
     pub sources: Vec<SourceImage>,
+    /// The input file, when it carries a C2PA manifest store of its own (from a generator or
+    /// another tool): it becomes an ingredient whose manifest is kept in the new store.
+    pub original: Option<Vec<u8>>,
     /// The watermark payload embedded in the pixels (the registry's work ID).
     pub watermark: u64,
     /// The `org.handprint.journal` assertion: event hash, checkpoint, inclusion proof, summary.
@@ -130,10 +133,14 @@ fn definition(seal: &Seal, format: Format) -> Value {
 
 fn actions(seal: &Seal) -> Vec<Value> {
     let agent = |name: &str| json!({"name": name});
+    let mut ingredient_ids: Vec<String> = (0..seal.sources.len()).map(|i| format!("source-{i}")).collect();
+    if seal.original.is_some() {
+        ingredient_ids.push("original".into());
+    }
     let mut created = json!({
         "action": "c2pa.created",
         "digitalSourceType": seal.source_type.iri(),
-        "parameters": {"ingredientIds": (0..seal.sources.len()).map(|i| format!("source-{i}")).collect::<Vec<_>>()},
+        "parameters": {"ingredientIds": ingredient_ids},
     });
     if let Some(g) = &seal.generator {
         created["softwareAgent"] = agent(g);
@@ -159,6 +166,15 @@ pub fn sign(image: &[u8], format: Format, seal: &Seal, signer: &Signer) -> Resul
     let context = context(signer)?;
     let mut builder =
         Builder::from_shared_context(&context).with_definition(definition(seal, format).to_string())?;
+    if let Some(original) = &seal.original {
+        let format = Format::sniff(original).ok_or(CredentialsError::Unsupported)?;
+        builder.add_ingredient_from_stream(
+            json!({"title": "the file sealed, as it came", "relationship": "componentOf", "label": "original"})
+                .to_string(),
+            format.mime(),
+            &mut Cursor::new(original),
+        )?;
+    }
     for a in actions(seal) {
         builder.add_action(a)?;
     }

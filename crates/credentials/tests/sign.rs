@@ -28,6 +28,7 @@ fn seal() -> Seal {
             sha256: "ab".repeat(32),
             description: "generation, journal event 3".into(),
         }],
+        original: None,
         watermark: 0x2a,
         journal: json!({"format": "handprint.seal/1", "event": "cd".repeat(32)}),
     }

@@ -155,3 +155,26 @@ pub fn load(dir: &Path, passphrase: Option<&str>) -> Result<Identity, RegistryEr
     }
     Ok(Identity { public, key })
 }
+
+/// The C2PA signer of `identity`: its key and `certificate.pem` followed by `root.pem`.
+pub fn c2pa_signer(dir: &Path, identity: &Identity) -> Result<credentials::Signer, RegistryError> {
+    let read = |name: &str| {
+        let path = dir.join(name);
+        fs::read_to_string(&path).map_err(|e| {
+            RegistryError::Identity(format!(
+                "{}: {e}; identities made before sealing existed have no certificate: \
+                 make a new one with `handprint init` in another --home",
+                path.display()
+            ))
+        })
+    };
+    Ok(credentials::Signer {
+        key: identity.key.clone(),
+        certificates_pem: format!("{}{}", read("certificate.pem")?, read("root.pem")?),
+    })
+}
+
+/// The creator's personal root certificate (PEM), the trust anchor of their own manifests.
+pub fn root_certificate(dir: &Path) -> Option<String> {
+    fs::read_to_string(dir.join("root.pem")).ok()
+}

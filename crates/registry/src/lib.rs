@@ -6,8 +6,10 @@ pub mod export;
 pub mod identity;
 pub mod marking;
 mod ops;
+pub mod seal;
 pub mod store;
 pub mod timestamps;
+pub mod verify_image;
 pub mod watch;
 pub mod works;
 

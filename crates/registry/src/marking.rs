@@ -232,16 +232,88 @@ fn encode(d: &Decoded) -> Vec<u8> {
 /// temporary file and a rename: a failed write leaves nothing half-written).
 pub fn embed_file(input: &Path, output: &Path, payload: u64) -> Result<Embedded, RegistryError> {
     let bytes = crate::read_limited(input, MAX_IMAGE_FILE)?;
-    let mut decoded = decode(input, &bytes)?;
+    let (out, embedded) = embed_bytes(input, &bytes, payload, None)?;
+    write_atomically(output, &out)?;
+    Ok(embedded)
+}
+
+/// Writes `data` to `path` through a temporary file in the same folder and a rename.
+pub(crate) fn write_atomically(path: &Path, data: &[u8]) -> Result<(), RegistryError> {
+    let name = path.file_name().ok_or_else(|| fail(path, "not a file name"))?;
+    let tmp = path.with_file_name(format!(".{}.tmp", name.to_string_lossy()));
+    std::fs::write(&tmp, data).map_err(|e| RegistryError::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| RegistryError::io(path, e))
+}
+
+/// Rewrites an XMP packet: given the file's packet (if any), returns the one to write.
+pub(crate) type XmpEdit<'a> = &'a dyn Fn(Option<&str>) -> Result<String, RegistryError>;
+
+const XMP_KEYWORD: &[u8] = b"XML:com.adobe.xmp";
+const XMP_APP1: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
+
+/// The image `bytes` (read from `path`) with `payload` embedded, in the same format, and with
+/// its XMP packet rewritten by `xmp` when given.
+pub(crate) fn embed_bytes(
+    path: &Path,
+    bytes: &[u8],
+    payload: u64,
+    xmp: Option<XmpEdit>,
+) -> Result<(Vec<u8>, Embedded), RegistryError> {
+    let mut decoded = decode(path, bytes)?;
     let embedded =
         watermark::embed(decoded.width, decoded.height, decoded.channels, &mut decoded.pixels, payload)
-            .map_err(|e| fail(input, e.to_string()))?;
-    let out = encode(&decoded);
-    let name = output.file_name().ok_or_else(|| fail(output, "not a file name"))?;
-    let tmp = output.with_file_name(format!(".{}.tmp", name.to_string_lossy()));
-    std::fs::write(&tmp, &out).map_err(|e| RegistryError::io(&tmp, e))?;
-    std::fs::rename(&tmp, output).map_err(|e| RegistryError::io(output, e))?;
-    Ok(embedded)
+            .map_err(|e| fail(path, e.to_string()))?;
+    if let Some(edit) = xmp {
+        match &mut decoded.kind {
+            Kind::Png(chunks) => {
+                let at = chunks.iter().position(|(k, d)| k == b"iTXt" && d.starts_with(XMP_KEYWORD));
+                let old = at.and_then(|i| itxt_text(&chunks[i].1));
+                // iTXt: keyword, NUL, uncompressed, method 0, no language, no translated keyword.
+                let mut data = XMP_KEYWORD.to_vec();
+                data.extend_from_slice(&[0, 0, 0, 0, 0]);
+                data.extend_from_slice(edit(old.as_deref())?.as_bytes());
+                match at {
+                    Some(i) => chunks[i].1 = data,
+                    None => chunks.insert(0, (*b"iTXt", data)),
+                }
+            }
+            Kind::Jpeg(segments) => {
+                let at = segments.iter().position(|(m, d)| *m == 0xE1 && d.starts_with(XMP_APP1));
+                let old = at.map(|i| String::from_utf8_lossy(&segments[i].1[XMP_APP1.len()..]).into_owned());
+                let mut data = XMP_APP1.to_vec();
+                data.extend_from_slice(edit(old.as_deref())?.as_bytes());
+                if data.len() + 2 > u16::MAX as usize {
+                    return Err(fail(path, "the XMP packet is over the 64 KiB a JPEG segment holds"));
+                }
+                match at {
+                    Some(i) => segments[i].1 = data,
+                    None => segments.push((0xE1, data)),
+                }
+            }
+            Kind::WebP { xmp: packet, .. } => {
+                let old = packet.as_ref().map(|p| String::from_utf8_lossy(p).into_owned());
+                *packet = Some(edit(old.as_deref())?.into_bytes());
+            }
+        }
+    }
+    Ok((encode(&decoded), embedded))
+}
+
+/// The text of an iTXt chunk (inflated if compressed).
+fn itxt_text(data: &[u8]) -> Option<String> {
+    let nul = data.iter().position(|&b| b == 0)?;
+    let (compressed, rest) = (*data.get(nul + 1)? == 1, data.get(nul + 3..)?);
+    let lang_end = rest.iter().position(|&b| b == 0)?;
+    let rest = &rest[lang_end + 1..];
+    let tk_end = rest.iter().position(|&b| b == 0)?;
+    let text = &rest[tk_end + 1..];
+    if compressed {
+        let mut out = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::ZlibDecoder::new(text), &mut out).ok()?;
+        Some(out)
+    } else {
+        String::from_utf8(text.to_vec()).ok()
+    }
 }
 
 /// Looks for a watermark in the image at `path`.

@@ -373,7 +373,7 @@ impl Tx<'_> {
             if heads.contains_key(project) {
                 continue;
             }
-            if !View(&tx).project_exists(project)? {
+            if !View(tx).project_exists(project)? {
                 return Err(RegistryError::NoProject(project.clone()));
             }
             let head = tx
@@ -393,7 +393,7 @@ impl Tx<'_> {
         let files: Vec<Vec<(Hash, &'static str)>> = pending.iter().map(|p| p.files.clone()).collect();
         let signed = ledger::append(key, size, &mut heads, pending.into_iter().map(|p| p.draft).collect());
         let leaves: Vec<Hash> = signed.iter().map(|e| merkle::leaf_hash(&e.to_bytes())).collect();
-        let nodes = merkle::nodes_for_append(&TxNodes(&tx), size, &leaves)?;
+        let nodes = merkle::nodes_for_append(&TxNodes(tx), size, &leaves)?;
         {
             let mut ins_event = tx
                 .prepare_cached("INSERT INTO events (log_index, project, project_seq, kind, hash, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
@@ -428,7 +428,7 @@ impl Tx<'_> {
         let checkpoint = Checkpoint {
             origin: origin_for(&key.verifying_key()),
             size: new_size,
-            root: merkle::root(&TxNodes(&tx), new_size)?,
+            root: merkle::root(&TxNodes(tx), new_size)?,
             time: ledger::event::now(),
         };
         tx.execute(
@@ -438,7 +438,6 @@ impl Tx<'_> {
         .map_err(db)?;
         Ok(signed)
     }
-
 
     /// The latest checkpoint: its size and signed note.
     pub fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, RegistryError> {

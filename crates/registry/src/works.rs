@@ -49,11 +49,18 @@ pub struct Scanned {
 
 /// Reads, decodes and fingerprints one image; every failure names the file.
 pub fn scan_file(path: &Path, limits: &Limits) -> Result<Scanned, RegistryError> {
-    let fail = |message: String| RegistryError::File { path: path.into(), message };
     let bytes = crate::read_limited(path, MAX_IMAGE_FILE)?;
-    let decoded = decode::decode(&bytes, limits).map_err(|e| fail(e.to_string()))?;
-    let fingerprint = prints::fingerprint(&decoded.image);
-    Ok(Scanned { path: path.into(), sha256: Hash::of(&bytes), decoded, fingerprint })
+    Scanned::from_bytes(path, &bytes, limits)
+}
+
+impl Scanned {
+    /// Decodes and fingerprints `bytes`, the contents of `path`.
+    pub fn from_bytes(path: &Path, bytes: &[u8], limits: &Limits) -> Result<Scanned, RegistryError> {
+        let fail = |message: String| RegistryError::File { path: path.into(), message };
+        let decoded = decode::decode(bytes, limits).map_err(|e| fail(e.to_string()))?;
+        let fingerprint = prints::fingerprint(&decoded.image);
+        Ok(Scanned { path: path.into(), sha256: Hash::of(bytes), decoded, fingerprint })
+    }
 }
 
 /// What `register` did.
@@ -177,7 +184,9 @@ fn code_from_bytes(b: &[u8]) -> Option<fingerprint::index::Code> {
 impl Tx<'_> {
     /// The ID the next registered work gets (the write lock is held: nobody else takes it).
     pub fn next_work_id(&self) -> Result<WorkId, RegistryError> {
-        self.conn().query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM works", [], |r| r.get(0)).map_err(self.db())
+        self.conn()
+            .query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM works", [], |r| r.get(0))
+            .map_err(self.db())
     }
 
     /// Stores `scanned` as a work with its codes (under `id` when given).

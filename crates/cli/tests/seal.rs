@@ -1,0 +1,177 @@
+//! seal and verify end to end: a project recorded with the real commands, a sealed PNG and
+//! JPEG, their Content Credentials, journal proof, watermark and AIGC label read back, and a
+//! stripped, re-encoded copy still named.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use fixtures::containers::{self, pil_text};
+use fixtures::images::{Picture, kodak};
+use fixtures::samples::a1111_parameters;
+use serde_json::Value;
+
+fn run(home: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_handprint")).env("HANDPRINT_HOME", home).args(args).output().unwrap()
+}
+
+fn json(home: &Path, args: &[&str]) -> Value {
+    let out = run(home, args);
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A PNG as AUTOMATIC1111 writes it: the pixels and a `parameters` text chunk.
+fn a1111_png(p: &Picture) -> Vec<u8> {
+    containers::png(p.width, p.height, 3, &p.rgb, &[pil_text("parameters", &a1111_parameters())])
+}
+
+#[test]
+fn a_sealed_work_verifies_and_its_stripped_copy_is_still_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (home, dir) = (tmp.path().join("home"), tmp.path());
+    let s = |p: &Path| p.to_str().unwrap().to_owned();
+    json(&home, &["init", "--name", "Li Yun", "--json"]);
+    json(&home, &["project", "new", "spring", "--json"]);
+
+    let base = kodak("kodim03").crop(0, 0, 512, 384);
+    let (gen1, gen2, edited) = (dir.join("00001.png"), dir.join("00002.png"), dir.join("final.png"));
+    std::fs::write(&gen1, a1111_png(&base.crop(0, 0, 480, 360))).unwrap();
+    std::fs::write(&gen2, a1111_png(&base)).unwrap();
+    std::fs::write(&edited, a1111_png(&base.cover(0.02))).unwrap();
+    for f in [&gen1, &gen2] {
+        json(&home, &["record", &s(f), "-p", "spring", "--json"]);
+    }
+    json(&home, &["select", &s(&gen2), "--reason", "the light", "--json"]);
+    json(
+        &home,
+        &["edit", &s(&gen2), &s(&edited), "--tool", "GIMP", "--note", "painted out a branch", "--json"],
+    );
+    let original = std::fs::read(&edited).unwrap();
+
+    let sealed_path = dir.join("final.sealed.png");
+    let sealed = json(
+        &home,
+        &[
+            "seal",
+            &s(&edited),
+            "-p",
+            "spring",
+            "--title",
+            "Spring breeze",
+            "--license",
+            "CC-BY-4.0",
+            "--json",
+        ],
+    );
+    assert_eq!(sealed["output"], s(&sealed_path));
+    assert_eq!(sealed["source_type"], "compositeWithTrainedAlgorithmicMedia");
+    assert_eq!(sealed["summary"]["lineage"]["edits"], 1);
+    assert_eq!(sealed["summary"]["project"]["generations"], 2);
+    assert_eq!(sealed["summary"]["lineage"]["selections"], 1);
+    let work = sealed["work"]["id"].as_i64().unwrap();
+    assert_eq!(std::fs::read(&edited).unwrap(), original, "the input is never touched");
+
+    let v = json(&home, &["verify", &s(&sealed_path), "--json"]);
+    assert_eq!(v["c2pa"]["status"], "trusted", "{v}");
+    let m = &v["c2pa"]["active"];
+    let actions: Vec<&str> =
+        m["actions"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["c2pa.created", "c2pa.edited", "c2pa.watermarked"]);
+    assert_eq!(m["actions"][1]["description"], "painted out a branch");
+    assert_eq!(m["authors"][0], "Li Yun");
+    // gen2 (edited) is the nearest source; gen1 is not in the lineage.
+    assert!(m["ingredients"].as_array().unwrap().iter().any(|i| i["title"] == "00002.png"), "{m}");
+    assert_eq!(v["journal"]["verified"], true, "{v}");
+    assert_eq!(v["journal"]["work"], work);
+    assert_eq!(v["watermark"]["payload"], format!("{work:016x}"));
+    assert_eq!(v["work"]["title"], "Spring breeze");
+    assert_eq!(v["aigc"]["Label"], "1");
+    assert_eq!(v["aigc"]["ProduceID"], format!("handprint:work:{work}"));
+    assert_eq!(v["aigc"]["ReservedCode1"], v["journal"]["event_hash"]);
+    assert!(v["generator_metadata"].to_string().contains("Automatic1111"), "{v}");
+    // The journal holds the sealed event and still verifies.
+    let log = run(&home, &["verify", "--json"]);
+    assert!(log.status.success(), "{}", String::from_utf8_lossy(&log.stdout));
+
+    // Stripped of all metadata, cropped and re-encoded: no credentials, still named.
+    let decoded =
+        fingerprint::decode::decode(&std::fs::read(&sealed_path).unwrap(), &Default::default()).unwrap();
+    let copy =
+        Picture { width: decoded.image.width, height: decoded.image.height, rgb: decoded.image.pixels }
+            .crop_area(0.8, 1);
+    let copy_path = dir.join("copy.jpg");
+    std::fs::write(&copy_path, copy.jpeg(80)).unwrap();
+    let c = json(&home, &["verify", &s(&copy_path), "--json"]);
+    assert_eq!(c["c2pa"]["status"], "none");
+    assert_eq!(c["work"]["id"], work, "{c}");
+    assert_eq!(c["fingerprint"]["work"], work, "{c}");
+
+    // One changed byte in the pixels: tampered, exit 1.
+    let mut bytes = std::fs::read(&sealed_path).unwrap();
+    let idat = bytes.windows(4).rposition(|w| w == b"IDAT").unwrap();
+    bytes[idat + 100] ^= 0x20;
+    let tampered = dir.join("tampered.png");
+    std::fs::write(&tampered, bytes).unwrap();
+    let out = run(&home, &["verify", &s(&tampered), "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let t: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(t["c2pa"]["status"], "tampered", "{t}");
+
+    // Sealing a sealed file again is refused, and so is overwriting.
+    let out = run(&home, &["seal", &s(&sealed_path), "-p", "spring", "--title", "Again", "--import"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("already sealed"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&home, &["seal", &s(&edited), "-p", "spring", "--title", "Twice"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exists"));
+}
+
+#[test]
+fn a_file_from_elsewhere_needs_import_and_a_jpeg_seals_as_jpeg() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (home, dir) = (tmp.path().join("home"), tmp.path());
+    let s = |p: &Path| p.to_str().unwrap().to_owned();
+    let photo = dir.join("photo.jpg");
+    std::fs::write(&photo, kodak("kodim01").crop(0, 0, 512, 384).jpeg(92)).unwrap();
+
+    // No identity yet: a clear message.
+    let out = run(&home, &["seal", &s(&photo), "-p", "x", "--title", "T"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("handprint init"));
+
+    json(&home, &["init", "--name", "Ana Ruiz", "--json"]);
+    json(&home, &["project", "new", "doors", "--json"]);
+    let out = run(&home, &["seal", &s(&photo), "-p", "doors", "--title", "Door"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not in project") && err.contains("--import"), "{err}");
+    assert!(!dir.join("photo.sealed.jpg").exists());
+
+    let out_path = dir.join("door.jpg");
+    let sealed = json(
+        &home,
+        &["seal", &s(&photo), "-p", "doors", "--title", "Door", "--import", "-o", &s(&out_path), "--json"],
+    );
+    assert_eq!(sealed["imported"], true);
+    assert_eq!(&std::fs::read(&out_path).unwrap()[..3], &[0xFF, 0xD8, 0xFF]);
+    let v = json(&home, &["verify", &s(&out_path), "--json"]);
+    assert_eq!(v["c2pa"]["status"], "trusted", "{v}");
+    assert_eq!(v["format"], "image/jpeg");
+    assert_eq!(v["journal"]["verified"], true);
+    assert_eq!(v["watermark"]["payload"], format!("{:016x}", sealed["work"]["id"].as_i64().unwrap()));
+    let log = run(&home, &["log", "-p", "doors", "--json"]);
+    let first: Value =
+        serde_json::from_str(String::from_utf8_lossy(&log.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(first["event"]["kind"], "imported", "the first event is the import: {first}");
+
+    // Another person's machine, with no registry: the credentials and proof still verify
+    // (the signer is not on that machine's trust list).
+    let stranger = dir.join("stranger");
+    let v = json(&stranger, &["verify", &s(&out_path), "--json"]);
+    assert_eq!(v["c2pa"]["status"], "untrusted-signer", "{v}");
+    assert_eq!(v["journal"]["verified"], true);
+    assert!(v["work"].is_null());
+}

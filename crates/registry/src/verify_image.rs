@@ -1,0 +1,221 @@
+//! `verify IMAGE`: everything an image says of its origin, and whether each claim holds.
+//!
+//! Works without a store (a reuser's machine): C2PA, the journal proof carried in the
+//! manifest, the watermark, the AIGC label and generator metadata are all read from the file.
+//! With a store, the watermark's work ID and the image's fingerprint are looked up in it.
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use credentials::aigc::AigcLabel;
+use credentials::{Credentials, Format, Status};
+use ed25519_dalek::VerifyingKey;
+use fingerprint::decode::Limits;
+use ledger::checkpoint::Checkpoint;
+use ledger::{Hash, SignedEvent, merkle};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::seal::SEAL_FORMAT;
+use crate::works::{MAX_IMAGE_FILE, Scanned, Work};
+use crate::{RegistryError, Store};
+
+/// The journal proof a sealed image carries in its manifest, checked.
+#[derive(Debug, Serialize)]
+pub struct JournalProof {
+    pub project: Option<String>,
+    pub work: Option<i64>,
+    pub event_hash: String,
+    pub log_index: u64,
+    pub checkpoint_size: u64,
+    pub checkpoint_time: String,
+    pub author: String,
+    /// Every check passed: event signature and hash, checkpoint signature, inclusion proof.
+    pub verified: bool,
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WatermarkFound {
+    pub payload: String,
+    pub false_positive: f64,
+    pub sync_z: f32,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FingerprintMatch {
+    pub work: i64,
+    pub confidence: String,
+    /// Local features agreeing with the work (0 when matched by its global code alone).
+    pub inliers: usize,
+}
+
+/// What one image says of its origin.
+#[derive(Debug, Serialize)]
+pub struct ImageVerdict {
+    pub file: PathBuf,
+    pub format: &'static str,
+    pub c2pa: Credentials,
+    pub journal: Option<JournalProof>,
+    pub watermark: Option<WatermarkFound>,
+    pub fingerprint: Option<FingerprintMatch>,
+    /// The registered work the watermark or fingerprint names (from the store, if any).
+    pub work: Option<Work>,
+    pub aigc: Option<AigcLabel>,
+    /// Generators whose metadata is still in the file (`AUTOMATIC1111`, `ComfyUI`, …).
+    pub generator_metadata: Vec<String>,
+    /// What could not be checked, and why (pixels that do not decode, …).
+    pub problems: Vec<String>,
+    pub verdict: String,
+}
+
+fn journal_proof(assertion: &Value) -> JournalProof {
+    let mut problems = Vec::new();
+    let mut p = JournalProof {
+        project: assertion["project"].as_str().map(str::to_owned),
+        work: assertion["work"].as_i64(),
+        event_hash: assertion["event_hash"].as_str().unwrap_or_default().to_owned(),
+        log_index: 0,
+        checkpoint_size: 0,
+        checkpoint_time: String::new(),
+        author: String::new(),
+        verified: false,
+        problems: vec![],
+    };
+    if assertion["format"] != SEAL_FORMAT {
+        problems.push(format!("unknown journal assertion format {}", assertion["format"]));
+    }
+    let event: Option<SignedEvent> = serde_json::from_value(assertion["event"].clone())
+        .map_err(|e| problems.push(format!("the sealed event does not parse: {e}")))
+        .ok();
+    let key = event.as_ref().and_then(|e| {
+        let bytes = B64.decode(&e.event.author).ok()?;
+        VerifyingKey::from_bytes(&bytes.try_into().ok()?).ok()
+    });
+    if let (Some(e), Some(key)) = (&event, &key) {
+        p.log_index = e.event.log_index;
+        p.author = e.event.author.clone();
+        if let Err(err) = e.verify(key) {
+            problems.push(format!("the sealed event's signature does not verify: {err}"));
+        }
+        if e.hash().to_hex() != p.event_hash {
+            problems.push("the sealed event's hash differs from the one named".into());
+        }
+        match Checkpoint::verify_note(assertion["checkpoint"].as_str().unwrap_or_default(), key) {
+            Ok(c) => {
+                p.checkpoint_size = c.size;
+                p.checkpoint_time = c.time.clone();
+                let proof: Option<Vec<Hash>> = assertion["inclusion_proof"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|h| h.as_str().and_then(Hash::from_hex)).collect());
+                let leaf = merkle::leaf_hash(&e.to_bytes());
+                if !proof.is_some_and(|proof| {
+                    merkle::verify_inclusion(&leaf, e.event.log_index, c.size, &proof, &c.root)
+                }) {
+                    problems.push("the inclusion proof does not lead to the checkpoint's root".into());
+                }
+            }
+            Err(err) => problems.push(format!("the checkpoint does not verify: {err}")),
+        }
+    } else if event.is_some() {
+        problems.push("the sealed event's author is not an Ed25519 key".into());
+    }
+    p.verified = problems.is_empty();
+    p.problems = problems;
+    p
+}
+
+/// Checks one image. `trust_anchors`: PEM roots whose C2PA signers count as trusted.
+pub fn verify_image(
+    path: &Path,
+    store: Option<&Store>,
+    trust_anchors: Option<&str>,
+) -> Result<ImageVerdict, RegistryError> {
+    let fail = |m: String| RegistryError::File { path: path.into(), message: m };
+    let bytes = crate::read_limited(path, MAX_IMAGE_FILE)?;
+    let format = Format::sniff(&bytes).ok_or_else(|| fail("not a JPEG, PNG or WebP image".into()))?;
+    let c2pa = credentials::read(&bytes, format, trust_anchors).map_err(|e| fail(e.to_string()))?;
+    let journal = c2pa.active.as_ref().and_then(|m| m.journal.as_ref()).map(journal_proof);
+    // Pixels that do not decode (a damaged or tampered file) still leave the rest to report.
+    let mut problems = Vec::new();
+    let detection = crate::marking::detect_file(path)
+        .map_err(|e| problems.push(format!("pixels: {e}")))
+        .ok()
+        .filter(|d| d.payload.is_some());
+    let watermark =
+        detection.as_ref().and_then(|d| d.payload.map(|p| (p, d))).map(|(p, detection)| WatermarkFound {
+            payload: format!("{p:016x}"),
+            false_positive: detection.false_positive,
+            sync_z: detection.sync_z,
+        });
+    let aigc = credentials::aigc::find(&bytes).unwrap_or(None);
+    let generator_metadata = capture::inspect_bytes(&bytes)
+        .map(|i| i.generations.iter().map(|g| format!("{:?}", g.generator)).collect())
+        .unwrap_or_default();
+    let (mut work, mut fingerprint) = (None, None);
+    if let Some(store) = store {
+        if let Some(p) = detection.as_ref().and_then(|d| d.payload) {
+            work = store.work(p as i64)?;
+        }
+        let scanned = Scanned::from_bytes(path, &bytes, &Limits::default()).ok();
+        if let Some(m) = scanned.and_then(|s| store.catalog().ok()?.search(&s.fingerprint).into_iter().next())
+        {
+            fingerprint = Some(FingerprintMatch {
+                work: m.work,
+                confidence: format!("{:?}", m.confidence).to_lowercase(),
+                inliers: m.alignment.as_ref().map_or(0, |a| a.inliers),
+            });
+            if work.is_none() {
+                work = store.work(m.work)?;
+            }
+        }
+    }
+    let verdict = verdict(&c2pa, journal.as_ref(), watermark.as_ref(), work.as_ref(), fingerprint.as_ref());
+    Ok(ImageVerdict {
+        file: path.into(),
+        format: format.mime(),
+        c2pa,
+        journal,
+        watermark,
+        fingerprint,
+        work,
+        aigc,
+        generator_metadata,
+        problems,
+        verdict,
+    })
+}
+
+fn verdict(
+    c2pa: &Credentials,
+    journal: Option<&JournalProof>,
+    watermark: Option<&WatermarkFound>,
+    work: Option<&Work>,
+    fingerprint: Option<&FingerprintMatch>,
+) -> String {
+    let credentials = match c2pa.status {
+        Status::Trusted => "Content Credentials valid, signer trusted",
+        Status::UntrustedSigner => "Content Credentials intact, signer not on the trust list",
+        Status::Tampered => "Content Credentials TAMPERED",
+        Status::Invalid => "Content Credentials invalid",
+        Status::None => "no Content Credentials",
+    };
+    let mut parts = vec![credentials.to_owned()];
+    if let Some(j) = journal {
+        parts.push(if j.verified {
+            format!("journal proof verified (event {} in a log of {})", j.log_index, j.checkpoint_size)
+        } else {
+            "journal proof FAILS".to_owned()
+        });
+    }
+    match (watermark, work) {
+        (Some(_), Some(work)) => parts.push(format!("watermark names work {} {:?}", work.id, work.title)),
+        (Some(w), None) => parts.push(format!("watermark {} (no such work in this registry)", w.payload)),
+        (None, _) => parts.push("no watermark".into()),
+    }
+    if let Some(f) = fingerprint {
+        parts.push(format!("looks like work {} ({} confidence)", f.work, f.confidence));
+    }
+    parts.join("; ")
+}
