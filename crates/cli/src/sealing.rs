@@ -109,12 +109,12 @@ fn print_verdict(v: &ImageVerdict) {
     let c = &v.c2pa;
     if let Some(m) = &c.active {
         println!(
-            "  C2PA {:?}: {} signed by {} ({}) at {}",
+            "  C2PA {:?}: {} signed by {} ({}), {}",
             c.status,
             m.claim_generator.as_deref().unwrap_or("?"),
             m.signer.as_deref().unwrap_or("?"),
             m.issuer.as_deref().unwrap_or("?"),
-            m.signed_at.as_deref().unwrap_or("?")
+            m.signed_at.as_deref().map_or("no trusted signing time".to_owned(), |t| format!("at {t}"))
         );
         for a in &m.actions {
             let mut line = format!("    {}", a["action"].as_str().unwrap_or("?"));
