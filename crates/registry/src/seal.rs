@@ -159,11 +159,11 @@ impl Registry {
         })?;
         let existing = credentials::read(&bytes, format, None).map_err(|e| fail(input, e.to_string()))?;
         if let Some(m) = existing.active.as_ref().filter(|m| m.journal.is_some()) {
-            let work = m.soft_bindings.first().map(|b| b["value"].to_string()).unwrap_or_default();
+            let work = m.journal.as_ref().map(|j| j["work"].to_string()).unwrap_or_default();
             return Err(fail(
                 input,
                 format!(
-                    "already sealed by handprint (manifest {}, watermark {work}): a sealed file is final; \
+                    "already sealed by handprint (work {work}, manifest {}): a sealed file is final; \
                      seal the file it was made from, or record an edit first",
                     m.label
                 ),
@@ -216,8 +216,7 @@ impl Registry {
         let mut summary = summary(&all, &lineage);
         let mut sources = sources(&lineage);
 
-        let key = signer.key.clone();
-        let home_name = identity.name.clone();
+        let home_name = &identity.name;
         let output = o.output.to_path_buf();
         let tmp_out = {
             let name = output.file_name().ok_or_else(|| fail(&output, "not a file name"))?;
@@ -257,7 +256,7 @@ impl Registry {
                 draft: Draft { project: o.project.into(), kind: EventKind::Sealed, data, derived_from },
                 files: vec![(read.info.sha256, "input")],
             });
-            let appended = tx.append(&key, pending)?;
+            let appended = tx.append(&signer.key, pending)?;
             let event = appended.last().expect("the sealed event").clone();
             if imported {
                 let first = &appended[0];
@@ -279,7 +278,7 @@ impl Registry {
 
             let label = AigcLabel {
                 label: "1".into(),
-                content_producer: home_name.clone(),
+                content_producer: home_name.to_owned(),
                 produce_id: format!("handprint:work:{work_id}"),
                 reserved_code1: event.hash().to_hex(),
                 ..Default::default()
@@ -288,7 +287,7 @@ impl Registry {
             let (marked, embedded) = embed_bytes(input, &bytes, work_id as u64, Some(&edit_xmp))?;
             let seal = Seal {
                 title: o.title.into(),
-                author: home_name.clone(),
+                author: home_name.to_owned(),
                 source_type,
                 generator: generator.clone(),
                 edits: edits.clone(),
