@@ -324,13 +324,17 @@ pub fn detect_file(path: &Path) -> Result<Detection, RegistryError> {
         &fingerprint::decode::Limits { min_side: 64, ..Default::default() },
     )
     .map_err(|e| fail(path, e.to_string()))?;
-    let image = decoded.image;
+    detect_image(path, &decoded.image)
+}
+
+/// Looks for a watermark in decoded pixels (`path` names them in errors).
+pub fn detect_image(path: &Path, image: &fingerprint::decode::Rgb) -> Result<Detection, RegistryError> {
     let found = watermark::detect(image.width as usize, image.height as usize, 3, &image.pixels)
         .map_err(|e| fail(path, e.to_string()))?;
     // Bars or a frame added around a copy change its size, and so the tile size the
     // detector expects first: try again without them.
     if found.payload.is_none()
-        && let Some([l, t, r, b]) = fingerprint::prints::trim(&image)
+        && let Some([l, t, r, b]) = fingerprint::prints::trim(image)
     {
         let (w, h) = ((r - l) as usize, (b - t) as usize);
         let mut inner = Vec::with_capacity(w * h * 3);

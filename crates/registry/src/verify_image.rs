@@ -139,9 +139,12 @@ pub fn verify_image(
     let journal = c2pa.active.as_ref().and_then(|m| m.journal.as_ref()).map(journal_proof);
     // Pixels that do not decode (a damaged or tampered file) still leave the rest to report.
     let mut problems = Vec::new();
-    let detection = crate::marking::detect_file(path)
+    let scanned = Scanned::from_bytes(path, &bytes, &Limits { min_side: 64, ..Default::default() })
         .map_err(|e| problems.push(format!("pixels: {e}")))
-        .ok()
+        .ok();
+    let detection = scanned
+        .as_ref()
+        .and_then(|s| crate::marking::detect_image(path, &s.decoded.image).ok())
         .filter(|d| d.payload.is_some());
     let watermark =
         detection.as_ref().and_then(|d| d.payload.map(|p| (p, d))).map(|(p, detection)| WatermarkFound {
