@@ -17,7 +17,8 @@ use crate::works::{existing_store, rounded};
 ///   1. registers the image as a new work (a new work ID);
 ///   2. appends a `sealed` event to the project's journal, with a new signed checkpoint;
 ///   3. embeds the invisible watermark carrying the work ID (docs/watermark.md);
-///   4. writes China's implicit AIGC label (GB 45438-2025: XMP `TC260:AIGC`);
+///   4. writes China's implicit AIGC label (GB 45438-2025: XMP `TC260:AIGC`), and with
+///      --visible-label its explicit label in the image's corner;
 ///   5. signs a C2PA manifest with your certificate (from `handprint init`): c2pa.created
 ///      with the IPTC digital source type (trainedAlgorithmicMedia, or
 ///      compositeWithTrainedAlgorithmicMedia when the journal holds edits or imports),
@@ -52,6 +53,11 @@ pub struct SealArgs {
     /// Seal a file that is not in the journal, recording it as imported first.
     #[arg(long)]
     import: bool,
+    /// Also draw the explicit AI label GB 45438-2025 asks of images: white text on a dark box
+    /// in the bottom-right corner, at least 5% of the shorter side high. TEXT defaults to
+    /// "AI生成"; the embedded font has ASCII and 生成合人工智能内容由标识.
+    #[arg(long, value_name = "TEXT", num_args = 0..=1, default_missing_value = credentials::label::DEFAULT_TEXT)]
+    visible_label: Option<String>,
     #[arg(long)]
     json: bool,
 }
@@ -81,6 +87,7 @@ pub fn seal(home: &Path, args: SealArgs) -> anyhow::Result<ExitCode> {
         title: &args.title,
         license: args.license.as_deref(),
         import: args.import,
+        visible_label: args.visible_label.as_deref(),
         output: &output,
     };
     let sealed = reg.seal(&id, &args.file, &options)?;

@@ -135,7 +135,7 @@ fn a_file_from_elsewhere_needs_import_and_a_jpeg_seals_as_jpeg() {
     let (home, dir) = (tmp.path().join("home"), tmp.path());
     let s = |p: &Path| p.to_str().unwrap().to_owned();
     let photo = dir.join("photo.jpg");
-    std::fs::write(&photo, kodak("kodim01").crop(0, 0, 512, 384).jpeg(92)).unwrap();
+    std::fs::write(&photo, kodak("kodim04").crop(0, 0, 512, 384).jpeg(92)).unwrap();
 
     // No identity yet: a clear message.
     let out = run(&home, &["seal", &s(&photo), "-p", "x", "--title", "T"]);
@@ -153,7 +153,19 @@ fn a_file_from_elsewhere_needs_import_and_a_jpeg_seals_as_jpeg() {
     let out_path = dir.join("door.jpg");
     let sealed = json(
         &home,
-        &["seal", &s(&photo), "-p", "doors", "--title", "Door", "--import", "-o", &s(&out_path), "--json"],
+        &[
+            "seal",
+            &s(&photo),
+            "-p",
+            "doors",
+            "--title",
+            "Door",
+            "--import",
+            "--visible-label",
+            "-o",
+            &s(&out_path),
+            "--json",
+        ],
     );
     assert_eq!(sealed["imported"], true);
     assert_eq!(&std::fs::read(&out_path).unwrap()[..3], &[0xFF, 0xD8, 0xFF]);
@@ -162,6 +174,22 @@ fn a_file_from_elsewhere_needs_import_and_a_jpeg_seals_as_jpeg() {
     assert_eq!(v["format"], "image/jpeg");
     assert_eq!(v["journal"]["verified"], true);
     assert_eq!(v["watermark"]["payload"], format!("{:016x}", sealed["work"]["id"].as_i64().unwrap()));
+    // The explicit label: a dark box in the bottom-right corner, said in the manifest.
+    let labelled =
+        fingerprint::decode::decode(&std::fs::read(&out_path).unwrap(), &Default::default()).unwrap().image;
+    let original = kodak("kodim04").crop(0, 0, 512, 384);
+    // Mean of a 4 × 4 block in the box's padding (margin 2% = 8 px): about 40% of before.
+    let block = |rgb: &[u8]| {
+        let (x0, y0) = (512 - 8 - 6, 384 - 8 - 6);
+        let sum: u32 = (y0..y0 + 4)
+            .flat_map(|y| (x0..x0 + 4).map(move |x| rgb[((y * 512 + x) * 3) as usize] as u32))
+            .sum();
+        sum as f64 / 16.0
+    };
+    let (before, after) = (block(&original.rgb), block(&labelled.pixels));
+    assert!(after < 0.7 * before + 2.0, "no dark box at the corner: {before} → {after}");
+    let actions = v["c2pa"]["active"]["actions"].to_string();
+    assert!(actions.contains("visible AI label") && actions.contains("AI生成"), "{actions}");
     let log = run(&home, &["log", "-p", "doors", "--json"]);
     let first: Value =
         serde_json::from_str(String::from_utf8_lossy(&log.stdout).lines().next().unwrap()).unwrap();

@@ -7,6 +7,7 @@
 
 pub mod aigc;
 mod certificates;
+pub mod label;
 mod manifest;
 mod report;
 
@@ -53,6 +54,8 @@ pub enum CredentialsError {
     Signer(String),
     #[error("C2PA: {0}")]
     C2pa(#[from] c2pa::Error),
+    #[error("visible label: {0}")]
+    Label(String),
     #[error("XMP: {0}")]
     Xmp(String),
 }

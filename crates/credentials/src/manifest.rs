@@ -78,6 +78,8 @@ pub struct Seal {
     /// The input file, when it carries a C2PA manifest store of its own (from a generator or
     /// another tool): it becomes an ingredient whose manifest is kept in the new store.
     pub original: Option<Vec<u8>>,
+    /// The explicit AI label drawn into the pixels, if any (a `c2pa.edited` action says so).
+    pub visible_label: Option<String>,
     /// The watermark payload embedded in the pixels (the registry's work ID).
     pub watermark: u64,
     /// The `org.handprint.journal` assertion: event hash, checkpoint, inclusion proof, summary.
@@ -152,6 +154,13 @@ fn actions(seal: &Seal) -> Vec<Value> {
             a["description"] = json!(d);
         }
         out.push(a);
+    }
+    if let Some(text) = &seal.visible_label {
+        out.push(json!({
+            "action": "c2pa.edited",
+            "softwareAgent": agent("handprint"),
+            "description": format!("added the visible AI label {text:?} (GB 45438-2025) in the bottom-right corner"),
+        }));
     }
     out.push(json!({
         "action": "c2pa.watermarked",

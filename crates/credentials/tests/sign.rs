@@ -29,6 +29,7 @@ fn seal() -> Seal {
             description: "generation, journal event 3".into(),
         }],
         original: None,
+        visible_label: None,
         watermark: 0x2a,
         journal: json!({"format": "handprint.seal/1", "event": "cd".repeat(32)}),
     }

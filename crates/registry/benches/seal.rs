@@ -93,8 +93,14 @@ fn main() {
     let mut last = None;
     for i in 0..reps {
         let output = dir.path().join(format!("sealed-{i}.jpg"));
-        let options =
-            SealOptions { project: "bench", title: "Bench", license: None, import: false, output: &output };
+        let options = SealOptions {
+            project: "bench",
+            title: "Bench",
+            license: None,
+            import: false,
+            visible_label: None,
+            output: &output,
+        };
         let t = Instant::now();
         let sealed = reg.seal(&signer, &input, &options).unwrap();
         seal_t.push(t.elapsed());

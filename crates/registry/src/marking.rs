@@ -232,7 +232,7 @@ fn encode(d: &Decoded) -> Vec<u8> {
 /// temporary file and a rename: a failed write leaves nothing half-written).
 pub fn embed_file(input: &Path, output: &Path, payload: u64) -> Result<Embedded, RegistryError> {
     let bytes = crate::read_limited(input, MAX_IMAGE_FILE)?;
-    let (out, embedded) = embed_bytes(input, &bytes, payload, None)?;
+    let (out, embedded) = embed_bytes(input, &bytes, payload, None, None)?;
     write_atomically(output, &out)?;
     Ok(embedded)
 }
@@ -251,15 +251,22 @@ pub(crate) type XmpEdit<'a> = &'a dyn Fn(Option<&str>) -> Result<String, Registr
 const XMP_KEYWORD: &[u8] = b"XML:com.adobe.xmp";
 const XMP_APP1: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
 
-/// The image `bytes` (read from `path`) with `payload` embedded, in the same format, and with
-/// its XMP packet rewritten by `xmp` when given.
+/// The image `bytes` (read from `path`) with the visible `label` drawn (if given), then
+/// `payload` embedded, in the same format, and with its XMP packet rewritten by `xmp` (if
+/// given).
 pub(crate) fn embed_bytes(
     path: &Path,
     bytes: &[u8],
     payload: u64,
     xmp: Option<XmpEdit>,
+    label: Option<&str>,
 ) -> Result<(Vec<u8>, Embedded), RegistryError> {
     let mut decoded = decode(path, bytes)?;
+    if let Some(text) = label {
+        let d = &mut decoded;
+        credentials::label::draw(d.width as u32, d.height as u32, d.channels, &mut d.pixels, text)
+            .map_err(|e| fail(path, e.to_string()))?;
+    }
     let embedded =
         watermark::embed(decoded.width, decoded.height, decoded.channels, &mut decoded.pixels, payload)
             .map_err(|e| fail(path, e.to_string()))?;

@@ -40,6 +40,8 @@ pub struct SealOptions<'a> {
     pub license: Option<&'a str>,
     /// Seal a file that is not in the project's journal, recording it as imported.
     pub import: bool,
+    /// Draw this explicit AI label (GB 45438-2025) in the image's corner.
+    pub visible_label: Option<&'a str>,
     pub output: &'a Path,
 }
 
@@ -248,6 +250,9 @@ impl Registry {
             if let Some(l) = o.license {
                 data["license"] = json!(l);
             }
+            if let Some(t) = o.visible_label {
+                data["visible_label"] = json!(t);
+            }
             let derived_from = match recorded {
                 Some(e) => vec![DraftLink::event(e.hash(), "sealed-from")],
                 None => vec![DraftLink::draft(0, "sealed-from")],
@@ -284,7 +289,7 @@ impl Registry {
                 ..Default::default()
             };
             let edit_xmp = |old: Option<&str>| aigc::with_label(old, &label).map_err(|e| fail(input, e.to_string()));
-            let (marked, embedded) = embed_bytes(input, &bytes, work_id as u64, Some(&edit_xmp))?;
+            let (marked, embedded) = embed_bytes(input, &bytes, work_id as u64, Some(&edit_xmp), o.visible_label)?;
             let seal = Seal {
                 title: o.title.into(),
                 author: home_name.to_owned(),
@@ -293,6 +298,7 @@ impl Registry {
                 edits: edits.clone(),
                 sources: sources.clone(),
                 original: kept_manifest.then(|| bytes.clone()),
+                visible_label: o.visible_label.map(str::to_owned),
                 watermark: work_id as u64,
                 journal: json!({
                     "format": SEAL_FORMAT,
