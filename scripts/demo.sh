@@ -2,12 +2,15 @@
 # handprint's main job on the sample images, in a throwaway data directory: create an
 # identity, record a creative project (generations, a selection, a manual edit, a note),
 # show its history, verify the journal, export the project and verify the export offline;
-# then register two finished works and scan a folder of copies found online.
+# then register two finished works and scan a folder of copies found online; then seal a
+# finished work (watermark, AIGC labels, Content Credentials, journal proof) and verify it.
 # Usage: scripts/demo.sh [DATA_DIR]     (default: a new temporary folder)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --quiet --release --bin handprint
-hp() { ./target/release/handprint "$@"; }
+# A debug build: the pixel code's dependencies are optimised in it too (Cargo.toml), and it
+# is the build the tests made already.
+cargo build --quiet --bin handprint
+hp() { ./target/debug/handprint "$@"; }
 export HANDPRINT_HOME=${1:-$(mktemp -d)}
 echo "== data directory: $HANDPRINT_HOME"
 [ -f "$HANDPRINT_HOME/identity.json" ] || hp init --name "Demo Creator"
@@ -36,3 +39,9 @@ cargo run --quiet -p handprint-fixtures --bin make-samples -- --copies "$found"
 # Two of the files are not images handprint can fingerprint: scan names them, goes on, exits 1.
 hp scan "$found" --out "$HANDPRINT_HOME/matches" || echo "(scan exit status $?: some files could not be read)"
 ls "$HANDPRINT_HOME/matches"
+echo "== sealing a finished work, then checking it as anyone would"
+sealed="$HANDPRINT_HOME/girl-in-a-red-hat.png"
+rm -f "$sealed"
+hp seal crates/fingerprint/tests/data/kodim04.png --project red-fox --title "Girl in a red hat" \
+  --license CC-BY-NC-4.0 --import --visible-label --out "$sealed"
+hp verify "$sealed"
