@@ -203,3 +203,43 @@ fn a_file_from_elsewhere_needs_import_and_a_jpeg_seals_as_jpeg() {
     assert_eq!(v["journal"]["verified"], true);
     assert!(v["work"].is_null());
 }
+
+#[test]
+fn a_webp_seals_as_webp_and_a_damaged_manifest_is_reported_not_fatal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (home, dir) = (tmp.path().join("home"), tmp.path());
+    let s = |p: &Path| p.to_str().unwrap().to_owned();
+    json(&home, &["init", "--name", "Ana Ruiz", "--json"]);
+    json(&home, &["project", "new", "hats", "--json"]);
+    let picture = kodak("kodim03").crop(128, 64, 512, 384);
+    let mut webp = Vec::new();
+    image_webp::WebPEncoder::new(&mut webp)
+        .encode(&picture.rgb, picture.width, picture.height, image_webp::ColorType::Rgb8)
+        .unwrap();
+    let input = dir.join("hats.webp");
+    std::fs::write(&input, webp).unwrap();
+    let sealed = json(&home, &["seal", &s(&input), "-p", "hats", "--title", "Hats", "--import", "--json"]);
+    let out = dir.join("hats.sealed.webp");
+    let bytes = std::fs::read(&out).unwrap();
+    assert_eq!((&bytes[..4], &bytes[8..12]), (&b"RIFF"[..], &b"WEBP"[..]));
+    let v = json(&home, &["verify", &s(&out), "--json"]);
+    assert_eq!(v["c2pa"]["status"], "trusted", "{v}");
+    assert_eq!(v["format"], "image/webp");
+    assert_eq!(v["watermark"]["payload"], format!("{:016x}", sealed["work"]["id"].as_i64().unwrap()));
+    assert_eq!(v["aigc"]["Label"], "1");
+
+    // Bytes in the middle of the manifest store overwritten: reported, exit 1, the rest read.
+    let store = bytes.windows(4).position(|w| w == b"jumb").expect("a JUMBF box");
+    let mut damaged = bytes.clone();
+    for b in &mut damaged[store + 200..store + 260] {
+        *b = 0xA5;
+    }
+    let damaged_path = dir.join("damaged.webp");
+    std::fs::write(&damaged_path, damaged).unwrap();
+    let out = run(&home, &["verify", &s(&damaged_path), "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(matches!(d["c2pa"]["status"].as_str(), Some("invalid" | "tampered")), "{d}");
+    assert!(!d["c2pa"]["failures"].as_array().unwrap().is_empty(), "{d}");
+    assert_eq!(d["watermark"]["payload"], v["watermark"]["payload"], "the pixels still speak: {d}");
+}
