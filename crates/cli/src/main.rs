@@ -1,5 +1,6 @@
 //! The `handprint` command line.
 
+mod claim;
 mod inspect;
 mod journal;
 mod marking;
@@ -61,6 +62,7 @@ enum Command {
     Export(journal::ExportArgs),
     Timestamp(journal::TimestampArgs),
     Seal(sealing::SealArgs),
+    Claim(claim::ClaimArgs),
     Register(works::RegisterArgs),
     Works(works::WorksArgs),
     Search(works::SearchArgs),
@@ -89,6 +91,7 @@ fn main() -> ExitCode {
         Command::Export(args) => journal::export(&home, args),
         Command::Timestamp(args) => journal::timestamp(&home, args),
         Command::Seal(args) => sealing::seal(&home, args),
+        Command::Claim(args) => claim::claim(&home, args),
         Command::Register(args) => works::register(&home, args),
         Command::Works(args) => works::works(&home, args),
         Command::Search(args) => works::search(&home, args),

@@ -117,7 +117,7 @@ impl Store {
         self.conn().query_row(&sql, [id], Self::work_from_row).optional().map_err(self.db())
     }
 
-    fn work_by_sha256(&self, sha256: &Hash) -> Result<Option<Work>, RegistryError> {
+    pub fn work_by_sha256(&self, sha256: &Hash) -> Result<Option<Work>, RegistryError> {
         let sql = format!("SELECT {} FROM works WHERE sha256 = ?1", Self::WORK_COLUMNS);
         self.conn().query_row(&sql, [sha256.0.as_slice()], Self::work_from_row).optional().map_err(self.db())
     }

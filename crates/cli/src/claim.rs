@@ -1,0 +1,181 @@
+//! `handprint claim`: the evidence report of a sealed work, and its bundle.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, anyhow, bail};
+use base64::Engine;
+use evidence::{Integrity, Jurisdiction, Report, WorkInfo};
+use ledger::{EventKind, Hash};
+use registry::Registry;
+use registry::timestamps::StampResult;
+use serde_json::json;
+
+use crate::journal::{open, print_json};
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum JurisdictionArg {
+    Cn,
+    Us,
+    Eu,
+    All,
+}
+
+/// Make the evidence report of a sealed work: what the human contributed, from the journal.
+///
+/// WORK is a registered work's ID (see `handprint works`) or the sealed image itself. Writes
+/// into DIR (default claim-WORK; it must not exist or be empty):
+///   report.html   one self-contained page: the work, the derivation graph, the prompt's
+///                 evolution as word diffs, parameter exploration, selection, manual edits,
+///                 reproduction, the facts against each jurisdiction's standards (no
+///                 verdict), and how to verify everything
+///   report.json   the same facts as data (format handprint.report/1)
+///   bundle/       journal/ (the project's export: `handprint verify --export
+///                 DIR/bundle/journal` checks it offline), and the sealed image when given
+///
+/// If the journal does not verify, the report says so on its first page.
+#[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct ClaimArgs {
+    #[arg(value_name = "WORK|FILE")]
+    work: String,
+    #[arg(long, short, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Whose standards to set the facts against.
+    #[arg(long, value_enum, default_value = "all")]
+    jurisdiction: JurisdictionArg,
+    #[arg(long)]
+    json: bool,
+}
+
+fn png_data_uri(image: &fingerprint::decode::Rgb) -> String {
+    let png = fingerprint::decode::encode_png(image);
+    format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(png))
+}
+
+fn integrity(reg: &Registry) -> anyhow::Result<Integrity> {
+    let v = reg.store.verify(&reg.public.verifying_key()?)?;
+    let mut findings: Vec<String> = v
+        .findings
+        .iter()
+        .map(|f| match f.log_index {
+            Some(i) => format!("event {i}: {}", f.message),
+            None => f.message.clone(),
+        })
+        .collect();
+    let mut timestamp = None;
+    for c in reg.check_timestamps()? {
+        match c.result {
+            StampResult::Valid(s) => timestamp = Some((c.checkpoint, s.time, s.tsa)),
+            StampResult::Invalid { error } => {
+                findings.push(format!("timestamp of {} events: {error}", c.checkpoint))
+            }
+        }
+    }
+    Ok(Integrity {
+        journal_verified: findings.is_empty(),
+        findings,
+        checkpoint: v.latest_checkpoint.map(|c| (c.size, c.root.to_hex(), c.time)),
+        timestamp,
+    })
+}
+
+pub fn claim(home: &Path, args: ClaimArgs) -> anyhow::Result<ExitCode> {
+    let reg = open(home)?;
+    // The work: an ID, or a file registered (by SHA-256) or carrying a sealed manifest.
+    let file = Path::new(&args.work);
+    let (work_id, sealed_file) = match args.work.parse::<i64>() {
+        Ok(id) if !file.exists() => (id, None),
+        _ => {
+            let bytes = std::fs::read(file).with_context(|| format!("{}: cannot read", file.display()))?;
+            let by_hash = reg.store.work_by_sha256(&Hash::of(&bytes))?.map(|w| w.id);
+            let by_manifest = || -> Option<i64> {
+                let format = credentials::Format::sniff(&bytes)?;
+                let c = credentials::read(&bytes, format, None).ok()?;
+                c.active?.journal?["work"].as_i64()
+            };
+            let id = by_hash.or_else(by_manifest).ok_or_else(|| {
+                anyhow!("{}: not a work registered here, and no handprint seal in it", file.display())
+            })?;
+            (id, Some(file.to_path_buf()))
+        }
+    };
+    let work =
+        reg.store.work(work_id)?.ok_or_else(|| anyhow!("no work {work_id} (see `handprint works`)"))?;
+    let all = reg.store.events(None)?;
+    let sealed = all
+        .iter()
+        .find(|e| e.event.kind == EventKind::Sealed && e.event.data["work"].as_i64() == Some(work_id));
+    let events = match sealed {
+        Some(s) => reg.store.events(Some(&s.event.project))?,
+        None => Vec::new(),
+    };
+    let sealed_at = sealed.and_then(|s| events.iter().position(|e| e.hash() == s.hash()));
+    let facts = evidence::facts(&events, sealed_at);
+
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("claim-{work_id}")));
+    if out.exists() && std::fs::read_dir(&out)?.next().is_some() {
+        bail!("{}: exists and is not empty; choose another --out", out.display());
+    }
+    std::fs::create_dir_all(out.join("bundle"))?;
+
+    let mut info = WorkInfo {
+        id: work.id,
+        title: work.title.clone(),
+        license: work.license.clone(),
+        registrant: work.registrant.clone(),
+        sha256: work.sha256.to_hex(),
+        width: work.width,
+        height: work.height,
+        thumbnail: reg.store.thumbnail(work.id).ok().map(|t| png_data_uri(&t)),
+        ..Default::default()
+    };
+    if let Some(f) = &sealed_file {
+        let anchors = registry::identity::root_certificate(home);
+        let v = registry::verify_image::verify_image(f, Some(&reg.store), anchors.as_deref())?;
+        info.c2pa = Some(format!("{:?}: {}", v.c2pa.status, v.verdict));
+        info.watermark = v
+            .watermark
+            .map(|w| format!("payload {} (false-positive bound {:.1e})", w.payload, w.false_positive));
+        let name = f.file_name().ok_or_else(|| anyhow!("{}: not a file name", f.display()))?;
+        std::fs::copy(f, out.join("bundle").join(name))?;
+    }
+    let integrity = integrity(&reg)?;
+    let jurisdictions: Vec<Jurisdiction> = match args.jurisdiction {
+        JurisdictionArg::Cn => vec![Jurisdiction::Cn],
+        JurisdictionArg::Us => vec![Jurisdiction::Us],
+        JurisdictionArg::Eu => vec![Jurisdiction::Eu],
+        JurisdictionArg::All => Jurisdiction::ALL.to_vec(),
+    };
+    let verified = integrity.journal_verified;
+    let report = Report::new(facts, Some(info), integrity, &jurisdictions, ledger::event::now());
+    std::fs::write(out.join("report.html"), report.html()?)?;
+    std::fs::write(out.join("report.json"), serde_json::to_vec_pretty(&report)?)?;
+    if let Some(s) = sealed {
+        reg.export(&s.event.project, &out.join("bundle").join("journal"))?;
+    }
+    if args.json {
+        print_json(&json!({
+            "work": work_id,
+            "out": out,
+            "report": out.join("report.html"),
+            "journal_verified": verified,
+            "events": report.facts.counts.events,
+            "sealed": report.facts.sealed.is_some(),
+        }));
+    } else {
+        println!("evidence for work {work_id} {:?} in {}", work.title, out.display());
+        println!(
+            "  {} events: {} generations, {} prompt revisions, {} selections, {} edits",
+            report.facts.counts.events,
+            report.facts.counts.generations,
+            report.facts.counts.prompt_revisions,
+            report.facts.counts.selected,
+            report.facts.counts.edits
+        );
+        for l in &report.limits {
+            println!("  NOTE: {l}");
+        }
+    }
+    Ok(if verified { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}

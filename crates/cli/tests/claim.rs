@@ -1,0 +1,161 @@
+//! claim end to end: a realistic project made with the real record/select/reject/edit/seal
+//! commands, then the report's facts checked against the journal, and the bundle verified.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use fixtures::containers::{self, pil_text};
+use fixtures::images::kodak;
+use serde_json::Value;
+
+fn run(home: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_handprint")).env("HANDPRINT_HOME", home).args(args).output().unwrap()
+}
+
+fn json(home: &Path, args: &[&str]) -> Value {
+    let out = run(home, args);
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(String::from_utf8_lossy(&out.stdout).lines().last().unwrap().as_bytes()).unwrap()
+}
+
+const PROMPTS: [&str; 4] = [
+    "a fox in a forest",
+    "a red fox in a snowy forest, morning light",
+    "a red fox sitting in a snowy birch forest, soft morning light, ink painting",
+    "a red fox sitting in a snowy birch forest, soft morning light, ink and watercolour, 留白",
+];
+
+fn parameters(prompt: &str, seed: u64, steps: u32, cfg: f64, sampler: &str) -> String {
+    format!(
+        "{prompt}\nNegative prompt: blurry, lowres\nSteps: {steps}, Sampler: {sampler}, CFG scale: {cfg}, Seed: {seed}, \
+         Size: 256x256, Model hash: 6ce0161689, Model: v1-5-pruned-emaonly"
+    )
+}
+
+#[test]
+fn a_project_of_dozens_of_generations_gives_a_report_whose_facts_match_the_journal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (home, dir) = (tmp.path().join("home"), tmp.path().join("images"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let s = |p: &Path| p.to_str().unwrap().to_owned();
+    json(&home, &["init", "--name", "李云 (Li Yun)", "--json"]);
+    json(&home, &["project", "new", "fox", "--json"]);
+    let photo = kodak("kodim03");
+    // 4 rounds of 8 generations: the prompt revised each round, seeds, steps, CFG and
+    // sampler varied within rounds.
+    let mut files = Vec::new();
+    for (round, prompt) in PROMPTS.iter().enumerate() {
+        for k in 0..8u32 {
+            let n = round as u32 * 8 + k;
+            let pic = photo.crop(n * 7 % 400, n * 5 % 200, 256, 256);
+            let sampler = if k % 2 == 0 { "Euler a" } else { "DPM++ 2M" };
+            let text = parameters(prompt, 1000 + n as u64, 20 + (k % 3) * 5, 6.0 + (k % 4) as f64, sampler);
+            let path = dir.join(format!("{n:05}.png"));
+            std::fs::write(&path, containers::png(256, 256, 3, &pic.rgb, &[pil_text("parameters", &text)]))
+                .unwrap();
+            files.push(path);
+        }
+        let batch: Vec<String> = files[round * 8..].iter().map(|p| s(p)).collect();
+        let mut args = vec!["record", "-p", "fox", "--json"];
+        args.extend(batch.iter().map(String::as_str));
+        assert!(run(&home, &args).status.success());
+        json(&home, &["select", &s(&files[round * 8 + 3]), "--reason", "composition", "--json"]);
+        json(&home, &["reject", &s(&files[round * 8 + 5]), "--reason", "muddy", "--json"]);
+    }
+    let chosen = &files[3 * 8 + 3];
+    let inpainted = dir.join("final.png");
+    let pic = photo.crop(100, 100, 256, 256);
+    std::fs::write(&inpainted, containers::png(256, 256, 3, &pic.rgb, &[])).unwrap();
+    json(
+        &home,
+        &[
+            "edit",
+            &s(chosen),
+            &s(&inpainted),
+            "--tool",
+            "inpainting",
+            "--note",
+            "repainted the tail",
+            "--json",
+        ],
+    );
+    json(&home, &["note", "-p", "fox", "the tail reads better curled", "--json"]);
+    let sealed = json(&home, &["seal", &s(&inpainted), "-p", "fox", "--title", "雪狐 Snow fox", "--json"]);
+    let work = sealed["work"]["id"].as_i64().unwrap();
+
+    let out = tmp.path().join("claim");
+    let sealed_file = sealed["output"].as_str().unwrap().to_owned();
+    let c = json(&home, &["claim", &sealed_file, "--out", &s(&out), "--json"]);
+    assert_eq!((c["work"].as_i64(), c["journal_verified"].as_bool()), (Some(work), Some(true)));
+
+    // The facts, against the journal itself.
+    let report: Value = serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let log: Vec<Value> = String::from_utf8(run(&home, &["log", "-p", "fox", "--json"]).stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let count = |kind: &str| log.iter().filter(|e| e["event"]["kind"] == kind).count();
+    let f = &report["facts"];
+    assert_eq!(f["counts"]["events"], log.len());
+    assert_eq!(f["counts"]["generations"], 32);
+    assert_eq!(f["counts"]["generations"], count("generated"));
+    assert_eq!(f["counts"]["prompt_revisions"], 3);
+    assert_eq!(f["counts"]["prompt_revisions"], count("prompt-edited"));
+    assert_eq!(
+        (f["selection"]["selected"].as_u64(), f["selection"]["rejected"].as_u64()),
+        (Some(4), Some(4))
+    );
+    assert_eq!(f["counts"]["edits"], 1);
+    assert_eq!(f["edits"][0]["tool"], "inpainting");
+    assert_eq!(f["edits"][0]["in_lineage"], true);
+    // Four revisions, the last adding "留白"; every word of the final prompt traced.
+    let revisions = f["revisions"].as_array().unwrap();
+    assert_eq!(revisions.len(), 4);
+    assert_eq!(revisions[3]["prompt"], PROMPTS[3]);
+    let added: Vec<&str> = revisions[3]["diff"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["op"] == "added")
+        .map(|t| t["text"].as_str().unwrap())
+        .collect();
+    assert!(added.contains(&"留白"), "{added:?}");
+    assert_eq!(f["final_words"].as_array().unwrap().len(), PROMPTS[3].split_whitespace().count());
+    // Parameters: 32 seeds, 2 samplers, 3 step counts, 4 CFG values; the kept ones are the chosen generation's.
+    let param =
+        |name: &str| f["parameters"].as_array().unwrap().iter().find(|p| p["name"] == name).unwrap().clone();
+    assert_eq!(param("seed")["values"].as_array().unwrap().len(), 32);
+    assert_eq!(param("sampler")["values"].as_array().unwrap().len(), 2);
+    assert_eq!(param("steps")["values"].as_array().unwrap().len(), 3);
+    assert_eq!(param("CFG scale")["values"].as_array().unwrap().len(), 4);
+    assert_eq!(param("seed")["kept"], "1027");
+    assert_eq!(f["reproduction"]["complete"], true, "{}", f["reproduction"]);
+    // The graph: every event a node; the path to the seal marked, other branches not.
+    let nodes = f["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), log.len());
+    let lineage: Vec<&Value> = nodes.iter().filter(|n| n["in_lineage"] == true).collect();
+    assert!(lineage.iter().any(|n| n["label"] == "00027.png"), "the chosen generation is on the path");
+    assert!(!lineage.iter().any(|n| n["label"] == "00029.png"), "a rejected one is not");
+    assert_eq!(f["sealed"]["title"], "雪狐 Snow fox");
+    // The assessment cites facts, with no verdict.
+    let cn = report["assessment"].as_array().unwrap().iter().find(|a| a["jurisdiction"] == "cn").unwrap();
+    assert!(cn.to_string().contains("32 generations"), "{cn}");
+    assert!(cn.to_string().contains("no trusted (RFC 3161) timestamp"), "{cn}");
+
+    // The HTML: self-contained, escaped, with the graph and the Chinese title.
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("雪狐 Snow fox") && html.contains("<svg") && html.contains("留白"));
+    assert!(!html.contains("<script") && !html.contains("src=\"http"), "no script, nothing fetched");
+    assert!(html.contains("data:image/png;base64,"), "the work's thumbnail inline");
+    assert!(html.contains("registered by 李云 (Li Yun)"), "the registrant, unescaped Chinese");
+
+    // The bundle verifies offline; the sealed image is in it.
+    let v = run(&home, &["verify", "--export", &s(&out.join("bundle").join("journal")), "--json"]);
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stdout));
+    assert!(out.join("bundle").join(Path::new(&sealed_file).file_name().unwrap()).exists());
+
+    // An existing report folder is never overwritten.
+    let again = run(&home, &["claim", &work.to_string(), "--out", &s(&out)]);
+    assert_eq!(again.status.code(), Some(2));
+}

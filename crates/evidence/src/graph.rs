@@ -1,0 +1,127 @@
+//! The derivation graph as SVG: one row per event in log order, lanes for branches (as
+//! `git log --graph` draws history), so that hundreds of generations stay legible.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+
+use crate::facts::Facts;
+
+const ROW: f32 = 22.0;
+const LANE: f32 = 16.0;
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn colour(kind: &str, verdict: Option<&str>) -> &'static str {
+    match (kind, verdict) {
+        ("sealed", _) => "#b8860b",
+        (_, Some("selected")) => "#2e7d32",
+        (_, Some("rejected")) => "#9e9e9e",
+        ("generated", _) => "#1565c0",
+        ("edited", _) => "#c62828",
+        ("imported", _) => "#6a1b9a",
+        ("prompt-edited", _) => "#ef6c00",
+        _ => "#546e7a",
+    }
+}
+
+/// Lanes: a node continues its first parent's lane when that parent has not been continued
+/// yet; otherwise it takes the first lane whose last node has no child still to come.
+fn lanes(f: &Facts) -> (Vec<usize>, usize) {
+    let row_of: HashMap<u64, usize> = f.nodes.iter().enumerate().map(|(i, n)| (n.log_index, i)).collect();
+    let n = f.nodes.len();
+    let mut parents: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut last_child: Vec<usize> = (0..n).collect();
+    for e in &f.edges {
+        if let (Some(&a), Some(&b)) = (row_of.get(&e.from), row_of.get(&e.to)) {
+            parents[b].push(a);
+            last_child[a] = last_child[a].max(b);
+        }
+    }
+    let mut lane = vec![0usize; n];
+    let mut occupant: Vec<Option<usize>> = Vec::new();
+    let mut continued = vec![false; n];
+    for i in 0..n {
+        let inherit =
+            parents[i].iter().copied().find(|&p| !continued[p] && occupant.get(lane[p]) == Some(&Some(p)));
+        let l = match inherit {
+            Some(p) => {
+                continued[p] = true;
+                lane[p]
+            }
+            None => match occupant.iter().position(|o| o.is_none_or(|j| last_child[j] < i)) {
+                Some(free) => free,
+                None => {
+                    occupant.push(None);
+                    occupant.len() - 1
+                }
+            },
+        };
+        lane[i] = l;
+        occupant[l] = Some(i);
+    }
+    (lane, occupant.len().max(1))
+}
+
+pub fn svg(f: &Facts) -> String {
+    let (lane, width_lanes) = lanes(f);
+    let row_of: HashMap<u64, usize> = f.nodes.iter().enumerate().map(|(i, n)| (n.log_index, i)).collect();
+    let x = |i: usize| 10.0 + lane[i] as f32 * LANE;
+    let y = |i: usize| 14.0 + i as f32 * ROW;
+    let text_x = 20.0 + width_lanes as f32 * LANE;
+    let (w, h) = (text_x + 620.0, 14.0 + f.nodes.len() as f32 * ROW);
+    let mut out = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" class="graph" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="12">"#
+    );
+    for e in &f.edges {
+        let (Some(&a), Some(&b)) = (row_of.get(&e.from), row_of.get(&e.to)) else { continue };
+        let strong = f.nodes[a].in_lineage && f.nodes[b].in_lineage;
+        let _ = write!(
+            out,
+            r#"<path d="M{} {} C{} {} {} {} {} {}" fill="none" stroke="{}" stroke-width="{}"><title>{}</title></path>"#,
+            x(a),
+            y(a),
+            x(a),
+            y(b) - ROW / 2.0,
+            x(b),
+            y(a) + ROW / 2.0,
+            x(b),
+            y(b),
+            if strong { "#b8860b" } else { "#b0bec5" },
+            if strong { 2.5 } else { 1.2 },
+            escape(&e.relation)
+        );
+    }
+    for (i, n) in f.nodes.iter().enumerate() {
+        let c = colour(n.kind, n.verdict);
+        let r = if n.kind == "sealed" { 6.5 } else { 4.5 };
+        let _ = write!(
+            out,
+            r#"<circle cx="{}" cy="{}" r="{r}" fill="{c}" stroke="{}" stroke-width="{}"/>"#,
+            x(i),
+            y(i),
+            if n.in_lineage { "#000" } else { "#fff" },
+            if n.in_lineage { 1.5 } else { 0.5 }
+        );
+        let verdict = match n.verdict {
+            Some("selected") => " ✓ selected",
+            Some("rejected") => " ✗ rejected",
+            _ => "",
+        };
+        let label: String = n.label.chars().take(60).collect();
+        let _ = write!(
+            out,
+            r#"<text x="{text_x}" y="{}" fill="{}"{}>#{} {} {}{}</text>"#,
+            y(i) + 4.0,
+            if n.in_lineage { "#000" } else { "#555" },
+            if n.in_lineage { r#" font-weight="bold""# } else { "" },
+            n.log_index,
+            n.kind,
+            escape(&label),
+            verdict
+        );
+    }
+    out.push_str("</svg>");
+    out
+}
