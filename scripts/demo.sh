@@ -3,7 +3,8 @@
 # identity, record a creative project (generations, a selection, a manual edit, a note),
 # show its history, verify the journal, export the project and verify the export offline;
 # then register two finished works and scan a folder of copies found online; then seal a
-# finished work (watermark, AIGC labels, Content Credentials, journal proof) and verify it.
+# project made in rounds of generations, sealed (watermark, AIGC labels, Content Credentials,
+# journal proof), verified, and claimed (the evidence report and its bundle).
 # Usage: scripts/demo.sh [DATA_DIR]     (default: a new temporary folder)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,9 +40,24 @@ cargo run --quiet -p handprint-fixtures --bin make-samples -- --copies "$found"
 # Two of the files are not images handprint can fingerprint: scan names them, goes on, exits 1.
 hp scan "$found" --out "$HANDPRINT_HOME/matches" || echo "(scan exit status $?: some files could not be read)"
 ls "$HANDPRINT_HOME/matches"
-echo "== sealing a finished work, then checking it as anyone would"
-sealed="$HANDPRINT_HOME/girl-in-a-red-hat.png"
+echo "== a second project, four rounds of generations, sealed and claimed"
+gens="$HANDPRINT_HOME/snow-fox"
+cargo run --quiet -p handprint-fixtures --bin make-samples -- --project "$gens"
+hp project new snow-fox
+for round in 0 1 2 3; do
+  hp record --project snow-fox $(seq -f "$gens/%05g.png" $((round * 8)) $((round * 8 + 7))) >/dev/null
+  hp select "$gens/$(printf %05d $((round * 8 + 3))).png" --reason "the pose"
+  hp reject "$gens/$(printf %05d $((round * 8 + 5))).png" --reason "muddy colours"
+done
+hp edit "$gens/00027.png" "$gens/final.png" --tool inpainting --note "repainted the tail"
+sealed="$HANDPRINT_HOME/snow-fox.png"
 rm -f "$sealed"
-hp seal crates/fingerprint/tests/data/kodim04.png --project red-fox --title "Girl in a red hat" \
-  --license CC-BY-NC-4.0 --import --visible-label --out "$sealed"
+hp seal "$gens/final.png" --project snow-fox --title "雪狐 Snow fox" --license CC-BY-NC-4.0 \
+  --visible-label --out "$sealed"
+echo "== checking it as anyone would"
 hp verify "$sealed"
+echo "== the evidence report"
+rm -rf "$HANDPRINT_HOME/claim"
+hp claim "$sealed" --out "$HANDPRINT_HOME/claim"
+hp verify --export "$HANDPRINT_HOME/claim/bundle/journal"
+echo "open $HANDPRINT_HOME/claim/report.html"

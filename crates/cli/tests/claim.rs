@@ -4,8 +4,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use fixtures::containers::{self, pil_text};
-use fixtures::images::kodak;
+use fixtures::project::{PROMPTS, write_inpainted, write_round};
 use serde_json::Value;
 
 fn run(home: &Path, args: &[&str]) -> Output {
@@ -18,20 +17,6 @@ fn json(home: &Path, args: &[&str]) -> Value {
     serde_json::from_slice(String::from_utf8_lossy(&out.stdout).lines().last().unwrap().as_bytes()).unwrap()
 }
 
-const PROMPTS: [&str; 4] = [
-    "a fox in a forest",
-    "a red fox in a snowy forest, morning light",
-    "a red fox sitting in a snowy birch forest, soft morning light, ink painting",
-    "a red fox sitting in a snowy birch forest, soft morning light, ink and watercolour, 留白",
-];
-
-fn parameters(prompt: &str, seed: u64, steps: u32, cfg: f64, sampler: &str) -> String {
-    format!(
-        "{prompt}\nNegative prompt: blurry, lowres\nSteps: {steps}, Sampler: {sampler}, CFG scale: {cfg}, Seed: {seed}, \
-         Size: 256x256, Model hash: 6ce0161689, Model: v1-5-pruned-emaonly"
-    )
-}
-
 #[test]
 fn a_project_of_dozens_of_generations_gives_a_report_whose_facts_match_the_journal() {
     let tmp = tempfile::tempdir().unwrap();
@@ -40,21 +25,11 @@ fn a_project_of_dozens_of_generations_gives_a_report_whose_facts_match_the_journ
     let s = |p: &Path| p.to_str().unwrap().to_owned();
     json(&home, &["init", "--name", "李云 (Li Yun)", "--json"]);
     json(&home, &["project", "new", "fox", "--json"]);
-    let photo = kodak("kodim03");
-    // 4 rounds of 8 generations: the prompt revised each round, seeds, steps, CFG and
-    // sampler varied within rounds.
+    // 4 rounds of 8 generations (fixtures::project): the prompt revised each round, seeds,
+    // steps, CFG and sampler varied within rounds.
     let mut files = Vec::new();
-    for (round, prompt) in PROMPTS.iter().enumerate() {
-        for k in 0..8u32 {
-            let n = round as u32 * 8 + k;
-            let pic = photo.crop(n * 7 % 400, n * 5 % 200, 256, 256);
-            let sampler = if k % 2 == 0 { "Euler a" } else { "DPM++ 2M" };
-            let text = parameters(prompt, 1000 + n as u64, 20 + (k % 3) * 5, 6.0 + (k % 4) as f64, sampler);
-            let path = dir.join(format!("{n:05}.png"));
-            std::fs::write(&path, containers::png(256, 256, 3, &pic.rgb, &[pil_text("parameters", &text)]))
-                .unwrap();
-            files.push(path);
-        }
+    for round in 0..PROMPTS.len() {
+        files.extend(write_round(&dir, round, 8).unwrap());
         let batch: Vec<String> = files[round * 8..].iter().map(|p| s(p)).collect();
         let mut args = vec!["record", "-p", "fox", "--json"];
         args.extend(batch.iter().map(String::as_str));
@@ -64,8 +39,7 @@ fn a_project_of_dozens_of_generations_gives_a_report_whose_facts_match_the_journ
     }
     let chosen = &files[3 * 8 + 3];
     let inpainted = dir.join("final.png");
-    let pic = photo.crop(100, 100, 256, 256);
-    std::fs::write(&inpainted, containers::png(256, 256, 3, &pic.rgb, &[])).unwrap();
+    write_inpainted(&inpainted).unwrap();
     json(
         &home,
         &[
@@ -137,6 +111,11 @@ fn a_project_of_dozens_of_generations_gives_a_report_whose_facts_match_the_journ
     let lineage: Vec<&Value> = nodes.iter().filter(|n| n["in_lineage"] == true).collect();
     assert!(lineage.iter().any(|n| n["label"] == "00027.png"), "the chosen generation is on the path");
     assert!(!lineage.iter().any(|n| n["label"] == "00029.png"), "a rejected one is not");
+    // The path: the chosen sample, and through its round's prompt revision one generation of
+    // each earlier round; its siblings are branches, not sources.
+    assert!(!lineage.iter().any(|n| n["label"] == "00026.png"), "a sibling sample is not on the path");
+    assert_eq!(f["lineage_counts"]["prompt_revisions"], 3, "{}", f["lineage_counts"]);
+    assert_eq!(f["lineage_counts"]["generations"], 4, "{}", f["lineage_counts"]);
     assert_eq!(f["sealed"]["title"], "雪狐 Snow fox");
     // The assessment cites facts, with no verdict.
     let cn = report["assessment"].as_array().unwrap().iter().find(|a| a["jurisdiction"] == "cn").unwrap();

@@ -1,6 +1,6 @@
 //! The facts of a creative process, derived from its journal and nothing else.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use ledger::{EventKind, Hash, SignedEvent};
 use serde::Serialize;
@@ -252,20 +252,8 @@ const NEEDED: [&str; 8] =
 pub fn facts(events: &[SignedEvent], sealed: Option<usize>) -> Facts {
     let by_hash: HashMap<Hash, usize> = events.iter().enumerate().map(|(i, e)| (e.hash(), i)).collect();
     // The lineage: everything the sealed event derives from.
-    let mut lineage = HashSet::new();
-    if let Some(s) = sealed {
-        let mut queue = VecDeque::from([s]);
-        while let Some(i) = queue.pop_front() {
-            if !lineage.insert(i) {
-                continue;
-            }
-            for l in &events[i].event.derived_from {
-                if let Some(&j) = by_hash.get(&l.event) {
-                    queue.push_back(j);
-                }
-            }
-        }
-    }
+    let lineage: HashSet<usize> =
+        sealed.map(|s| ledger::lineage::ancestors(events, s).into_iter().collect()).unwrap_or_default();
     // Verdicts on candidates, from select and reject events.
     let mut verdicts: HashMap<usize, &'static str> = HashMap::new();
     let mut selection = Selection::default();

@@ -9,6 +9,7 @@
 pub mod checkpoint;
 pub mod event;
 mod hash;
+pub mod lineage;
 pub mod merkle;
 pub mod timestamp;
 pub mod verify;

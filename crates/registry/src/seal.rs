@@ -12,7 +12,7 @@
 //! 5. the final file is fingerprinted and registered under the reserved ID;
 //! 6. the output is written to a temporary file, the transaction commits, the file is renamed.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use credentials::aigc::{self, AigcLabel};
@@ -63,24 +63,6 @@ pub struct Sealed {
 
 fn fail(path: &Path, message: impl Into<String>) -> RegistryError {
     RegistryError::File { path: path.into(), message: message.into() }
-}
-
-/// The events `source` derives from, nearest first (breadth-first over `derived_from`).
-fn ancestors<'a>(source: &'a SignedEvent, by_hash: &HashMap<Hash, &'a SignedEvent>) -> Vec<&'a SignedEvent> {
-    let mut seen = HashSet::from([source.hash()]);
-    let mut queue = VecDeque::from([source]);
-    let mut out = Vec::new();
-    while let Some(e) = queue.pop_front() {
-        out.push(e);
-        for link in &e.event.derived_from {
-            if seen.insert(link.event)
-                && let Some(parent) = by_hash.get(&link.event)
-            {
-                queue.push_back(parent);
-            }
-        }
-    }
-    out
 }
 
 fn count(events: &[&SignedEvent], kind: EventKind) -> usize {
@@ -179,7 +161,6 @@ impl Registry {
             return Err(RegistryError::NoProject(o.project.into()));
         }
         let all = self.store.events(Some(o.project))?;
-        let by_hash: HashMap<Hash, &SignedEvent> = all.iter().map(|e| (e.hash(), e)).collect();
         let recorded = all.iter().rev().find(|e| {
             event_file(e).and_then(|f| f.get("sha256")).and_then(Value::as_str)
                 == Some(&read.info.sha256.to_hex())
@@ -194,7 +175,10 @@ impl Registry {
                 ),
             ));
         }
-        let lineage = recorded.map(|e| ancestors(e, &by_hash)).unwrap_or_default();
+        let lineage: Vec<&SignedEvent> = recorded
+            .and_then(|r| all.iter().position(|e| std::ptr::eq(e, r)))
+            .map(|i| ledger::lineage::ancestors(&all, i).into_iter().map(|j| &all[j]).collect())
+            .unwrap_or_default();
         let edits: Vec<Edit> = lineage
             .iter()
             .filter(|e| e.event.kind == EventKind::Edited)
