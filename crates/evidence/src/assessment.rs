@@ -140,7 +140,7 @@ fn records(f: &Facts, i: &Integrity) -> Criterion {
     match &i.timestamp {
         Some(t) => facts.push(format!("an RFC 3161 timestamp fixes the log of {} events at {}", t.0, t.1)),
         None => {
-            missing.push("no trusted (RFC 3161) timestamp over the journal: run `handprint timestamp`".into())
+            missing.push("no trusted (RFC 3161) timestamp over the journal: run handprint timestamp".into())
         }
     }
     Criterion {
