@@ -29,6 +29,7 @@ pub enum JurisdictionArg {
 ///                 evolution as word diffs, parameter exploration, selection, manual edits,
 ///                 reproduction, the facts against each jurisdiction's standards (no
 ///                 verdict), and how to verify everything
+///   report.pdf    the same content on A4 pages, fonts embedded (Chinese included)
 ///   report.json   the same facts as data (format handprint.report/1)
 ///   bundle/       journal/ (the project's export: `handprint verify --export
 ///                 DIR/bundle/journal` checks it offline), and the sealed image when given
@@ -151,6 +152,16 @@ pub fn claim(home: &Path, args: ClaimArgs) -> anyhow::Result<ExitCode> {
     let report = Report::new(facts, Some(info), integrity, &jurisdictions, ledger::event::now());
     std::fs::write(out.join("report.html"), report.html()?)?;
     std::fs::write(out.join("report.json"), serde_json::to_vec_pretty(&report)?)?;
+    let (pdf, missing) = report.pdf()?;
+    std::fs::write(out.join("report.pdf"), pdf)?;
+    if !missing.is_empty() {
+        eprintln!(
+            "handprint: the PDF font lacks {} character(s) ({}), drawn there as boxes; report.html shows them. \
+             Set HANDPRINT_PDF_FONT=PATH[#INDEX] to a font that has them.",
+            missing.len(),
+            missing.iter().take(20).collect::<String>()
+        );
+    }
     if let Some(s) = sealed {
         reg.export(&s.event.project, &out.join("bundle").join("journal"))?;
     }

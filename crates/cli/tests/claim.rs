@@ -129,6 +129,26 @@ fn a_project_of_dozens_of_generations_gives_a_report_whose_facts_match_the_journ
     assert!(html.contains("data:image/png;base64,"), "the work's thumbnail inline");
     assert!(html.contains("registered by 李云 (Li Yun)"), "the registrant, unescaped Chinese");
 
+    // The PDF: A4 pages, the font embedded; where poppler's pdftotext is installed (CI
+    // installs it), its text holds the Chinese title and the diff's added word.
+    let pdf = std::fs::read(out.join("report.pdf")).unwrap();
+    assert!(pdf.starts_with(b"%PDF-") && pdf.windows(5).rev().take(64).any(|w| w == b"%%EOF"));
+    let text = String::from_utf8_lossy(&pdf);
+    let pages: usize = text
+        .split("/Type/Pages/Count ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
+        .expect("a page tree");
+    assert!(pages >= 3, "{pages} pages");
+    assert!(pdf.windows(9).any(|w| w == b"/FontFile"), "an embedded font");
+    if let Ok(t) = Command::new("pdftotext").arg(out.join("report.pdf")).arg("-").output()
+        && t.status.success()
+    {
+        let text = String::from_utf8_lossy(&t.stdout);
+        assert!(text.contains("雪狐 Snow fox") && text.contains("留白"), "{text}");
+        assert!(text.contains("The facts against each standard"));
+    }
+
     // The bundle verifies offline; the sealed image is in it.
     let v = run(&home, &["verify", "--export", &s(&out.join("bundle").join("journal")), "--json"]);
     assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stdout));

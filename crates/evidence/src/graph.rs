@@ -28,7 +28,7 @@ fn colour(kind: &str, verdict: Option<&str>) -> &'static str {
 
 /// Lanes: a node continues its first parent's lane when that parent has not been continued
 /// yet; otherwise it takes the first lane whose last node has no child still to come.
-fn lanes(f: &Facts) -> (Vec<usize>, usize) {
+pub(crate) fn lanes(f: &Facts) -> (Vec<usize>, usize) {
     let row_of: HashMap<u64, usize> = f.nodes.iter().enumerate().map(|(i, n)| (n.log_index, i)).collect();
     let n = f.nodes.len();
     let mut parents: Vec<Vec<usize>> = vec![Vec::new(); n];

@@ -1,6 +1,6 @@
 //! The evidence of human authorship: facts derived from a project's journal, their bearing
 //! on the standards courts and offices have applied (no verdict), and the report a person
-//! reads — one self-contained HTML file.
+//! reads: one self-contained HTML file and its PDF twin.
 //!
 //! This crate reads events and writes documents; it never touches the store.
 
@@ -8,6 +8,7 @@ pub mod assessment;
 pub mod facts;
 mod graph;
 mod html;
+mod pdf;
 
 use serde::Serialize;
 
@@ -104,6 +105,12 @@ impl Report {
     /// The report as one self-contained HTML document (no network, no scripts).
     pub fn html(&self) -> Result<String, EvidenceError> {
         html::render(self)
+    }
+
+    /// The report as PDF (A4, its font's used glyphs embedded), with the characters the
+    /// font lacks (drawn as boxes there; the HTML shows them).
+    pub fn pdf(&self) -> Result<(Vec<u8>, Vec<char>), EvidenceError> {
+        pdf::render(self)
     }
 }
 
