@@ -158,3 +158,47 @@ fn a_project_of_dozens_of_generations_gives_a_report_whose_facts_match_the_journ
     let again = run(&home, &["claim", &work.to_string(), "--out", &s(&out)]);
     assert_eq!(again.status.code(), Some(2));
 }
+
+#[test]
+fn a_work_without_a_journal_and_a_journal_that_fails_say_so_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    let s = |p: &Path| p.to_str().unwrap().to_owned();
+    json(&home, &["init", "--name", "Ana Ruiz", "--json"]);
+    // Registered only: no journal behind it.
+    let photo = fixtures::images::kodak_path("kodim01");
+    json(&home, &["register", &s(&photo), "--title", "Door", "--json"]);
+    let out = tmp.path().join("door");
+    let c = json(&home, &["claim", "1", "--out", &s(&out), "--json"]);
+    assert_eq!((c["sealed"].as_bool(), c["events"].as_u64()), (Some(false), Some(0)));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("The journal holds no generation for this work"), "says what cannot be shown");
+    assert!(html.contains("The work is not sealed"));
+    assert!(html.contains("No prompt is recorded"));
+
+    // A sealed project whose stored event is then altered: the report opens with it.
+    json(&home, &["project", "new", "p", "--json"]);
+    let dir = tmp.path().join("images");
+    std::fs::create_dir_all(&dir).unwrap();
+    let files = write_round(&dir, 0, 3).unwrap();
+    let mut args = vec!["record", "-p", "p", "--json"];
+    let names: Vec<String> = files.iter().map(|f| s(f)).collect();
+    args.extend(names.iter().map(String::as_str));
+    assert!(run(&home, &args).status.success());
+    let sealed = json(&home, &["seal", &s(&files[2]), "-p", "p", "--title", "Fox", "--json"]);
+    let conn = rusqlite::Connection::open(home.join("journal.sqlite3")).unwrap();
+    let bytes: Vec<u8> = conn.query_row("SELECT bytes FROM events WHERE log_index = 1", [], |r| r.get(0)).unwrap();
+    let altered = String::from_utf8(bytes).unwrap().replacen("00001.png", "00009.png", 1);
+    conn.execute("UPDATE events SET bytes = ?1 WHERE log_index = 1", [altered.as_bytes()]).unwrap();
+    drop(conn);
+    let out = tmp.path().join("fox");
+    let work = sealed["work"]["id"].as_i64().unwrap().to_string();
+    let r = run(&home, &["claim", &work, "--out", &s(&out)]);
+    assert_eq!(r.status.code(), Some(1), "{}", String::from_utf8_lossy(&r.stderr));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let banner = html.find("The journal did not verify").expect("the banner");
+    assert!(banner < html.find("1. The work").unwrap(), "before anything else");
+    assert!(html.contains("event 1:"), "the finding names the event");
+    let report: Value = serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["integrity"]["journal_verified"], false);
+}
