@@ -23,6 +23,32 @@ pub enum Generator {
 }
 
 impl Generator {
+    pub const ALL: [Generator; 11] = [
+        Generator::Automatic1111,
+        Generator::Forge,
+        Generator::SdNext,
+        Generator::ComfyUi,
+        Generator::InvokeAi,
+        Generator::NovelAi,
+        Generator::Fooocus,
+        Generator::SwarmUi,
+        Generator::EasyDiffusion,
+        Generator::DrawThings,
+        Generator::Midjourney,
+    ];
+
+    /// The generator whose JSON name (`automatic1111`, `comfy-ui`, …) this is.
+    pub fn from_json_name(name: &str) -> Option<Generator> {
+        Self::ALL
+            .into_iter()
+            .find(|g| serde_json::to_value(g).ok().as_ref().and_then(Value::as_str) == Some(name))
+    }
+
+    /// The display name of a generator given by its JSON name; unknown names unchanged.
+    pub fn display_name_of(name: &str) -> &str {
+        Generator::from_json_name(name).map_or(name, |g| g.display_name())
+    }
+
     /// The tool's own name, as a person would write it.
     pub fn display_name(self) -> &'static str {
         match self {
@@ -242,4 +268,20 @@ pub struct Inspection {
     /// Problems that did not stop the file from being read: a bad CRC, a skipped chunk.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+}
+
+#[cfg(test)]
+mod generator_names {
+    use super::Generator;
+
+    #[test]
+    fn json_names_lead_back_to_generators_and_their_display_names() {
+        for g in Generator::ALL {
+            let json = serde_json::to_value(g).unwrap();
+            assert_eq!(Generator::from_json_name(json.as_str().unwrap()), Some(g));
+        }
+        assert_eq!(Generator::display_name_of("comfy-ui"), "ComfyUI");
+        assert_eq!(Generator::display_name_of("automatic1111"), "AUTOMATIC1111");
+        assert_eq!(Generator::display_name_of("a new tool"), "a new tool");
+    }
 }

@@ -81,37 +81,51 @@ fn integrity(reg: &Registry) -> anyhow::Result<Integrity> {
     })
 }
 
+/// A work named by its ID, or by a file registered (by SHA-256) or carrying a handprint seal;
+/// the file too when one was given.
+pub(crate) fn resolve_work(reg: &Registry, arg: &str) -> anyhow::Result<(i64, Option<PathBuf>)> {
+    let file = Path::new(arg);
+    if let Ok(id) = arg.parse::<i64>()
+        && !file.exists()
+    {
+        return Ok((id, None));
+    }
+    let bytes = std::fs::read(file).with_context(|| format!("{}: cannot read", file.display()))?;
+    let by_hash = reg.store.work_by_sha256(&Hash::of(&bytes))?.map(|w| w.id);
+    let by_manifest = || -> Option<i64> {
+        let format = credentials::Format::sniff(&bytes)?;
+        let c = credentials::read(&bytes, format, None).ok()?;
+        c.active?.journal?["work"].as_i64()
+    };
+    let id = by_hash.or_else(by_manifest).ok_or_else(|| {
+        anyhow!("{}: not a work registered here, and no handprint seal in it", file.display())
+    })?;
+    Ok((id, Some(file.to_path_buf())))
+}
+
+/// The sealed event of `work` (an index) and its project's events; none when never sealed.
+pub(crate) fn sealed_project(
+    reg: &Registry,
+    work: i64,
+) -> anyhow::Result<(Vec<ledger::SignedEvent>, Option<usize>)> {
+    let all = reg.store.events(None)?;
+    let Some(sealed) =
+        all.iter().find(|e| e.event.kind == EventKind::Sealed && e.event.data["work"].as_i64() == Some(work))
+    else {
+        return Ok((Vec::new(), None));
+    };
+    let events = reg.store.events(Some(&sealed.event.project))?;
+    let at = events.iter().position(|e| e.hash() == sealed.hash());
+    Ok((events, at))
+}
+
 pub fn claim(home: &Path, args: ClaimArgs) -> anyhow::Result<ExitCode> {
     let reg = open(home)?;
-    // The work: an ID, or a file registered (by SHA-256) or carrying a sealed manifest.
-    let file = Path::new(&args.work);
-    let (work_id, sealed_file) = match args.work.parse::<i64>() {
-        Ok(id) if !file.exists() => (id, None),
-        _ => {
-            let bytes = std::fs::read(file).with_context(|| format!("{}: cannot read", file.display()))?;
-            let by_hash = reg.store.work_by_sha256(&Hash::of(&bytes))?.map(|w| w.id);
-            let by_manifest = || -> Option<i64> {
-                let format = credentials::Format::sniff(&bytes)?;
-                let c = credentials::read(&bytes, format, None).ok()?;
-                c.active?.journal?["work"].as_i64()
-            };
-            let id = by_hash.or_else(by_manifest).ok_or_else(|| {
-                anyhow!("{}: not a work registered here, and no handprint seal in it", file.display())
-            })?;
-            (id, Some(file.to_path_buf()))
-        }
-    };
+    let (work_id, sealed_file) = resolve_work(&reg, &args.work)?;
     let work =
         reg.store.work(work_id)?.ok_or_else(|| anyhow!("no work {work_id} (see `handprint works`)"))?;
-    let all = reg.store.events(None)?;
-    let sealed = all
-        .iter()
-        .find(|e| e.event.kind == EventKind::Sealed && e.event.data["work"].as_i64() == Some(work_id));
-    let events = match sealed {
-        Some(s) => reg.store.events(Some(&s.event.project))?,
-        None => Vec::new(),
-    };
-    let sealed_at = sealed.and_then(|s| events.iter().position(|e| e.hash() == s.hash()));
+    let (events, sealed_at) = sealed_project(&reg, work_id)?;
+    let sealed = sealed_at.map(|i| &events[i]);
     let facts = evidence::facts(&events, sealed_at);
 
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("claim-{work_id}")));

@@ -4,6 +4,7 @@ mod claim;
 mod inspect;
 mod journal;
 mod marking;
+mod reproducing;
 mod sealing;
 mod works;
 
@@ -63,6 +64,7 @@ enum Command {
     Timestamp(journal::TimestampArgs),
     Seal(sealing::SealArgs),
     Claim(claim::ClaimArgs),
+    Reproduce(reproducing::ReproduceArgs),
     Register(works::RegisterArgs),
     Works(works::WorksArgs),
     Search(works::SearchArgs),
@@ -92,6 +94,7 @@ fn main() -> ExitCode {
         Command::Timestamp(args) => journal::timestamp(&home, args),
         Command::Seal(args) => sealing::seal(&home, args),
         Command::Claim(args) => claim::claim(&home, args),
+        Command::Reproduce(args) => reproducing::reproduce(&home, args),
         Command::Register(args) => works::register(&home, args),
         Command::Works(args) => works::works(&home, args),
         Command::Search(args) => works::search(&home, args),

@@ -187,7 +187,8 @@ fn a_work_without_a_journal_and_a_journal_that_fails_say_so_first() {
     assert!(run(&home, &args).status.success());
     let sealed = json(&home, &["seal", &s(&files[2]), "-p", "p", "--title", "Fox", "--json"]);
     let conn = rusqlite::Connection::open(home.join("journal.sqlite3")).unwrap();
-    let bytes: Vec<u8> = conn.query_row("SELECT bytes FROM events WHERE log_index = 1", [], |r| r.get(0)).unwrap();
+    let bytes: Vec<u8> =
+        conn.query_row("SELECT bytes FROM events WHERE log_index = 1", [], |r| r.get(0)).unwrap();
     let altered = String::from_utf8(bytes).unwrap().replacen("00001.png", "00009.png", 1);
     conn.execute("UPDATE events SET bytes = ?1 WHERE log_index = 1", [altered.as_bytes()]).unwrap();
     drop(conn);

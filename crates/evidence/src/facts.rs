@@ -407,7 +407,7 @@ pub fn facts(events: &[SignedEvent], sealed: Option<usize>) -> Facts {
                 .collect();
             Reproduction {
                 log_index: Some(e.event.log_index),
-                generator: text(&g["generator"]),
+                generator: g["generator"].as_str().map(|n| capture::Generator::display_name_of(n).to_owned()),
                 settings: all.into_iter().filter_map(|(n, v)| Some((n.to_owned(), v?))).collect(),
                 complete: missing.is_empty(),
                 missing,
@@ -453,7 +453,8 @@ pub fn facts(events: &[SignedEvent], sealed: Option<usize>) -> Facts {
         for a in g["adapters"].as_array().into_iter().flatten() {
             add(a["name"].as_str(), a["hash"].as_str());
         }
-        if let Some(gen_name) = text(&g["generator"])
+        if let Some(gen_name) =
+            g["generator"].as_str().map(|n| capture::Generator::display_name_of(n).to_owned())
             && !generators.contains(&gen_name)
         {
             generators.push(gen_name);

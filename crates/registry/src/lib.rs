@@ -6,6 +6,7 @@ pub mod export;
 pub mod identity;
 pub mod marking;
 mod ops;
+pub mod reproduce;
 pub mod seal;
 pub mod store;
 pub mod timestamps;

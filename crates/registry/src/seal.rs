@@ -110,7 +110,8 @@ fn sources(lineage: &[&SignedEvent]) -> Vec<SourceImage> {
                 Some("webp") => Some(Format::WebP),
                 _ => None,
             };
-            let generator = e.event.data["generations"][0]["generator"].as_str();
+            let generator =
+                e.event.data["generations"][0]["generator"].as_str().map(capture::Generator::display_name_of);
             let what = match (e.event.kind, generator) {
                 (EventKind::Generated, Some(g)) => format!("generated with {g}"),
                 (kind, _) => kind.as_str().to_owned(),
@@ -198,6 +199,7 @@ impl Registry {
         let generator = lineage
             .iter()
             .find_map(|e| e.event.data["generations"][0]["generator"].as_str())
+            .map(capture::Generator::display_name_of)
             .map(str::to_owned);
         let mut summary = summary(&all, &lineage);
         let mut sources = sources(&lineage);

@@ -1,0 +1,185 @@
+//! Re-running a recorded generation on a generator's API, to show that the journal's
+//! settings make the image again: AUTOMATIC1111's `POST /sdapi/v1/txt2img` (also Forge and
+//! SD.Next) and ComfyUI's `POST /prompt` (the recorded API graph, resubmitted as it was).
+
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use crate::RegistryError;
+
+/// Which API to call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Api {
+    A1111,
+    ComfyUi,
+}
+
+impl Api {
+    /// The API that fits the generator that wrote the record (its JSON name).
+    pub fn for_generator(generator: &str) -> Api {
+        match capture::Generator::from_json_name(generator) {
+            Some(capture::Generator::ComfyUi) => Api::ComfyUi,
+            _ => Api::A1111,
+        }
+    }
+}
+
+fn fail(message: String) -> RegistryError {
+    RegistryError::Invalid(message)
+}
+
+/// The txt2img request for a recorded generation (the `generations[0]` of its event).
+pub fn a1111_request(g: &Value) -> Result<Value, RegistryError> {
+    let mut r = Map::new();
+    let mut put = |key: &str, v: &Value| {
+        if !v.is_null() {
+            r.insert(key.to_owned(), v.clone());
+        }
+    };
+    put("prompt", &g["prompt"]);
+    put("negative_prompt", &g["negative_prompt"]);
+    put("seed", &g["seed"]);
+    put("steps", &g["steps"]);
+    put("cfg_scale", &g["cfg_scale"]);
+    put("sampler_name", &g["sampler"]);
+    put("scheduler", &g["scheduler"]);
+    put("width", &g["width"]);
+    put("height", &g["height"]);
+    put("subseed", &g["variation"]["seed"]);
+    put("subseed_strength", &g["variation"]["strength"]);
+    if g["hires"].is_object() {
+        let h = &g["hires"];
+        put("enable_hr", &json!(true));
+        put("hr_scale", &h["scale"]);
+        put("hr_upscaler", &h["upscaler"]);
+        put("hr_second_pass_steps", &h["steps"]);
+        put("denoising_strength", &h["denoising_strength"]);
+    }
+    for key in ["prompt", "seed", "width", "height"] {
+        if !r.contains_key(key) {
+            return Err(fail(format!("the recorded generation has no {key}: it cannot be re-run")));
+        }
+    }
+    let mut overrides = Map::new();
+    if let Some(m) = g["model"]["name"].as_str() {
+        overrides.insert("sd_model_checkpoint".into(), json!(m));
+    }
+    if let Some(v) = g["vae"]["name"].as_str() {
+        overrides.insert("sd_vae".into(), json!(v));
+    }
+    r.insert("override_settings".into(), Value::Object(overrides));
+    r.insert("send_images".into(), json!(true));
+    r.insert("save_images".into(), json!(false));
+    Ok(Value::Object(r))
+}
+
+/// The ComfyUI API graph a generation was recorded from.
+pub fn comfyui_graph(g: &Value) -> Result<Value, RegistryError> {
+    let raw =
+        g["raw"].as_str().ok_or_else(|| fail("the recorded generation keeps no ComfyUI graph".into()))?;
+    let graph: Value =
+        serde_json::from_str(raw).map_err(|e| fail(format!("the recorded ComfyUI graph: {e}")))?;
+    if graph.get("nodes").is_some() {
+        return Err(fail(
+            "the file recorded only ComfyUI's UI workflow, not the API prompt: open it in ComfyUI to re-run it".into(),
+        ));
+    }
+    if !graph.as_object().is_some_and(|o| o.values().all(|n| n.get("class_type").is_some())) {
+        return Err(fail("the recorded ComfyUI prompt is not an API graph".into()));
+    }
+    Ok(graph)
+}
+
+fn agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder().timeout_global(Some(timeout)).http_status_as_error(false).build().into()
+}
+
+fn read_json(mut response: ureq::http::Response<ureq::Body>, what: &str) -> Result<Value, RegistryError> {
+    let status = response.status();
+    let text = response.body_mut().read_to_string().map_err(|e| fail(format!("{what}: {e}")))?;
+    if !status.is_success() {
+        return Err(fail(format!("{what}: HTTP {status}: {}", text.chars().take(300).collect::<String>())));
+    }
+    serde_json::from_str(&text).map_err(|e| fail(format!("{what}: not JSON: {e}")))
+}
+
+/// Runs the generation on the API at `url` (e.g. `http://127.0.0.1:7860`) and returns the
+/// first image it makes (PNG bytes) and the request sent.
+pub fn run(
+    api: Api,
+    url: &str,
+    generation: &Value,
+    timeout: Duration,
+) -> Result<(Vec<u8>, Value), RegistryError> {
+    let url = url.trim_end_matches('/');
+    let agent = agent(timeout);
+    let unreachable = |e: ureq::Error| fail(format!("{url}: {e}"));
+    match api {
+        Api::A1111 => {
+            let request = a1111_request(generation)?;
+            let response = agent
+                .post(&format!("{url}/sdapi/v1/txt2img"))
+                .header("Content-Type", "application/json")
+                .send(request.to_string())
+                .map_err(unreachable)?;
+            let answer = read_json(response, "txt2img")?;
+            let first =
+                answer["images"][0].as_str().ok_or_else(|| fail("txt2img returned no image".into()))?;
+            // Some versions prefix a data URI.
+            let b64 = first.rsplit_once(',').map_or(first, |(_, b)| b);
+            let png = B64.decode(b64).map_err(|e| fail(format!("txt2img image: {e}")))?;
+            Ok((png, request))
+        }
+        Api::ComfyUi => {
+            let graph = comfyui_graph(generation)?;
+            let request = json!({"prompt": graph, "client_id": "handprint"});
+            let response = agent
+                .post(&format!("{url}/prompt"))
+                .header("Content-Type", "application/json")
+                .send(request.to_string())
+                .map_err(unreachable)?;
+            let queued = read_json(response, "prompt")?;
+            let id = queued["prompt_id"]
+                .as_str()
+                .ok_or_else(|| fail(format!("prompt: no prompt_id in {queued}")))?;
+            let start = Instant::now();
+            let image = loop {
+                let history = read_json(
+                    agent.get(&format!("{url}/history/{id}")).call().map_err(unreachable)?,
+                    "history",
+                )?;
+                let outputs = history[id]["outputs"].as_object();
+                if let Some(img) =
+                    outputs.and_then(|o| o.values().find_map(|n| n["images"].as_array()?.first().cloned()))
+                {
+                    break img;
+                }
+                if start.elapsed() > timeout {
+                    return Err(fail(format!(
+                        "ComfyUI did not finish prompt {id} within {} s",
+                        timeout.as_secs()
+                    )));
+                }
+                std::thread::sleep(Duration::from_millis(250));
+            };
+            let q = |k: &str| image[k].as_str().unwrap_or_default().to_owned();
+            let mut response = agent
+                .get(&format!("{url}/view"))
+                .query("filename", q("filename"))
+                .query("subfolder", q("subfolder"))
+                .query("type", q("type"))
+                .call()
+                .map_err(unreachable)?;
+            if !response.status().is_success() {
+                return Err(fail(format!("view: HTTP {}", response.status())));
+            }
+            let png = response.body_mut().read_to_vec().map_err(|e| fail(format!("view: {e}")))?;
+            Ok((png, request))
+        }
+    }
+}
