@@ -1,5 +1,6 @@
 //! The evidence report of a large project: `cargo bench -p handprint-cli --bench claim --
-//! [--rounds N]` (default 25 rounds of 8 = 200 generations).
+//! [--rounds N] [--keep DIR]` (default 25 rounds of 8 = 200 generations; `--keep` leaves the
+//! project, its data directory and the reports in DIR, to look at them).
 //!
 //! Builds the project with the real commands (record each round, a selection and a rejection
 //! per round, an inpainting edit of the last round's choice, seal), then times `handprint
@@ -25,8 +26,11 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let rounds: usize =
         args.iter().position(|a| a == "--rounds").and_then(|i| args.get(i + 1)?.parse().ok()).unwrap_or(25);
+    let keep =
+        args.iter().position(|a| a == "--keep").and_then(|i| args.get(i + 1)).map(std::path::PathBuf::from);
     let tmp = tempfile::tempdir().unwrap();
-    let (home, dir) = (tmp.path().join("home"), tmp.path().join("images"));
+    let base = keep.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+    let (home, dir) = (base.join("home"), base.join("images"));
     std::fs::create_dir_all(&dir).unwrap();
     let s = |p: &Path| p.to_str().unwrap().to_owned();
     run(&home, &["init", "--name", "Bench Creator"]);
@@ -50,13 +54,13 @@ fn main() {
 
     let mut times: Vec<Duration> = Vec::new();
     for i in 0..3 {
-        let out = tmp.path().join(format!("claim-{i}"));
+        let out = base.join(format!("claim-{i}"));
         let t = Instant::now();
         run(&home, &["claim", &s(&sealed), "--out", &s(&out)]);
         times.push(t.elapsed());
     }
     times.sort();
-    let out = tmp.path().join("claim-0");
+    let out = base.join("claim-0");
     let size = |f: &str| std::fs::metadata(out.join(f)).map(|m| m.len() as f64 / 1e3).unwrap_or(0.0);
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
