@@ -43,9 +43,16 @@ fn normal_tail(z: f64) -> f64 {
     0.5 * if x >= 0.0 { erfc } else { 2.0 - erfc }
 }
 
-/// The image's fine detail, normalised by its local strength, at working resolution.
-fn residual(w: usize, h: usize, y: &[f32], chip: f32) -> Vec<f32> {
-    let mean = box_mean(w, h, y, ((1.5 * chip).round() as usize).max(2));
+/// Radii of the local mean removed from the image, in chips: before folding, one chip (less of
+/// the image's own texture stays); for the autocorrelation, a chip and a half (the tiling's
+/// period shows better with more of its low frequencies).
+const FOLD_RADIUS: f32 = 1.0;
+const ACF_RADIUS: f32 = 1.5;
+
+/// The image's fine detail (minus a local mean of `radius` pixels), normalised by its local
+/// strength, at working resolution.
+fn residual(w: usize, h: usize, y: &[f32], radius: f32) -> Vec<f32> {
+    let mean = box_mean(w, h, y, (radius.round() as usize).max(2));
     let d: Vec<f32> = y.iter().zip(&mean).map(|(a, b)| a - b).collect();
     let sq: Vec<f32> = d.iter().map(|v| v * v).collect();
     let local = box_mean(w, h, &sq, 3);
@@ -345,14 +352,14 @@ pub(crate) fn detect(width: usize, height: usize, luma: &[f32]) -> Detection {
     // The size rule gives the chip size of an image that was only resized; the
     // autocorrelation finds it after crops and rotations too.
     let rule = chip_size(width, height) / k as f32;
-    let r = residual(w, h, &y, rule);
+    let r = residual(w, h, &y, FOLD_RADIUS * rule);
     let mut geometries = vec![Geometry { chip: rule, angle: 0.0 }];
     // A marked image with a short side under 384 has 3-pixel chips; halved, 1.5.
     let unclamped = width.min(height) as f32 / 128.0 / k as f32;
     if (unclamped - rule).abs() > 0.05 {
         geometries.push(Geometry { chip: unclamped, angle: 0.0 });
     }
-    for g in from_autocorrelation(w, h, &r, rule) {
+    for g in from_autocorrelation(w, h, &residual(w, h, &y, ACF_RADIUS * rule), rule) {
         if g.angle.abs() > 1e-3 {
             geometries.push(Geometry { chip: g.chip, angle: -g.angle });
         }
