@@ -1,5 +1,6 @@
 //! `handprint claim`: the evidence report of a sealed work, and its bundle.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -42,6 +43,10 @@ pub struct ClaimArgs {
     work: String,
     #[arg(long, short, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Folders holding the project's images (generations, edits): those the journal names,
+    /// found by SHA-256, are drawn as thumbnails beside their events. Repeatable.
+    #[arg(long, value_name = "DIR")]
+    images: Vec<PathBuf>,
     /// Whose standards to set the facts against.
     #[arg(long, value_enum, default_value = "all")]
     jurisdiction: JurisdictionArg,
@@ -52,6 +57,30 @@ pub struct ClaimArgs {
 fn png_data_uri(image: &fingerprint::decode::Rgb) -> String {
     let png = fingerprint::decode::encode_png(image);
     format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(png))
+}
+
+/// Thumbnails of the files under `dirs` that the journal names (by SHA-256), as data URIs.
+fn thumbnails(dirs: &[PathBuf], wanted: &std::collections::HashSet<String>) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for dir in dirs {
+        for entry in walkdir::WalkDir::new(dir).max_depth(3).into_iter().flatten() {
+            if !entry.file_type().is_file() || entry.metadata().map_or(true, |m| m.len() > 64 << 20) {
+                continue;
+            }
+            let Ok(bytes) = std::fs::read(entry.path()) else { continue };
+            let sha = Hash::of(&bytes).to_hex();
+            if !wanted.contains(&sha) || out.contains_key(&sha) {
+                continue;
+            }
+            if let Ok(d) = fingerprint::decode::decode(
+                &bytes,
+                &fingerprint::decode::Limits { min_side: 8, ..Default::default() },
+            ) {
+                out.insert(sha, png_data_uri(&fingerprint::prints::thumbnail(&d.image, 96)));
+            }
+        }
+    }
+    out
 }
 
 fn integrity(reg: &Registry) -> anyhow::Result<Integrity> {
@@ -163,7 +192,9 @@ pub fn claim(home: &Path, args: ClaimArgs) -> anyhow::Result<ExitCode> {
         JurisdictionArg::All => Jurisdiction::ALL.to_vec(),
     };
     let verified = integrity.journal_verified;
-    let report = Report::new(facts, Some(info), integrity, &jurisdictions, ledger::event::now());
+    let wanted = facts.nodes.iter().filter_map(|n| n.sha256.clone()).collect();
+    let mut report = Report::new(facts, Some(info), integrity, &jurisdictions, ledger::event::now());
+    report.thumbnails = thumbnails(&args.images, &wanted);
     std::fs::write(out.join("report.html"), report.html()?)?;
     std::fs::write(out.join("report.json"), serde_json::to_vec_pretty(&report)?)?;
     let (pdf, missing) = report.pdf()?;

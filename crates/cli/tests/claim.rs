@@ -59,7 +59,7 @@ fn a_project_of_dozens_of_generations_gives_a_report_whose_facts_match_the_journ
 
     let out = tmp.path().join("claim");
     let sealed_file = sealed["output"].as_str().unwrap().to_owned();
-    let c = json(&home, &["claim", &sealed_file, "--out", &s(&out), "--json"]);
+    let c = json(&home, &["claim", &sealed_file, "--out", &s(&out), "--images", &s(&dir), "--json"]);
     assert_eq!((c["work"].as_i64(), c["journal_verified"].as_bool()), (Some(work), Some(true)));
 
     // The facts, against the journal itself.
@@ -127,6 +127,10 @@ fn a_project_of_dozens_of_generations_gives_a_report_whose_facts_match_the_journ
     assert!(html.contains("雪狐 Snow fox") && html.contains("<svg") && html.contains("留白"));
     assert!(!html.contains("<script") && !html.contains("src=\"http"), "no script, nothing fetched");
     assert!(html.contains("data:image/png;base64,"), "the work's thumbnail inline");
+    // Every generation found in --images has its thumbnail beside its event (and the select,
+    // reject and edit events that name a file found there).
+    let thumbs = html.matches("<image ").count();
+    assert!(thumbs >= 32, "{thumbs} thumbnails in the graph");
     assert!(html.contains("registered by 李云 (Li Yun)"), "the registrant, unescaped Chinese");
 
     // The PDF: A4 pages, the font embedded; where poppler's pdftotext is installed (CI
@@ -141,6 +145,7 @@ fn a_project_of_dozens_of_generations_gives_a_report_whose_facts_match_the_journ
         .expect("a page tree");
     assert!(pages >= 3, "{pages} pages");
     assert!(pdf.windows(9).any(|w| w == b"/FontFile"), "an embedded font");
+    assert!(pdf.windows(14).filter(|w| w == b"/Subtype/Image").count() >= 32, "the thumbnails");
     if let Ok(t) = Command::new("pdftotext").arg(out.join("report.pdf")).arg("-").output()
         && t.status.success()
     {

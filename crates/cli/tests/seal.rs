@@ -127,6 +127,14 @@ fn a_sealed_work_verifies_and_its_stripped_copy_is_still_named() {
     );
     let out = run(&home, &["seal", &s(&edited), "-p", "spring", "--title", "Twice"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("exists"));
+
+    // --in-place replaces the input itself (here a recorded generation), and only then.
+    let sealed_gen1 =
+        json(&home, &["seal", &s(&gen1), "-p", "spring", "--title", "First", "--in-place", "--json"]);
+    assert_eq!(sealed_gen1["output"], s(&gen1));
+    let v = json(&home, &["verify", &s(&gen1), "--json"]);
+    assert_eq!(v["c2pa"]["status"], "trusted");
+    assert_eq!(v["work"]["title"], "First");
 }
 
 #[test]

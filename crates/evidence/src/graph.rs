@@ -7,6 +7,8 @@ use std::fmt::Write;
 use crate::facts::Facts;
 
 const ROW: f32 = 22.0;
+/// Rows are taller when thumbnails are shown.
+const THUMB_ROW: f32 = 40.0;
 const LANE: f32 = 16.0;
 
 fn escape(s: &str) -> String {
@@ -64,13 +66,22 @@ pub(crate) fn lanes(f: &Facts) -> (Vec<usize>, usize) {
     (lane, occupant.len().max(1))
 }
 
-pub fn svg(f: &Facts) -> String {
+/// The graph; `thumbnails` (data URIs by SHA-256) are drawn beside their events.
+pub fn svg(f: &Facts, thumbnails: &HashMap<String, String>) -> String {
     let (lane, width_lanes) = lanes(f);
+    let shown = |n: &crate::facts::Node| {
+        n.sha256
+            .as_ref()
+            .and_then(|h| thumbnails.get(h))
+            .filter(|u| u.starts_with("data:image/png;base64,") && !u.contains(['"', '<', '>', '&']))
+    };
+    let row = if f.nodes.iter().any(|n| shown(n).is_some()) { THUMB_ROW } else { ROW };
     let row_of: HashMap<u64, usize> = f.nodes.iter().enumerate().map(|(i, n)| (n.log_index, i)).collect();
     let x = |i: usize| 10.0 + lane[i] as f32 * LANE;
-    let y = |i: usize| 14.0 + i as f32 * ROW;
-    let text_x = 20.0 + width_lanes as f32 * LANE;
-    let (w, h) = (text_x + 620.0, 14.0 + f.nodes.len() as f32 * ROW);
+    let y = |i: usize| row / 2.0 + 3.0 + i as f32 * row;
+    let thumb_x = 20.0 + width_lanes as f32 * LANE;
+    let text_x = thumb_x + if row == THUMB_ROW { row } else { 0.0 };
+    let (w, h) = (text_x + 620.0, 6.0 + f.nodes.len() as f32 * row);
     let mut out = format!(
         r#"<svg xmlns="http://www.w3.org/2000/svg" class="graph" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="12">"#
     );
@@ -83,9 +94,9 @@ pub fn svg(f: &Facts) -> String {
             x(a),
             y(a),
             x(a),
-            y(b) - ROW / 2.0,
+            y(b) - row / 2.0,
             x(b),
-            y(a) + ROW / 2.0,
+            y(a) + row / 2.0,
             x(b),
             y(b),
             if strong { "#b8860b" } else { "#b0bec5" },
@@ -109,6 +120,16 @@ pub fn svg(f: &Facts) -> String {
             Some("rejected") => " ✗ rejected",
             _ => "",
         };
+        if let Some(uri) = shown(n) {
+            // A data URI made by handprint from base64: nothing in it needs escaping.
+            let _ = write!(
+                out,
+                r#"<image x="{thumb_x}" y="{}" width="{}" height="{}" href="{uri}" preserveAspectRatio="xMidYMid meet"/>"#,
+                y(i) - row / 2.0 + 2.0,
+                row - 4.0,
+                row - 4.0
+            );
+        }
         let label: String = n.label.chars().take(60).collect();
         let _ = write!(
             out,

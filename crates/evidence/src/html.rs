@@ -15,7 +15,7 @@ pub fn render(report: &Report) -> Result<String, EvidenceError> {
     template
         .render(context! {
             r => Value::from_serialize(report),
-            graph => Value::from_safe_string(graph::svg(&report.facts)),
+            graph => Value::from_safe_string(graph::svg(&report.facts, &report.thumbnails)),
             // Built from base64 by the caller: no character that needs escaping, and `/`
             // escaped would only bloat it.
             thumbnail => report.work.as_ref().and_then(|w| w.thumbnail.clone())

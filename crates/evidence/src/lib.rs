@@ -59,6 +59,10 @@ pub struct Report {
     pub integrity: Integrity,
     /// What the report cannot show, said on its first page.
     pub limits: Vec<String>,
+    /// Small PNG thumbnails (`data:` URIs) of the project's files, by SHA-256 (hex), where the
+    /// files were found: drawn beside their events in the graph and the edits.
+    #[serde(skip)]
+    pub thumbnails: std::collections::HashMap<String, String>,
 }
 
 impl Report {
@@ -99,6 +103,7 @@ impl Report {
             assessment,
             integrity,
             limits,
+            thumbnails: Default::default(),
         }
     }
 

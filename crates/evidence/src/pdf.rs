@@ -514,7 +514,7 @@ fn content(l: &mut Layout, r: &Report) {
         SMALL,
         GREY,
     );
-    graph_rows(l, f);
+    graph_rows(l, f, &r.thumbnails);
 
     l.heading("3. The prompt's evolution", 13.0);
     if f.revisions.is_empty() {
@@ -734,11 +734,22 @@ fn content(l: &mut Layout, r: &Report) {
 }
 
 /// The derivation graph, one row per event, split between pages by rows.
-fn graph_rows(l: &mut Layout, f: &crate::facts::Facts) {
-    const ROW: f32 = 12.0;
+fn graph_rows(
+    l: &mut Layout,
+    f: &crate::facts::Facts,
+    thumbnails: &std::collections::HashMap<String, String>,
+) {
     const LANE: f32 = 9.0;
+    let png_of = |n: &crate::facts::Node| -> Option<Vec<u8>> {
+        use base64::Engine;
+        let uri = thumbnails.get(n.sha256.as_ref()?)?;
+        base64::engine::general_purpose::STANDARD.decode(uri.strip_prefix("data:image/png;base64,")?).ok()
+    };
+    let with_thumbs = f.nodes.iter().any(|n| png_of(n).is_some());
+    let row: f32 = if with_thumbs { 24.0 } else { 12.0 };
     let (lane, lanes) = graph::lanes(f);
-    let text_x = MARGIN + 8.0 + lanes.min(24) as f32 * LANE;
+    let thumb_x = MARGIN + 8.0 + lanes.min(24) as f32 * LANE;
+    let text_x = thumb_x + if with_thumbs { row } else { 0.0 };
     // Rows on the page they fall on; an edge is drawn on its child's page, from the page top
     // when its parent is on an earlier page.
     let mut at: Vec<(usize, f32)> = Vec::with_capacity(f.nodes.len());
@@ -746,9 +757,9 @@ fn graph_rows(l: &mut Layout, f: &crate::facts::Facts) {
         f.nodes.iter().enumerate().map(|(i, n)| (n.log_index, i)).collect();
     let x = |i: usize| MARGIN + 4.0 + lane[i].min(23) as f32 * LANE;
     for (i, n) in f.nodes.iter().enumerate() {
-        l.ensure(ROW);
-        l.y += ROW;
-        let y = l.y - ROW / 2.0;
+        l.ensure(row);
+        l.y += row;
+        let y = l.y - row / 2.0;
         at.push((l.pages.len() - 1, y));
         let page = l.pages.len() - 1;
         for e in f.edges.iter().filter(|e| e.to == n.log_index) {
@@ -758,8 +769,8 @@ fn graph_rows(l: &mut Layout, f: &crate::facts::Facts) {
             let strong = f.nodes[p].in_lineage && n.in_lineage;
             l.ops().push(Op::Curve {
                 from: (x(p), from_y),
-                c1: (x(p), y - ROW / 2.0),
-                c2: (x(i), from_y + ROW / 2.0),
+                c1: (x(p), y - row / 2.0),
+                c2: (x(i), from_y + row / 2.0),
                 to: (x(i), y),
                 width: if strong { 1.8 } else { 0.7 },
                 colour: if strong { (184, 134, 11) } else { (176, 190, 197) },
@@ -776,6 +787,15 @@ fn graph_rows(l: &mut Layout, f: &crate::facts::Facts) {
             _ => (84, 110, 122),
         };
         l.ops().push(Op::Circle { x: x(i), y, r: 3.0, fill, ring: n.in_lineage.then_some(BLACK) });
+        if let Some(png) = png_of(n) {
+            l.ops().push(Op::Image {
+                x: thumb_x,
+                y: y - row / 2.0 + 1.0,
+                w: row - 2.0,
+                h: row - 2.0,
+                png: Arc::new(png),
+            });
+        }
         let verdict = match n.verdict {
             Some("selected") => " ✓ selected",
             Some("rejected") => " × rejected",
