@@ -32,8 +32,8 @@ pub enum JurisdictionArg {
 ///                 verdict), and how to verify everything
 ///   report.pdf    the same content on A4 pages, fonts embedded (Chinese included)
 ///   report.json   the same facts as data (format handprint.report/1)
-///   bundle/       journal/ (the project's export: `handprint verify --export
-///                 DIR/bundle/journal` checks it offline), and the sealed image when given
+///   bundle/       the project's export (`handprint verify --export DIR/bundle` checks it
+///                 offline), and in bundle/work/ the sealed image when it was given
 ///
 /// If the journal does not verify, the report says so on its first page.
 #[derive(clap::Args)]
@@ -161,7 +161,7 @@ pub fn claim(home: &Path, args: ClaimArgs) -> anyhow::Result<ExitCode> {
     if out.exists() && std::fs::read_dir(&out)?.next().is_some() {
         bail!("{}: exists and is not empty; choose another --out", out.display());
     }
-    std::fs::create_dir_all(out.join("bundle"))?;
+    std::fs::create_dir_all(&out)?;
 
     let mut info = WorkInfo {
         id: work.id,
@@ -181,8 +181,6 @@ pub fn claim(home: &Path, args: ClaimArgs) -> anyhow::Result<ExitCode> {
         info.watermark = v
             .watermark
             .map(|w| format!("payload {} (false-positive bound {:.1e})", w.payload, w.false_positive));
-        let name = f.file_name().ok_or_else(|| anyhow!("{}: not a file name", f.display()))?;
-        std::fs::copy(f, out.join("bundle").join(name))?;
     }
     let integrity = integrity(&reg)?;
     let jurisdictions: Vec<Jurisdiction> = match args.jurisdiction {
@@ -207,8 +205,16 @@ pub fn claim(home: &Path, args: ClaimArgs) -> anyhow::Result<ExitCode> {
             missing.iter().take(20).collect::<String>()
         );
     }
-    if let Some(s) = sealed {
-        reg.export(&s.event.project, &out.join("bundle").join("journal"))?;
+    // The bundle: the project's export, with the sealed image beside it in work/.
+    let bundle = out.join("bundle");
+    match sealed {
+        Some(s) => drop(reg.export(&s.event.project, &bundle)?),
+        None => std::fs::create_dir_all(&bundle)?,
+    }
+    if let Some(f) = &sealed_file {
+        let name = f.file_name().ok_or_else(|| anyhow!("{}: not a file name", f.display()))?;
+        std::fs::create_dir_all(bundle.join("work"))?;
+        std::fs::copy(f, bundle.join("work").join(name))?;
     }
     if args.json {
         print_json(&json!({

@@ -720,7 +720,7 @@ fn content(l: &mut Layout, r: &Report) {
     for step in [
         "1. The bundle beside this report (bundle/) holds the project's signed events, an RFC 9162 inclusion proof \
          for each against the latest checkpoint, every checkpoint with consistency proofs, the RFC 3161 tokens and \
-         the public identity. Check it with nothing but the folder: handprint verify --export bundle/journal",
+         the public identity. Check it with nothing but the folder: handprint verify --export bundle",
         "2. Each event is RFC 8785 canonical JSON signed with Ed25519 by the author's key; each names the hash \
          (SHA-256) of the project's previous event, so no event can be removed, reordered or changed without it showing.",
         "3. The checkpoint is a signed note over the Merkle root of all events; an RFC 3161 timestamp over it \
