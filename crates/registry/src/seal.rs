@@ -162,10 +162,11 @@ impl Registry {
             return Err(RegistryError::NoProject(o.project.into()));
         }
         let all = self.store.events(Some(o.project))?;
-        let recorded = all.iter().rev().find(|e| {
+        let recorded_at = all.iter().rposition(|e| {
             event_file(e).and_then(|f| f.get("sha256")).and_then(Value::as_str)
                 == Some(&read.info.sha256.to_hex())
         });
+        let recorded = recorded_at.map(|i| &all[i]);
         if recorded.is_none() && !o.import {
             return Err(fail(
                 input,
@@ -176,13 +177,15 @@ impl Registry {
                 ),
             ));
         }
-        let lineage: Vec<&SignedEvent> = recorded
-            .and_then(|r| all.iter().position(|e| std::ptr::eq(e, r)))
+        let lineage: Vec<&SignedEvent> = recorded_at
             .map(|i| ledger::lineage::ancestors(&all, i).into_iter().map(|j| &all[j]).collect())
             .unwrap_or_default();
-        let edits: Vec<Edit> = lineage
-            .iter()
-            .filter(|e| e.event.kind == EventKind::Edited)
+        // In the order they were made.
+        let mut edited: Vec<&&SignedEvent> =
+            lineage.iter().filter(|e| e.event.kind == EventKind::Edited).collect();
+        edited.sort_by_key(|e| e.event.log_index);
+        let edits: Vec<Edit> = edited
+            .into_iter()
             .map(|e| Edit {
                 when: e.event.time.clone(),
                 tool: e.event.data["tool"].as_str().unwrap_or("unknown tool").to_owned(),
