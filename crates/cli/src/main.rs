@@ -25,7 +25,9 @@ use clap::{Parser, Subcommand};
         Start with `handprint init --name \"Your Name\"`, then `handprint project new NAME` and \
         `handprint record FILE... --project NAME` (or `handprint watch DIR --project NAME`).\n\n\
         To seal a finished image (watermark, Content Credentials, AIGC label, journal proof): \
-        `handprint seal FILE --project NAME --title T`; anyone checks it with `handprint verify FILE`.\n\n\
+        `handprint seal FILE --project NAME --title T`; anyone checks it with `handprint verify FILE`. \
+        The evidence of what you contributed, for a court, an office or a platform: \
+        `handprint claim FILE --images DIR`.\n\n\
         To find copies: `handprint register IMAGE --title T` for each finished work, then \
         `handprint search IMAGE` or `handprint scan DIR`.\n\n\
         Exit status: 0 when the command did its work; 1 when it ran but found problems (files it \
