@@ -33,7 +33,7 @@ pub enum JurisdictionArg {
 ///   report.pdf    the same content on A4 pages, fonts embedded (Chinese included)
 ///   report.json   the same facts as data (format handprint.report/1)
 ///   bundle/       the project's export (`handprint verify --export DIR/bundle` checks it
-///                 offline), and in bundle/work/ the sealed image when it was given
+///                 offline), and in bundle/image/ the sealed image when it was given
 ///
 /// If the journal does not verify, the report says so on its first page.
 #[derive(clap::Args)]
@@ -176,7 +176,9 @@ pub fn claim(home: &Path, args: ClaimArgs) -> anyhow::Result<ExitCode> {
     };
     if let Some(f) = &sealed_file {
         let anchors = registry::identity::root_certificate(home);
-        let v = registry::verify_image::verify_image(f, Some(&reg.store), anchors.as_deref())?;
+        let catalog = reg.store.catalog()?;
+        let registered = registry::verify_image::Registered { store: &reg.store, catalog: &catalog };
+        let v = registry::verify_image::verify_image(f, Some(&registered), anchors.as_deref())?;
         info.c2pa = Some(format!("{:?}: {}", v.c2pa.status, v.verdict));
         info.watermark = v
             .watermark
@@ -205,7 +207,7 @@ pub fn claim(home: &Path, args: ClaimArgs) -> anyhow::Result<ExitCode> {
             missing.iter().take(20).collect::<String>()
         );
     }
-    // The bundle: the project's export, with the sealed image beside it in work/.
+    // The bundle: the project's export, with the sealed image beside it in image/.
     let bundle = out.join("bundle");
     match sealed {
         Some(s) => drop(reg.export(&s.event.project, &bundle)?),
@@ -213,8 +215,8 @@ pub fn claim(home: &Path, args: ClaimArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(f) = &sealed_file {
         let name = f.file_name().ok_or_else(|| anyhow!("{}: not a file name", f.display()))?;
-        std::fs::create_dir_all(bundle.join("work"))?;
-        std::fs::copy(f, bundle.join("work").join(name))?;
+        std::fs::create_dir_all(bundle.join("image"))?;
+        std::fs::copy(f, bundle.join("image").join(name))?;
     }
     if args.json {
         print_json(&json!({

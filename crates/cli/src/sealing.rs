@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::bail;
 use credentials::Status;
 use registry::seal::SealOptions;
-use registry::verify_image::{ImageVerdict, verify_image};
+use registry::verify_image::{ImageVerdict, Registered, verify_image};
 
 use crate::journal::{open, print_json, signer};
 use crate::works::{existing_store, rounded};
@@ -161,6 +161,9 @@ pub fn verify_images(
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let store = existing_store(home)?;
+    let catalog = store.as_ref().map(|s| s.catalog()).transpose()?;
+    let registered =
+        store.as_ref().zip(catalog.as_ref()).map(|(store, catalog)| Registered { store, catalog });
     let mut anchors = registry::identity::root_certificate(home).unwrap_or_default();
     for t in trust {
         anchors += &std::fs::read_to_string(t).map_err(|e| anyhow::anyhow!("{}: {e}", t.display()))?;
@@ -168,7 +171,7 @@ pub fn verify_images(
     let anchors = (!anchors.is_empty()).then_some(anchors);
     let mut code = ExitCode::SUCCESS;
     for f in files {
-        match verify_image(f, store.as_ref(), anchors.as_deref()) {
+        match verify_image(f, registered.as_ref(), anchors.as_deref()) {
             Ok(v) => {
                 let bad = matches!(v.c2pa.status, Status::Tampered | Status::Invalid)
                     || v.journal.as_ref().is_some_and(|j| !j.verified);

@@ -157,7 +157,7 @@ fn a_project_of_dozens_of_generations_gives_a_report_whose_facts_match_the_journ
     // The bundle verifies offline; the sealed image is in it.
     let v = run(&home, &["verify", "--export", &s(&out.join("bundle")), "--json"]);
     assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stdout));
-    assert!(out.join("bundle").join("work").join(Path::new(&sealed_file).file_name().unwrap()).exists());
+    assert!(out.join("bundle").join("image").join(Path::new(&sealed_file).file_name().unwrap()).exists());
 
     // An existing report folder is never overwritten.
     let again = run(&home, &["claim", &work.to_string(), "--out", &s(&out)]);

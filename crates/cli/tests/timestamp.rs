@@ -28,7 +28,7 @@ fn timestamps_are_fetched_verified_stored_checked_and_exported() {
 
     let tsa = Tsa::new(&tmp.path().join("tsa"), KeyKind::Rsa);
     let root = tsa.root_pem.clone();
-    let url = tsa.serve(3);
+    let url = tsa.serve();
 
     // Without its root, the TSA's token is not accepted.
     let untrusted = handprint(&home, &["timestamp", "--tsa", &url]);

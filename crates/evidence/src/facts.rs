@@ -155,15 +155,6 @@ pub struct Facts {
     pub generators: Vec<String>,
 }
 
-fn kind_name(k: EventKind) -> &'static str {
-    k.as_str()
-}
-
-fn file_of(e: &SignedEvent) -> Option<&Value> {
-    let d = &e.event.data;
-    d.get("file").or_else(|| d.get("output"))
-}
-
 fn generation(e: &SignedEvent) -> Option<&Value> {
     e.event.data.get("generations")?.as_array()?.first()
 }
@@ -300,7 +291,8 @@ pub fn facts(events: &[SignedEvent], sealed: Option<usize>) -> Facts {
         .iter()
         .enumerate()
         .map(|(i, e)| {
-            let label = file_of(e)
+            let label = e
+                .file()
                 .and_then(|f| f["name"].as_str())
                 .map(str::to_owned)
                 .or_else(|| e.event.data["text"].as_str().map(|t| t.chars().take(40).collect()))
@@ -308,10 +300,10 @@ pub fn facts(events: &[SignedEvent], sealed: Option<usize>) -> Facts {
                 .unwrap_or_default();
             Node {
                 log_index: e.event.log_index,
-                kind: kind_name(e.event.kind),
+                kind: e.event.kind.as_str(),
                 time: e.event.time.clone(),
                 label,
-                sha256: file_of(e).and_then(|f| f["sha256"].as_str()).map(str::to_owned),
+                sha256: e.file().and_then(|f| f["sha256"].as_str()).map(str::to_owned),
                 in_lineage: lineage.contains(&i),
                 verdict: verdicts.get(&i).copied(),
                 depth: depth[i],

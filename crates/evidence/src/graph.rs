@@ -15,6 +15,12 @@ fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
+/// A `data:` URI of a PNG with nothing that would need escaping in HTML or SVG, so that it can
+/// be written as it is.
+pub(crate) fn is_png_data_uri(uri: &str) -> bool {
+    uri.starts_with("data:image/png;base64,") && !uri.contains(['"', '<', '>', '&'])
+}
+
 fn colour(kind: &str, verdict: Option<&str>) -> &'static str {
     match (kind, verdict) {
         ("sealed", _) => "#b8860b",
@@ -70,10 +76,7 @@ pub(crate) fn lanes(f: &Facts) -> (Vec<usize>, usize) {
 pub fn svg(f: &Facts, thumbnails: &HashMap<String, String>) -> String {
     let (lane, width_lanes) = lanes(f);
     let shown = |n: &crate::facts::Node| {
-        n.sha256
-            .as_ref()
-            .and_then(|h| thumbnails.get(h))
-            .filter(|u| u.starts_with("data:image/png;base64,") && !u.contains(['"', '<', '>', '&']))
+        n.sha256.as_ref().and_then(|h| thumbnails.get(h)).filter(|u| is_png_data_uri(u))
     };
     let row = if f.nodes.iter().any(|n| shown(n).is_some()) { THUMB_ROW } else { ROW };
     let row_of: HashMap<u64, usize> = f.nodes.iter().enumerate().map(|(i, n)| (n.log_index, i)).collect();

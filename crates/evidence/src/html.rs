@@ -19,7 +19,7 @@ pub fn render(report: &Report) -> Result<String, EvidenceError> {
             // Built from base64 by the caller: no character that needs escaping, and `/`
             // escaped would only bloat it.
             thumbnail => report.work.as_ref().and_then(|w| w.thumbnail.clone())
-                .filter(|t| t.starts_with("data:image/png;base64,") && !t.contains(['"', '<', '>', '&']))
+                .filter(|t| graph::is_png_data_uri(t))
                 .map(Value::from_safe_string),
         })
         .map_err(|e| EvidenceError::Render(format!("{e:#}")))

@@ -424,12 +424,9 @@ fn content(l: &mut Layout, r: &Report) {
             l.para(&format!("• {finding}"), BODY, RED);
         }
     }
-    for limit in r
-        .limits
-        .iter()
-        .filter(|_| r.integrity.journal_verified)
-        .chain(r.limits.iter().skip(1).filter(|_| !r.integrity.journal_verified))
-    {
+    // When the journal does not verify, the first limit says so: the banner above said it.
+    let skip = usize::from(!r.integrity.journal_verified);
+    for limit in r.limits.iter().skip(skip) {
         l.para(limit, BODY, (239, 108, 0));
     }
 
@@ -439,8 +436,9 @@ fn content(l: &mut Layout, r: &Report) {
         base64::engine::general_purpose::STANDARD.decode(t.strip_prefix("data:image/png;base64,")?).ok()
     }) {
         let (iw, ih) = r.work.as_ref().map(|w| (w.width as f32, w.height as f32)).unwrap_or((1.0, 1.0));
-        let scale = (180.0 / iw.max(ih)).min(1.0);
-        let (w, h) = (iw * scale.max(180.0 / iw.max(ih)), ih * scale.max(180.0 / iw.max(ih)));
+        // 180 points on the longer side.
+        let scale = 180.0 / iw.max(ih);
+        let (w, h) = (iw * scale, ih * scale);
         l.ensure(h + 8.0);
         let y = l.y;
         l.ops().push(Op::Image { x: MARGIN, y, w, h, png: Arc::new(png) });

@@ -149,6 +149,13 @@ impl SignedEvent {
         Hash::of(&self.to_bytes())
     }
 
+    /// The file the event produced or brought in, as docs/ledger.md describes it: `data.file`
+    /// (generated, imported, and the candidate of selected and rejected) or `data.output`
+    /// (edited).
+    pub fn file(&self) -> Option<&Value> {
+        self.event.data.get("file").or_else(|| self.event.data.get("output"))
+    }
+
     /// The signed message inside stored (canonical) bytes: `{"event":` E `,"signature":"…"}`
     /// is canonical only if E is the canonical encoding of the event, so E is the message.
     /// Saves re-encoding the event when verifying many.

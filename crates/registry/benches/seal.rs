@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use fixtures::images::{Picture, kodak};
 use registry::Registry;
 use registry::seal::SealOptions;
-use registry::verify_image::verify_image;
+use registry::verify_image::{Registered, verify_image};
 
 /// Bilinear enlargement to `w × h`.
 fn enlarge(p: &Picture, w: u32, h: u32) -> Picture {
@@ -105,7 +105,10 @@ fn main() {
         let sealed = reg.seal(&signer, &input, &options).unwrap();
         seal_t.push(t.elapsed());
         let t = Instant::now();
-        let v = verify_image(&output, Some(&reg.store), None).unwrap();
+        // A fresh start: the catalog (now holding this work) is loaded as `verify` loads it.
+        let catalog = reg.store.catalog().unwrap();
+        let registered = Registered { store: &reg.store, catalog: &catalog };
+        let v = verify_image(&output, Some(&registered), None).unwrap();
         verify_t.push(t.elapsed());
         assert_eq!(v.work.map(|w| w.id), Some(sealed.work.id), "the sealed work is named");
         last = Some(output);

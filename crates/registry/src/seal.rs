@@ -93,17 +93,12 @@ fn summary(all: &[SignedEvent], lineage: &[&SignedEvent]) -> Value {
     json!({"project": numbers(&all), "lineage": lineage_numbers})
 }
 
-/// The file an event brought in: `file` (generated, imported) or `output` (edited).
-fn event_file(e: &SignedEvent) -> Option<&Value> {
-    e.event.data.get("file").or_else(|| e.event.data.get("output"))
-}
-
 fn sources(lineage: &[&SignedEvent]) -> Vec<SourceImage> {
     lineage
         .iter()
         .filter(|e| matches!(e.event.kind, EventKind::Generated | EventKind::Edited | EventKind::Imported))
         .filter_map(|e| {
-            let file = event_file(e)?;
+            let file = e.file()?;
             let format = match file.get("image_format").and_then(Value::as_str) {
                 Some("png") => Some(Format::Png),
                 Some("jpeg") => Some(Format::Jpeg),
@@ -163,8 +158,7 @@ impl Registry {
         }
         let all = self.store.events(Some(o.project))?;
         let recorded_at = all.iter().rposition(|e| {
-            event_file(e).and_then(|f| f.get("sha256")).and_then(Value::as_str)
-                == Some(&read.info.sha256.to_hex())
+            e.file().and_then(|f| f.get("sha256")).and_then(Value::as_str) == Some(&read.info.sha256.to_hex())
         });
         let recorded = recorded_at.map(|i| &all[i]);
         if recorded.is_none() && !o.import {

@@ -11,6 +11,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use credentials::aigc::AigcLabel;
 use credentials::{Credentials, Format, Status};
 use ed25519_dalek::VerifyingKey;
+use fingerprint::catalog::Catalog;
 use fingerprint::decode::Limits;
 use ledger::checkpoint::Checkpoint;
 use ledger::{Hash, SignedEvent, merkle};
@@ -126,10 +127,16 @@ fn journal_proof(assertion: &Value) -> JournalProof {
     p
 }
 
+/// A registry to look images up in: its store and its catalog, loaded once for many images.
+pub struct Registered<'a> {
+    pub store: &'a Store,
+    pub catalog: &'a Catalog,
+}
+
 /// Checks one image. `trust_anchors`: PEM roots whose C2PA signers count as trusted.
 pub fn verify_image(
     path: &Path,
-    store: Option<&Store>,
+    registered: Option<&Registered>,
     trust_anchors: Option<&str>,
 ) -> Result<ImageVerdict, RegistryError> {
     let fail = |m: String| RegistryError::File { path: path.into(), message: m };
@@ -146,24 +153,23 @@ pub fn verify_image(
         .as_ref()
         .and_then(|s| crate::marking::detect_image(path, &s.decoded.image).ok())
         .filter(|d| d.payload.is_some());
-    let watermark =
-        detection.as_ref().and_then(|d| d.payload.map(|p| (p, d))).map(|(p, detection)| WatermarkFound {
-            payload: format!("{p:016x}"),
-            false_positive: detection.false_positive,
-            sync_z: detection.sync_z,
-        });
+    let watermark = detection.as_ref().and_then(|d| {
+        Some(WatermarkFound {
+            payload: format!("{:016x}", d.payload?),
+            false_positive: d.false_positive,
+            sync_z: d.sync_z,
+        })
+    });
     let aigc = credentials::aigc::find(&bytes).unwrap_or(None);
     let generator_metadata = capture::inspect_bytes(&bytes)
         .map(|i| i.generations.iter().map(|g| format!("{:?}", g.generator)).collect())
         .unwrap_or_default();
     let (mut work, mut fingerprint) = (None, None);
-    if let Some(store) = store {
+    if let Some(Registered { store, catalog }) = registered {
         if let Some(p) = detection.as_ref().and_then(|d| d.payload) {
             work = store.work(p as i64)?;
         }
-        let scanned = Scanned::from_bytes(path, &bytes, &Limits::default()).ok();
-        if let Some(m) = scanned.and_then(|s| store.catalog().ok()?.search(&s.fingerprint).into_iter().next())
-        {
+        if let Some(m) = scanned.as_ref().and_then(|s| catalog.search(&s.fingerprint).into_iter().next()) {
             fingerprint = Some(FingerprintMatch {
                 work: m.work,
                 confidence: format!("{:?}", m.confidence).to_lowercase(),
