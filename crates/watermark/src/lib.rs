@@ -19,6 +19,9 @@ use pattern::{CHIPS, TILE, layout};
 pub const MIN_SIDE: usize = 256;
 /// The PSNR embedding aims at, in dB (measured on the RGB result).
 pub const TARGET_PSNR: f64 = 40.4;
+/// The luminance SSIM the texture weighting keeps at least, as predicted from the local
+/// variances (the SSIM measured comes out higher: the change is smooth within SSIM's window).
+const TARGET_SSIM: f32 = 0.985;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum WatermarkError {
@@ -110,15 +113,57 @@ fn box_mean(w: usize, h: usize, src: &[f32], r: usize) -> Vec<f32> {
     out
 }
 
-/// The texture weight: local standard deviation over 7 × 7, relative to the image's mean,
-/// clamped to [0.35, 2.5].
+/// SSIM's second constant, `(0.03 · 255)²`.
+const SSIM_C2: f32 = 58.5225;
+
+/// The texture weight: a power `p` of the local standard deviation over 7 × 7 (plus 2),
+/// relative to its mean over the image, clamped to [0.35, 2.5]. `p` is the smallest of
+/// 0, 0.1, … 1 for which the predicted SSIM stays at [`TARGET_SSIM`]: a smooth photo keeps
+/// its flat areas nearly untouched (`p` near 1), a textured one takes more of the change
+/// in its flatter parts, where detection gains most from it.
 fn mask(w: usize, h: usize, y: &[f32]) -> Vec<f32> {
     let mean = box_mean(w, h, y, 3);
     let sq: Vec<f32> = y.iter().map(|v| v * v).collect();
     let mean_sq = box_mean(w, h, &sq, 3);
-    let std: Vec<f32> = mean.iter().zip(&mean_sq).map(|(m, q)| (q - m * m).max(0.0).sqrt() + 2.0).collect();
-    let avg = std.iter().map(|&v| v as f64).sum::<f64>() as f32 / std.len() as f32;
-    std.into_iter().map(|s| (s / avg).clamp(0.35, 2.5)).collect()
+    let sd: Vec<f32> = mean.iter().zip(&mean_sq).map(|(m, q)| (q - m * m).max(0.0).sqrt()).collect();
+    let weights = |p: f32, sd: &mut dyn Iterator<Item = f32>| -> Vec<f32> {
+        // (sd + 2)^p from a table at quarter steps: the deviation of 8-bit values is at most
+        // 127.5.
+        let table: Vec<f32> = (0..=512).map(|i| (i as f32 / 4.0 + 2.0).powf(p)).collect();
+        let raw: Vec<f32> = sd
+            .map(|s| {
+                let x = (s * 4.0).min(511.0);
+                let i = x as usize;
+                table[i] + (x - i as f32) * (table[i + 1] - table[i])
+            })
+            .collect();
+        let avg = raw.iter().map(|&v| v as f64).sum::<f64>() as f32 / raw.len() as f32;
+        raw.into_iter().map(|s| (s / avg).clamp(0.35, 2.5)).collect()
+    };
+    // The SSIM of a window of variance v that receives an uncorrelated change of power e is
+    // (2v + C2) / (2v + e + C2): averaged over a sample of the pixels.
+    const SAMPLE: usize = 29;
+    let target = (255.0 * 10f64.powf(-TARGET_PSNR / 20.0)) as f32;
+    let ssim = |p: f32| -> f32 {
+        let m = weights(p, &mut sd.iter().step_by(SAMPLE).copied());
+        let power = m.iter().map(|v| v * v).sum::<f32>() / m.len() as f32;
+        let sum: f32 = m
+            .iter()
+            .zip(sd.iter().step_by(SAMPLE))
+            .map(|(m, s)| {
+                let (v, e) = (s * s, target * target * m * m / power);
+                (2.0 * v + SSIM_C2) / (2.0 * v + e + SSIM_C2)
+            })
+            .sum();
+        sum / m.len() as f32
+    };
+    // The SSIM rises with p: bisect over tenths for the smallest p that keeps the target.
+    let (mut lo, mut hi) = (0, 10);
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if ssim(mid as f32 / 10.0) >= TARGET_SSIM { hi = mid } else { lo = mid + 1 }
+    }
+    weights(lo as f32 / 10.0, &mut sd.iter().copied())
 }
 
 /// For each pixel coordinate along one axis: the two chips it lies between (wrapping around

@@ -49,14 +49,23 @@ fn normal_tail(z: f64) -> f64 {
 const FOLD_RADIUS: f32 = 1.0;
 const ACF_RADIUS: f32 = 1.5;
 
-/// The image's fine detail (minus a local mean of `radius` pixels), normalised by its local
-/// strength, at working resolution.
+/// The image's fine detail (minus a local mean of `radius` pixels), weighted by the inverse of
+/// its local power, at working resolution.
 fn residual(w: usize, h: usize, y: &[f32], radius: f32) -> Vec<f32> {
     let mean = box_mean(w, h, y, (radius.round() as usize).max(2));
     let d: Vec<f32> = y.iter().zip(&mean).map(|(a, b)| a - b).collect();
     let sq: Vec<f32> = d.iter().map(|v| v * v).collect();
     let local = box_mean(w, h, &sq, 3);
-    d.iter().zip(&local).map(|(v, e)| v / (e.max(0.0).sqrt() + 1.0)).collect()
+    // Divided by the local strength squared, not once: a pixel's weight in the fold then goes
+    // as the inverse of the image's local power, which is what matched filtering asks of
+    // an image whose power varies from place to place.
+    d.iter()
+        .zip(&local)
+        .map(|(v, e)| {
+            let strength = e.max(0.0).sqrt() + 1.0;
+            v / (strength * strength)
+        })
+        .collect()
 }
 
 /// How far above the autocorrelation's spread (in standard deviations) a peak must be.
