@@ -156,8 +156,10 @@ def main():
     print("| attack | goal | exact payload | false detections on unmarked |")
     print("|---|---|---|---|")
     table = {"psnr_min": min(psnrs), "ssim_min": min(ssims), "attacks": {}}
+    missed = []
     for name in attacks:
         ok = false = n = 0
+        failed = []
         for f, (a, kind, payload) in payloads.items():
             if a != name:
                 continue
@@ -165,12 +167,17 @@ def main():
             if kind == "marked":
                 n += 1
                 ok += r.get("payload") == payload
+                if r.get("payload") != payload:
+                    failed.append(os.path.basename(f).split("--")[0])
             else:
                 false += bool(r.get("found"))
         goal = table_of[name][1]
-        table["attacks"][name] = {"recovered": ok, "images": n, "false": false}
+        table["attacks"][name] = {"recovered": ok, "images": n, "false": false, "missed": failed}
         shown = f"{goal * 100:.0f}%" if goal else "–"
         print(f"| {name} | {shown} | {ok / n * 100:.1f}% ({ok}/{n}) | {false}/{n} |")
+        missed += [f"{name}: {', '.join(failed)}"] if failed else []
+    if missed:
+        print("\nNot recovered:\n  " + "\n  ".join(missed))
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(table, fh, indent=1)
