@@ -70,6 +70,8 @@ fn residual(w: usize, h: usize, y: &[f32], radius: f32) -> Vec<f32> {
 
 /// How far above the autocorrelation's spread (in standard deviations) a peak must be.
 const MIN_PEAK: f32 = 3.5;
+/// How far above the spread the three lattice points of a weaker peak must add up to.
+const MIN_LATTICE: f32 = 7.0;
 /// Peaks tried, strongest first.
 const PEAKS: usize = 4;
 
@@ -176,8 +178,16 @@ fn from_autocorrelation(w: usize, h: usize, r: &[f32], chip_hint: f32) -> Vec<Ge
         Geometry { chip: (fx * fx + fy * fy).sqrt() / TILE as f32, angle }
     };
     let mut out = Vec::new();
-    for &(_, dx, dy) in &peaks {
+    for &(score, dx, dy) in &peaks {
         if strength(acf(dx, dy)) < MIN_PEAK {
+            // Too weak alone, but with its quarter turn and their sum it may be the tiling's
+            // diagonal (the three are then lattice points too): the tile's axis is half the
+            // difference of the peak and its quarter turn.
+            let (ax, ay) = ((dx + dy) / 2, (dy - dx) / 2);
+            let (ax, ay) = if ay < 0 || (ay == 0 && ax < 0) { (-ax, -ay) } else { (ax, ay) };
+            if (score - 3.0 * mean) / sd >= MIN_LATTICE && ax * ax + ay * ay >= pmin * pmin {
+                out.push(geometry(ax, ay));
+            }
             continue;
         }
         out.push(geometry(dx, dy));
