@@ -214,9 +214,10 @@ pub fn embed(
     let mut err = 0f64;
     for (p, d) in data.chunks_exact_mut(channels).zip(&delta) {
         for c in &mut p[..colour] {
-            let v = (*c as f32 + d).round().clamp(0.0, 255.0);
+            // Rounded half up by truncation once clamped (`f32::round` is a library call).
+            let v = ((*c as f32 + d).clamp(0.0, 255.0) + 0.5) as u8;
             err += (v as f64 - *c as f64).powi(2);
-            *c = v as u8;
+            *c = v;
         }
     }
     let mse = err / (width * height * colour) as f64;
