@@ -1,28 +1,21 @@
 //! claim end to end: a realistic project made with the real record/select/reject/edit/seal
 //! commands, then the report's facts checked against the journal, and the bundle verified.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use fixtures::project::{PROMPTS, write_inpainted, write_round};
 use serde_json::Value;
 
-fn run(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_handprint")).env("HANDPRINT_HOME", home).args(args).output().unwrap()
-}
-
-fn json(home: &Path, args: &[&str]) -> Value {
-    let out = run(home, args);
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(String::from_utf8_lossy(&out.stdout).lines().last().unwrap().as_bytes()).unwrap()
-}
+use common::{json, run, s};
 
 #[test]
 fn a_project_of_dozens_of_generations_gives_a_report_whose_facts_match_the_journal() {
     let tmp = tempfile::tempdir().unwrap();
     let (home, dir) = (tmp.path().join("home"), tmp.path().join("images"));
     std::fs::create_dir_all(&dir).unwrap();
-    let s = |p: &Path| p.to_str().unwrap().to_owned();
     json(&home, &["init", "--name", "李云 (Li Yun)", "--json"]);
     json(&home, &["project", "new", "fox", "--json"]);
     // 4 rounds of 8 generations (fixtures::project): the prompt revised each round, seeds,
@@ -168,7 +161,6 @@ fn a_project_of_dozens_of_generations_gives_a_report_whose_facts_match_the_journ
 fn a_work_without_a_journal_and_a_journal_that_fails_say_so_first() {
     let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path().join("home");
-    let s = |p: &Path| p.to_str().unwrap().to_owned();
     json(&home, &["init", "--name", "Ana Ruiz", "--json"]);
     // Registered only: no journal behind it.
     let photo = fixtures::images::kodak_path("kodim01");

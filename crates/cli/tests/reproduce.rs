@@ -1,25 +1,12 @@
 //! reproduce against servers that behave like the AUTOMATIC1111 and ComfyUI APIs.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
 use fixtures::images::kodak;
 use fixtures::project::{write_inpainted, write_round};
 use serde_json::Value;
 
-fn run(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_handprint")).env("HANDPRINT_HOME", home).args(args).output().unwrap()
-}
-
-fn json(home: &Path, args: &[&str]) -> Value {
-    let out = run(home, args);
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(String::from_utf8_lossy(&out.stdout).lines().last().unwrap().as_bytes()).unwrap()
-}
-
-fn s(p: &Path) -> String {
-    p.to_str().unwrap().to_owned()
-}
+use common::{json, run, s};
 
 #[test]
 fn an_a1111_generation_is_re_run_with_its_recorded_settings() {

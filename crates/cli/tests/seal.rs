@@ -2,23 +2,14 @@
 //! JPEG, their Content Credentials, journal proof, watermark and AIGC label read back, and a
 //! stripped, re-encoded copy still named.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
 use fixtures::containers::{self, pil_text};
 use fixtures::images::{Picture, kodak};
 use fixtures::samples::a1111_parameters;
 use serde_json::Value;
 
-fn run(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_handprint")).env("HANDPRINT_HOME", home).args(args).output().unwrap()
-}
-
-fn json(home: &Path, args: &[&str]) -> Value {
-    let out = run(home, args);
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
-}
+use common::{json, run, s};
 
 /// A PNG as AUTOMATIC1111 writes it: the pixels and a `parameters` text chunk.
 fn a1111_png(p: &Picture) -> Vec<u8> {
@@ -29,7 +20,6 @@ fn a1111_png(p: &Picture) -> Vec<u8> {
 fn a_sealed_work_verifies_and_its_stripped_copy_is_still_named() {
     let tmp = tempfile::tempdir().unwrap();
     let (home, dir) = (tmp.path().join("home"), tmp.path());
-    let s = |p: &Path| p.to_str().unwrap().to_owned();
     json(&home, &["init", "--name", "Li Yun", "--json"]);
     json(&home, &["project", "new", "spring", "--json"]);
 
@@ -141,7 +131,6 @@ fn a_sealed_work_verifies_and_its_stripped_copy_is_still_named() {
 fn a_file_from_elsewhere_needs_import_and_a_jpeg_seals_as_jpeg() {
     let tmp = tempfile::tempdir().unwrap();
     let (home, dir) = (tmp.path().join("home"), tmp.path());
-    let s = |p: &Path| p.to_str().unwrap().to_owned();
     let photo = dir.join("photo.jpg");
     std::fs::write(&photo, kodak("kodim04").crop(0, 0, 512, 384).jpeg(92)).unwrap();
 
@@ -216,7 +205,6 @@ fn a_file_from_elsewhere_needs_import_and_a_jpeg_seals_as_jpeg() {
 fn a_webp_seals_as_webp_and_a_damaged_manifest_is_reported_not_fatal() {
     let tmp = tempfile::tempdir().unwrap();
     let (home, dir) = (tmp.path().join("home"), tmp.path());
-    let s = |p: &Path| p.to_str().unwrap().to_owned();
     json(&home, &["init", "--name", "Ana Ruiz", "--json"]);
     json(&home, &["project", "new", "hats", "--json"]);
     let picture = kodak("kodim03").crop(128, 64, 512, 384);

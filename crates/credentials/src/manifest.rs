@@ -37,12 +37,16 @@ pub enum SourceType {
 }
 
 impl SourceType {
-    pub fn iri(self) -> String {
-        let term = match self {
+    /// The term in IPTC's vocabulary.
+    pub fn term(self) -> &'static str {
+        match self {
             SourceType::TrainedAlgorithmicMedia => "trainedAlgorithmicMedia",
             SourceType::CompositeWithTrainedAlgorithmicMedia => "compositeWithTrainedAlgorithmicMedia",
-        };
-        format!("{IPTC}{term}")
+        }
+    }
+
+    pub fn iri(self) -> String {
+        format!("{IPTC}{}", self.term())
     }
 }
 

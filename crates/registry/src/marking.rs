@@ -7,7 +7,7 @@
 //! CMYK JPEG, animated images, GIF, and images under 256 × 256.
 
 use std::io::Cursor;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use watermark::{Detection, Embedded};
 
@@ -237,10 +237,16 @@ pub fn embed_file(input: &Path, output: &Path, payload: u64) -> Result<Embedded,
     Ok(embedded)
 }
 
+/// The temporary file `path` is written through: hidden, in the same folder (so that the
+/// rename that ends the write stays on one file system).
+pub(crate) fn temporary_path(path: &Path) -> Result<PathBuf, RegistryError> {
+    let name = path.file_name().ok_or_else(|| fail(path, "not a file name"))?;
+    Ok(path.with_file_name(format!(".{}.tmp", name.to_string_lossy())))
+}
+
 /// Writes `data` to `path` through a temporary file in the same folder and a rename.
 pub(crate) fn write_atomically(path: &Path, data: &[u8]) -> Result<(), RegistryError> {
-    let name = path.file_name().ok_or_else(|| fail(path, "not a file name"))?;
-    let tmp = path.with_file_name(format!(".{}.tmp", name.to_string_lossy()));
+    let tmp = temporary_path(path)?;
     std::fs::write(&tmp, data).map_err(|e| RegistryError::io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| RegistryError::io(path, e))
 }

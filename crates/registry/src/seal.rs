@@ -23,7 +23,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::identity::Identity;
-use crate::marking::embed_bytes;
+use crate::marking::{embed_bytes, temporary_path};
 use crate::ops::read_file;
 use crate::store::Pending;
 use crate::works::{MAX_IMAGE_FILE, Scanned, Work};
@@ -203,10 +203,7 @@ impl Registry {
 
         let home_name = &identity.name;
         let output = o.output.to_path_buf();
-        let tmp_out = {
-            let name = output.file_name().ok_or_else(|| fail(&output, "not a file name"))?;
-            output.with_file_name(format!(".{}.tmp", name.to_string_lossy()))
-        };
+        let tmp_out = temporary_path(&output)?;
         let sealed = self.store.transaction(|tx| {
             let work_id = tx.next_work_id()?;
             let mut pending = Vec::new();
@@ -318,11 +315,7 @@ impl Registry {
             event_hash: event.hash(),
             log_index: event.event.log_index,
             checkpoint_size: size,
-            source_type: if composite {
-                "compositeWithTrainedAlgorithmicMedia"
-            } else {
-                "trainedAlgorithmicMedia"
-            },
+            source_type: source_type.term(),
             psnr,
             imported,
             kept_manifest,

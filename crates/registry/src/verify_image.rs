@@ -12,14 +12,15 @@ use credentials::aigc::AigcLabel;
 use credentials::{Credentials, Format, Status};
 use ed25519_dalek::VerifyingKey;
 use fingerprint::catalog::Catalog;
-use fingerprint::decode::Limits;
+use fingerprint::decode::{self, Limits};
+use fingerprint::prints;
 use ledger::checkpoint::Checkpoint;
 use ledger::{Hash, SignedEvent, merkle};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::seal::SEAL_FORMAT;
-use crate::works::{MAX_IMAGE_FILE, Scanned, Work};
+use crate::works::{MAX_IMAGE_FILE, Work};
 use crate::{RegistryError, Store};
 
 /// The journal proof a sealed image carries in its manifest, checked.
@@ -146,12 +147,12 @@ pub fn verify_image(
     let journal = c2pa.active.as_ref().and_then(|m| m.journal.as_ref()).map(journal_proof);
     // Pixels that do not decode (a damaged or tampered file) still leave the rest to report.
     let mut problems = Vec::new();
-    let scanned = Scanned::from_bytes(path, &bytes, &Limits { min_side: 64, ..Default::default() })
-        .map_err(|e| problems.push(format!("pixels: {e}")))
+    let decoded = decode::decode(&bytes, &Limits { min_side: 64, ..Default::default() })
+        .map_err(|e| problems.push(format!("pixels: {}", fail(e.to_string()))))
         .ok();
-    let detection = scanned
+    let detection = decoded
         .as_ref()
-        .and_then(|s| crate::marking::detect_image(path, &s.decoded.image).ok())
+        .and_then(|d| crate::marking::detect_image(path, &d.image).ok())
         .filter(|d| d.payload.is_some());
     let watermark = detection.as_ref().and_then(|d| {
         Some(WatermarkFound {
@@ -169,7 +170,10 @@ pub fn verify_image(
         if let Some(p) = detection.as_ref().and_then(|d| d.payload) {
             work = store.work(p as i64)?;
         }
-        if let Some(m) = scanned.as_ref().and_then(|s| catalog.search(&s.fingerprint).into_iter().next()) {
+        // Fingerprinted only when there is a catalog to look it up in.
+        let found =
+            decoded.as_ref().and_then(|d| catalog.search(&prints::fingerprint(&d.image)).into_iter().next());
+        if let Some(m) = found {
             fingerprint = Some(FingerprintMatch {
                 work: m.work,
                 confidence: format!("{:?}", m.confidence).to_lowercase(),
