@@ -30,6 +30,12 @@ pub use exif::decode_user_comment;
 pub use parsers::parameter_pairs;
 pub use record::*;
 
+/// An XMP packet's properties as `(name, value)` pairs, names with their prefix as written
+/// (`dc:description`, `TC260:AIGC`), from elements and `rdf:Description` attributes alike.
+pub fn xmp_properties(packet: &str) -> Result<Vec<(String, String)>, String> {
+    xmp::parse(packet)
+}
+
 /// Inspects the image at `path`.
 pub fn inspect_path(path: &Path) -> Result<Inspection, CaptureError> {
     let file = File::open(path)?;

@@ -3,7 +3,6 @@
 //! fields `Label`, `ContentProducer`, `ProduceID`, `ReservedCode1`, `ContentPropagator`,
 //! `PropagateID` and `ReservedCode2`.
 
-use quick_xml::events::Event;
 use serde::{Deserialize, Serialize};
 
 use crate::CredentialsError;
@@ -87,49 +86,13 @@ fn find_bytes(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// The AIGC label in one XMP packet, as an element or as an attribute of `rdf:Description`.
 pub fn read(packet: &[u8]) -> Result<Option<AigcLabel>, CredentialsError> {
-    let mut reader = quick_xml::Reader::from_reader(packet);
-    let mut inside = false;
-    let mut text = String::new();
-    let parse = |json: &str| {
-        serde_json::from_str::<AigcLabel>(json)
-            .map(Some)
-            .map_err(|e| CredentialsError::Xmp(format!("TC260:AIGC is not the standard's JSON: {e}")))
-    };
-    let mut buf = Vec::new();
-    loop {
-        match reader.read_event_into(&mut buf) {
-            Ok(Event::Start(e)) if e.name().as_ref() == PROPERTY.as_bytes() => inside = true,
-            Ok(Event::Start(e) | Event::Empty(e)) => {
-                for a in e.attributes().flatten() {
-                    if a.key.as_ref() == PROPERTY.as_bytes() {
-                        let v = a
-                            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                            .map_err(|e| CredentialsError::Xmp(e.to_string()))?;
-                        return parse(&v);
-                    }
-                }
-            }
-            Ok(Event::Text(t)) if inside => {
-                text.push_str(&t.decode().map_err(|e| CredentialsError::Xmp(e.to_string()))?)
-            }
-            Ok(Event::GeneralRef(r)) if inside => {
-                let name = String::from_utf8_lossy(&r);
-                text.push_str(match name.as_ref() {
-                    "amp" => "&",
-                    "lt" => "<",
-                    "gt" => ">",
-                    "quot" => "\"",
-                    "apos" => "'",
-                    _ => "",
-                });
-            }
-            Ok(Event::End(e)) if inside && e.name().as_ref() == PROPERTY.as_bytes() => return parse(&text),
-            Ok(Event::Eof) => return Ok(None),
-            Err(e) => return Err(CredentialsError::Xmp(format!("malformed XMP: {e}"))),
-            _ => {}
-        }
-        buf.clear();
-    }
+    let packet =
+        std::str::from_utf8(packet).map_err(|e| CredentialsError::Xmp(format!("XMP is not UTF-8: {e}")))?;
+    let properties = capture::xmp_properties(packet).map_err(CredentialsError::Xmp)?;
+    let Some((_, json)) = properties.iter().find(|(name, _)| name == PROPERTY) else { return Ok(None) };
+    serde_json::from_str::<AigcLabel>(json)
+        .map(Some)
+        .map_err(|e| CredentialsError::Xmp(format!("TC260:AIGC is not the standard's JSON: {e}")))
 }
 
 #[cfg(test)]

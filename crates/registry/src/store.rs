@@ -264,12 +264,7 @@ impl Store {
 
     /// The latest checkpoint: its size and signed note.
     pub fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, RegistryError> {
-        self.conn
-            .query_row("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1", [], |r| {
-                Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
-            })
-            .optional()
-            .map_err(self.db())
+        latest_checkpoint(&self.conn).map_err(self.db())
     }
 
     pub fn add_timestamp(&self, size: u64, tsa: &str, token: &[u8], time: &str) -> Result<(), RegistryError> {
@@ -439,20 +434,22 @@ impl Tx<'_> {
         Ok(signed)
     }
 
-    /// The latest checkpoint: its size and signed note.
+    /// The latest checkpoint: its size and signed note, as this transaction sees it.
     pub fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, RegistryError> {
-        self.tx
-            .query_row("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1", [], |r| {
-                Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
-            })
-            .optional()
-            .map_err(self.db())
+        latest_checkpoint(&self.tx).map_err(self.db())
     }
 
     /// Inclusion proof of `index` in the tree of `size` events.
     pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, RegistryError> {
         merkle::inclusion_proof(&TxNodes(&self.tx), index, size)
     }
+}
+
+fn latest_checkpoint(conn: &Connection) -> rusqlite::Result<Option<(u64, String)>> {
+    conn.query_row("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1", [], |r| {
+        Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
+    })
+    .optional()
 }
 
 /// Read access inside (or outside) a transaction, for building drafts.
