@@ -21,30 +21,50 @@ pub(crate) fn is_png_data_uri(uri: &str) -> bool {
     uri.starts_with("data:image/png;base64,") && !uri.contains(['"', '<', '>', '&'])
 }
 
-fn colour(kind: &str, verdict: Option<&str>) -> &'static str {
+pub(crate) type Rgb = (u8, u8, u8);
+/// Edges within the sealed work's lineage, and the others.
+pub(crate) const LINEAGE_EDGE: Rgb = (184, 134, 11);
+pub(crate) const OTHER_EDGE: Rgb = (176, 190, 197);
+
+/// A node's colour, in the HTML and the PDF alike.
+pub(crate) fn colour(kind: &str, verdict: Option<&str>) -> Rgb {
     match (kind, verdict) {
-        ("sealed", _) => "#b8860b",
-        (_, Some("selected")) => "#2e7d32",
-        (_, Some("rejected")) => "#9e9e9e",
-        ("generated", _) => "#1565c0",
-        ("edited", _) => "#c62828",
-        ("imported", _) => "#6a1b9a",
-        ("prompt-edited", _) => "#ef6c00",
-        _ => "#546e7a",
+        ("sealed", _) => (184, 134, 11),
+        (_, Some("selected")) => (46, 125, 50),
+        (_, Some("rejected")) => (158, 158, 158),
+        ("generated", _) => (21, 101, 192),
+        ("edited", _) => (198, 40, 40),
+        ("imported", _) => (106, 27, 154),
+        ("prompt-edited", _) => (239, 108, 0),
+        _ => (84, 110, 122),
     }
+}
+
+fn hex((r, g, b): Rgb) -> String {
+    format!("#{r:02x}{g:02x}{b:02x}")
+}
+
+/// Each node's parents (rows), in the order of the edges.
+pub(crate) fn parents(f: &Facts) -> Vec<Vec<usize>> {
+    let row_of: HashMap<u64, usize> = f.nodes.iter().enumerate().map(|(i, n)| (n.log_index, i)).collect();
+    let mut parents = vec![Vec::new(); f.nodes.len()];
+    for e in &f.edges {
+        if let (Some(&a), Some(&b)) = (row_of.get(&e.from), row_of.get(&e.to)) {
+            parents[b].push(a);
+        }
+    }
+    parents
 }
 
 /// Lanes: a node continues its first parent's lane when that parent has not been continued
 /// yet; otherwise it takes the first lane whose last node has no child still to come.
 pub(crate) fn lanes(f: &Facts) -> (Vec<usize>, usize) {
-    let row_of: HashMap<u64, usize> = f.nodes.iter().enumerate().map(|(i, n)| (n.log_index, i)).collect();
-    let n = f.nodes.len();
-    let mut parents: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let parents = parents(f);
+    let n = parents.len();
     let mut last_child: Vec<usize> = (0..n).collect();
-    for e in &f.edges {
-        if let (Some(&a), Some(&b)) = (row_of.get(&e.from), row_of.get(&e.to)) {
-            parents[b].push(a);
-            last_child[a] = last_child[a].max(b);
+    for (child, of) in parents.iter().enumerate() {
+        for &p in of {
+            last_child[p] = last_child[p].max(child);
         }
     }
     let mut lane = vec![0usize; n];
@@ -102,13 +122,13 @@ pub fn svg(f: &Facts, thumbnails: &HashMap<String, String>) -> String {
             y(a) + row / 2.0,
             x(b),
             y(b),
-            if strong { "#b8860b" } else { "#b0bec5" },
+            hex(if strong { LINEAGE_EDGE } else { OTHER_EDGE }),
             if strong { 2.5 } else { 1.2 },
             escape(&e.relation)
         );
     }
     for (i, n) in f.nodes.iter().enumerate() {
-        let c = colour(n.kind, n.verdict);
+        let c = hex(colour(n.kind, n.verdict));
         let r = if n.kind == "sealed" { 6.5 } else { 4.5 };
         let _ = write!(
             out,

@@ -28,7 +28,7 @@ const BODY: f32 = 9.0;
 const SMALL: f32 = 7.5;
 const LEAD: f32 = 1.35;
 
-type Rgb = (u8, u8, u8);
+use graph::Rgb;
 const BLACK: Rgb = (17, 17, 17);
 const GREY: Rgb = (100, 100, 100);
 const RED: Rgb = (198, 40, 40);
@@ -751,8 +751,7 @@ fn graph_rows(
     // Rows on the page they fall on; an edge is drawn on its child's page, from the page top
     // when its parent is on an earlier page.
     let mut at: Vec<(usize, f32)> = Vec::with_capacity(f.nodes.len());
-    let row_of: std::collections::HashMap<u64, usize> =
-        f.nodes.iter().enumerate().map(|(i, n)| (n.log_index, i)).collect();
+    let parents = graph::parents(f);
     let x = |i: usize| MARGIN + 4.0 + lane[i].min(23) as f32 * LANE;
     for (i, n) in f.nodes.iter().enumerate() {
         l.ensure(row);
@@ -760,8 +759,7 @@ fn graph_rows(
         let y = l.y - row / 2.0;
         at.push((l.pages.len() - 1, y));
         let page = l.pages.len() - 1;
-        for e in f.edges.iter().filter(|e| e.to == n.log_index) {
-            let Some(&p) = row_of.get(&e.from) else { continue };
+        for &p in &parents[i] {
             let (pp, py) = at[p];
             let from_y = if pp == page { py } else { MARGIN };
             let strong = f.nodes[p].in_lineage && n.in_lineage;
@@ -771,19 +769,10 @@ fn graph_rows(
                 c2: (x(i), from_y + row / 2.0),
                 to: (x(i), y),
                 width: if strong { 1.8 } else { 0.7 },
-                colour: if strong { (184, 134, 11) } else { (176, 190, 197) },
+                colour: if strong { graph::LINEAGE_EDGE } else { graph::OTHER_EDGE },
             });
         }
-        let fill = match (n.kind, n.verdict) {
-            ("sealed", _) => (184, 134, 11),
-            (_, Some("selected")) => (46, 125, 50),
-            (_, Some("rejected")) => (158, 158, 158),
-            ("generated", _) => (21, 101, 192),
-            ("edited", _) => (198, 40, 40),
-            ("imported", _) => (106, 27, 154),
-            ("prompt-edited", _) => (239, 108, 0),
-            _ => (84, 110, 122),
-        };
+        let fill = graph::colour(n.kind, n.verdict);
         l.ops().push(Op::Circle { x: x(i), y, r: 3.0, fill, ring: n.in_lineage.then_some(BLACK) });
         if let Some(png) = png_of(n) {
             l.ops().push(Op::Image {
