@@ -2,11 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The tools whose metadata `capture` understands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Generator {
     Automatic1111,
@@ -39,9 +39,8 @@ impl Generator {
 
     /// The generator whose JSON name (`automatic1111`, `comfy-ui`, …) this is.
     pub fn from_json_name(name: &str) -> Option<Generator> {
-        Self::ALL
-            .into_iter()
-            .find(|g| serde_json::to_value(g).ok().as_ref().and_then(Value::as_str) == Some(name))
+        use serde::de::{IntoDeserializer, value::Error};
+        Generator::deserialize(IntoDeserializer::<Error>::into_deserializer(name)).ok()
     }
 
     /// The display name of a generator given by its JSON name; unknown names unchanged.

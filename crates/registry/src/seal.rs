@@ -157,9 +157,10 @@ impl Registry {
             return Err(RegistryError::NoProject(o.project.into()));
         }
         let all = self.store.events(Some(o.project))?;
-        let recorded_at = all.iter().rposition(|e| {
-            e.file().and_then(|f| f.get("sha256")).and_then(Value::as_str) == Some(&read.info.sha256.to_hex())
-        });
+        let sha256 = read.info.sha256.to_hex();
+        let recorded_at = all
+            .iter()
+            .rposition(|e| e.file().and_then(|f| f.get("sha256")).and_then(Value::as_str) == Some(&sha256));
         let recorded = recorded_at.map(|i| &all[i]);
         if recorded.is_none() && !o.import {
             return Err(fail(
