@@ -6,11 +6,13 @@
 //! [`merkle::nodes_for_append`]) and checks what was stored ([`verify::verify`]). The format
 //! is specified in `docs/ledger.md`.
 
+pub mod certificate;
 pub mod checkpoint;
 pub mod event;
 mod hash;
 pub mod lineage;
 pub mod merkle;
+pub mod statement;
 pub mod timestamp;
 pub mod verify;
 
