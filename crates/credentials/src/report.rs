@@ -33,6 +33,9 @@ pub struct ManifestSummary {
     pub title: Option<String>,
     pub claim_generator: Option<String>,
     pub signer: Option<String>,
+    /// The signing certificate's Ed25519 key, base64 as in journal events (`None` for other
+    /// algorithms): what binds a journal assertion to this manifest's signer.
+    pub signer_key: Option<String>,
     pub issuer: Option<String>,
     pub signed_at: Option<String>,
     /// Every action: `action`, `digitalSourceType`, `softwareAgent`, `when`, `description`.
@@ -58,6 +61,10 @@ pub struct Credentials {
     pub active: Option<ManifestSummary>,
     /// How many manifests the store holds (earlier ones come from ingredients).
     pub manifests: usize,
+    /// Why the C2PA reader could not parse a file that holds no manifest store (a damaged
+    /// container): not a finding on credentials, since there are none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unreadable: Option<String>,
 }
 
 impl Credentials {
@@ -68,8 +75,16 @@ impl Credentials {
             informational: vec![],
             active: None,
             manifests: 0,
+            unreadable: None,
         }
     }
+}
+
+/// Whether `image` holds a C2PA manifest store: capture's walk of the container finds one, or
+/// (in a container too damaged to walk) its JUMBF superbox and `c2pa` label are in the bytes.
+fn store_present(image: &[u8]) -> bool {
+    let has = |needle: &[u8]| image.windows(needle.len()).any(|w| w == needle);
+    capture::inspect_bytes(image).is_ok_and(|i| i.c2pa.is_some()) || (has(b"jumb") && has(b"c2pa"))
 }
 
 /// Reads and validates the manifest store embedded in `image`. `trust_anchors` are PEM root
@@ -88,14 +103,19 @@ pub fn read(
     let reader = match Reader::from_shared_context(&context).with_stream(format.mime(), Cursor::new(image)) {
         Ok(r) => r,
         Err(c2pa::Error::JumbfNotFound | c2pa::Error::ProvenanceMissing) => return Ok(Credentials::none()),
+        // A damaged container with no manifest store in it makes no claim that could fail.
+        Err(e) if !store_present(image) => {
+            return Ok(Credentials {
+                unreadable: Some(format!("the container is damaged ({e}); it holds no manifest store")),
+                ..Credentials::none()
+            });
+        }
         Err(e) => {
             // A store too damaged to load is still a finding, not an error of the reader.
             return Ok(Credentials {
                 status: Status::Invalid,
                 failures: vec![format!("manifest store unreadable: {e}")],
-                informational: vec![],
-                active: None,
-                manifests: 0,
+                ..Credentials::none()
             });
         }
     };
@@ -114,8 +134,22 @@ pub fn read(
         _ => Status::Invalid,
     };
     let store: Value = serde_json::from_str(&reader.json()).unwrap_or(Value::Null);
-    let active = reader.active_label().map(|label| summary(label, &store["manifests"][label]));
-    Ok(Credentials { status, failures, informational, active, manifests: reader.manifests().len() })
+    let signer_key = reader
+        .active_manifest()
+        .and_then(|m| m.signature_info())
+        .and_then(|s| crate::certificates::ed25519_key_of(s.cert_chain()))
+        .map(|k| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, k.as_bytes()));
+    let active = reader
+        .active_label()
+        .map(|label| ManifestSummary { signer_key, ..summary(label, &store["manifests"][label]) });
+    Ok(Credentials {
+        status,
+        failures,
+        informational,
+        active,
+        manifests: reader.manifests().len(),
+        unreadable: None,
+    })
 }
 
 fn strings(v: &Value, key: &str) -> Option<String> {

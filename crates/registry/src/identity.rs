@@ -62,7 +62,19 @@ pub fn create(dir: &Path, name: &str, passphrase: Option<&str>) -> Result<Public
     if name.trim().is_empty() {
         return Err(RegistryError::Identity("the display name is empty".into()));
     }
-    fs::create_dir_all(dir).map_err(|e| RegistryError::io(dir, e))?;
+    if let Some(c) = name.chars().find(|&c| is_deceptive(c)) {
+        return Err(RegistryError::Identity(format!(
+            "the display name holds the control or text-direction character U+{:04X}: names are shown to \
+             others in terminals, reports and credentials, so they are plain text",
+            c as u32
+        )));
+    }
+    if passphrase.is_some_and(str::is_empty) {
+        return Err(RegistryError::Identity(
+            "an empty passphrase protects nothing: give one, or leave out --passphrase".into(),
+        ));
+    }
+    private_dir(dir)?;
     let key = SigningKey::generate(&mut OsRng);
     // PKCS#8 v1 (RFC 8410's form, no embedded public key): OpenSSL 3.0 refuses v2.
     let keypair = ed25519_dalek::pkcs8::KeypairBytes { secret_key: key.to_bytes(), public_key: None };
@@ -81,10 +93,10 @@ pub fn create(dir: &Path, name: &str, passphrase: Option<&str>) -> Result<Public
         credentials::certificates(&key, &public.name).map_err(|e| RegistryError::Identity(e.to_string()))?;
     // Key first, created exclusively with mode 0600; identity.json last marks completion.
     write_new(&dir.join("key.pem"), pem.as_bytes(), 0o600)?;
-    write_new(&dir.join("root.pem"), root.as_bytes(), 0o644)?;
-    write_new(&dir.join("certificate.pem"), certificate.as_bytes(), 0o644)?;
+    write_new(&dir.join("root.pem"), root.as_bytes(), 0o600)?;
+    write_new(&dir.join("certificate.pem"), certificate.as_bytes(), 0o600)?;
     let json = serde_json::to_vec_pretty(&public).expect("plain struct");
-    write_new(&dir.join("identity.json"), &json, 0o644)?;
+    write_new(&dir.join("identity.json"), &json, 0o600)?;
     Ok(public)
 }
 
@@ -104,6 +116,63 @@ fn encrypt_key(keypair: &ed25519_dalek::pkcs8::KeypairBytes, passphrase: &str) -
         .to_pem("ENCRYPTED PRIVATE KEY", LineEnding::LF)
         .map(|p| p.to_string())
         .map_err(|e| e.to_string())
+}
+
+/// A character that can make shown text lie: C0 and C1 controls, DEL, and the bidirectional
+/// formatting characters (embeddings, overrides, isolates, marks).
+pub fn is_deceptive(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Creates `dir` if needed and makes it private to its owner (0700) whatever the umask: it
+/// holds the key, the prompts and the file history.
+pub(crate) fn private_dir(dir: &Path) -> Result<(), RegistryError> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|e| RegistryError::io(dir, e))?;
+    restrict(dir, 0o700)
+}
+
+/// Takes group and other permissions away from `path` if it has any (a no-op elsewhere than
+/// Unix, and when the file is not ours to change: reading still works).
+pub(crate) fn restrict(path: &Path, mode: u32) -> Result<(), RegistryError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = fs::metadata(path).map_err(|e| RegistryError::io(path, e))?;
+        if meta.permissions().mode() & 0o077 != 0 {
+            let _ = fs::set_permissions(path, fs::Permissions::from_mode(mode));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+    Ok(())
+}
+
+/// A warning when `key.pem` can be read by other users of this machine.
+pub fn key_file_warning(dir: &Path) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.join("key.pem");
+        let mode = fs::metadata(&path).ok()?.permissions().mode();
+        (mode & 0o077 != 0).then(|| {
+            format!(
+                "{}: mode {:o} lets other users of this machine read your private key; \
+                 `chmod 600` it (and make a new identity if they may have)",
+                path.display(),
+                mode & 0o777
+            )
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        None
+    }
 }
 
 fn write_new(path: &Path, data: &[u8], mode: u32) -> Result<(), RegistryError> {
@@ -168,10 +237,16 @@ pub fn c2pa_signer(dir: &Path, identity: &Identity) -> Result<credentials::Signe
             ))
         })
     };
-    Ok(credentials::Signer {
-        key: identity.key.clone(),
-        certificates_pem: format!("{}{}", read("certificate.pem")?, read("root.pem")?),
-    })
+    let (certificate, root) = (read("certificate.pem")?, read("root.pem")?);
+    // A certificate for another key would sign manifests that can never validate.
+    credentials::check_certificates(&certificate, &root, &identity.key.verifying_key()).map_err(|e| {
+        RegistryError::Identity(format!(
+            "{}: {e}; the identity files in {} do not belong together",
+            dir.join("certificate.pem").display(),
+            dir.display()
+        ))
+    })?;
+    Ok(credentials::Signer { key: identity.key.clone(), certificates_pem: format!("{certificate}{root}") })
 }
 
 /// The creator's personal root certificate (PEM), the trust anchor of their own manifests.

@@ -2,6 +2,7 @@
 //! an embedded SQLite file, and `record`, `select`, `edit`, `import`, `note`, `verify`,
 //! `export`.
 
+pub mod binding;
 pub mod export;
 pub mod identity;
 pub mod marking;
@@ -23,10 +24,12 @@ use identity::{Identity, PublicIdentity};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
-    #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
-    #[error("{path}: database error: {source}")]
-    Db { path: PathBuf, source: rusqlite::Error },
+    // The cause is part of the message and not also a `source()`: a printer that walks the
+    // chain of causes would show it twice.
+    #[error("{path}: {error}")]
+    Io { path: PathBuf, error: std::io::Error },
+    #[error("{path}: database error: {error}")]
+    Db { path: PathBuf, error: rusqlite::Error },
     #[error("{0}: cannot write ({1}): the disk may be full; nothing of this change was stored")]
     Full(PathBuf, String),
     #[error("no identity in {0}: run `handprint init --name \"Your Name\"` first")]
@@ -49,14 +52,14 @@ pub enum RegistryError {
 
 impl RegistryError {
     pub fn io(path: &Path, source: std::io::Error) -> Self {
-        RegistryError::Io { path: path.to_path_buf(), source }
+        RegistryError::Io { path: path.to_path_buf(), error: source }
     }
 
     pub fn db(path: &Path, source: rusqlite::Error) -> Self {
         use rusqlite::ErrorCode::{DiskFull, SystemIoFailure};
         match source.sqlite_error_code() {
             Some(DiskFull | SystemIoFailure) => RegistryError::Full(path.to_path_buf(), source.to_string()),
-            _ => RegistryError::Db { path: path.to_path_buf(), source },
+            _ => RegistryError::Db { path: path.to_path_buf(), error: source },
         }
     }
 }
@@ -107,6 +110,13 @@ impl Registry {
     pub fn open(home: &Path) -> Result<Registry, RegistryError> {
         let public = identity::load_public(home)?;
         let store = Store::open(&home.join("journal.sqlite3"))?;
+        Ok(Registry { home: home.to_path_buf(), public, store })
+    }
+
+    /// Opens the data directory without writing anything to it (`verify`, `log`, `export`).
+    pub fn open_read_only(home: &Path) -> Result<Registry, RegistryError> {
+        let public = identity::load_public(home)?;
+        let store = Store::open_read_only(&home.join("journal.sqlite3"))?;
         Ok(Registry { home: home.to_path_buf(), public, store })
     }
 

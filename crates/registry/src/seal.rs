@@ -30,7 +30,9 @@ use crate::works::{MAX_IMAGE_FILE, Scanned, Work};
 use crate::{Registry, RegistryError};
 
 /// The `format` of the `org.handprint.journal` assertion.
-pub const SEAL_FORMAT: &str = "handprint.seal/1";
+pub const SEAL_FORMAT: &str = "handprint.seal/2";
+/// The first format, whose sealed event did not name the image data it sealed.
+pub const SEAL_FORMAT_1: &str = "handprint.seal/1";
 /// At most this many source images become ingredients (the nearest ancestors first).
 const MAX_INGREDIENTS: usize = 64;
 
@@ -54,15 +56,27 @@ pub struct Sealed {
     pub log_index: u64,
     pub checkpoint_size: u64,
     pub source_type: &'static str,
-    pub psnr: f64,
+    /// The watermark's PSNR; `None` when the seal was found already made (`recovered`).
+    pub psnr: Option<f64>,
     pub imported: bool,
     /// The input's own C2PA manifest store, kept as its ingredient's.
     pub kept_manifest: bool,
+    /// This input was sealed before: its output was put in place (finishing a seal that was
+    /// cut off) or found there already; nothing new was signed.
+    pub recovered: bool,
     pub summary: Value,
 }
 
 fn fail(path: &Path, message: impl Into<String>) -> RegistryError {
     RegistryError::File { path: path.into(), message: message.into() }
+}
+
+fn format_name(format: Format) -> &'static str {
+    match format {
+        Format::Png => "png",
+        Format::Jpeg => "jpeg",
+        Format::WebP => "webp",
+    }
 }
 
 fn count(events: &[&SignedEvent], kind: EventKind) -> usize {
@@ -158,6 +172,11 @@ impl Registry {
         }
         let all = self.store.events(Some(o.project))?;
         let sha256 = read.info.sha256.to_hex();
+        let output = o.output.to_path_buf();
+        let tmp_out = temporary_path(&output)?;
+        if let Some(done) = self.sealed_before(&all, &sha256, &output, &tmp_out)? {
+            return done.map_err(|m| fail(input, m));
+        }
         let recorded_at = all
             .iter()
             .rposition(|e| e.file().and_then(|f| f.get("sha256")).and_then(Value::as_str) == Some(&sha256));
@@ -203,8 +222,6 @@ impl Registry {
         let mut sources = sources(&lineage);
 
         let home_name = &identity.name;
-        let output = o.output.to_path_buf();
-        let tmp_out = temporary_path(&output)?;
         let sealed = self.store.transaction(|tx| {
             let work_id = tx.next_work_id()?;
             let mut pending = Vec::new();
@@ -220,8 +237,13 @@ impl Registry {
                     files: vec![(read.info.sha256, "output")],
                 });
             }
+            // The event names the image data it seals (watermark in, before any label or
+            // manifest is written), so that its proof cannot be moved into another image.
+            let (plain, _) = embed_bytes(input, &bytes, work_id as u64, None, o.visible_label)?;
+            let image_data = crate::binding::image_data_sha256(&plain).map_err(|e| fail(input, e))?;
             let mut data = json!({
                 "work": work_id,
+                "output": {"image_data_sha256": image_data, "image_format": format_name(format)},
                 "title": o.title,
                 "file": read.info,
                 "source_type": source_type.iri(),
@@ -271,6 +293,12 @@ impl Registry {
             };
             let edit_xmp = |old: Option<&str>| aigc::with_label(old, &label).map_err(|e| fail(input, e.to_string()));
             let (marked, embedded) = embed_bytes(input, &bytes, work_id as u64, Some(&edit_xmp), o.visible_label)?;
+            if crate::binding::image_data_sha256(&marked).ok() != Some(image_data) {
+                return Err(RegistryError::Store(format!(
+                    "{}: the watermarked image came out differently twice; nothing was sealed",
+                    input.display()
+                )));
+            }
             let seal = Seal {
                 title: o.title.into(),
                 author: home_name.to_owned(),
@@ -317,10 +345,69 @@ impl Registry {
             log_index: event.event.log_index,
             checkpoint_size: size,
             source_type: source_type.term(),
-            psnr,
+            psnr: Some(psnr),
             imported,
             kept_manifest,
+            recovered: false,
             summary,
         })
+    }
+
+    /// A seal of the same input already in the journal: `seal` is not repeated (a second work
+    /// for the same pixels), but finished when it was cut off between its commit and its
+    /// rename, and a no-op when its output is in place. `Some(Err)` when the sealed file is
+    /// nowhere to be found.
+    fn sealed_before(
+        &self,
+        all: &[SignedEvent],
+        input_sha256: &str,
+        output: &Path,
+        tmp_out: &Path,
+    ) -> Result<Option<Result<Sealed, String>>, RegistryError> {
+        let is_input = |e: &&SignedEvent| {
+            e.event.kind == EventKind::Sealed
+                && e.file().and_then(|f| f.get("sha256")).and_then(Value::as_str) == Some(input_sha256)
+        };
+        let Some(prior) = all.iter().rev().find(is_input) else { return Ok(None) };
+        let Some(work) = prior.event.data["work"].as_i64().map(|id| self.store.work(id)).transpose()?.flatten()
+        else {
+            return Ok(None);
+        };
+        for candidate in [output, tmp_out] {
+            let Ok(bytes) = crate::read_limited(candidate, MAX_IMAGE_FILE) else { continue };
+            if Hash::of(&bytes) != work.sha256 {
+                continue;
+            }
+            if candidate == tmp_out {
+                std::fs::rename(tmp_out, output).map_err(|e| RegistryError::io(output, e))?;
+            }
+            return Ok(Some(Ok(Sealed {
+                output: output.to_path_buf(),
+                event_hash: prior.hash(),
+                log_index: prior.event.log_index,
+                checkpoint_size: self.store.latest_checkpoint()?.map_or(0, |c| c.0),
+                source_type: if prior.event.data["source_type"]
+                    == SourceType::CompositeWithTrainedAlgorithmicMedia.iri().as_str()
+                {
+                    SourceType::CompositeWithTrainedAlgorithmicMedia.term()
+                } else {
+                    SourceType::TrainedAlgorithmicMedia.term()
+                },
+                psnr: None,
+                imported: false,
+                kept_manifest: false,
+                recovered: true,
+                summary: prior.event.data["summary"].clone(),
+                work,
+            })));
+        }
+        Ok(Some(Err(format!(
+            "already sealed as work {} {:?} (journal event {}), and the sealed file is not at {}: a file is \
+             sealed once; `handprint works` lists the work, or record an edit and seal that",
+            work.id,
+            work.title,
+            prior.event.log_index,
+            output.display()
+        ))))
     }
 }

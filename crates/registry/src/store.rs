@@ -114,9 +114,17 @@ pub struct Pending {
 
 impl Store {
     pub fn open(path: &Path) -> Result<Store, RegistryError> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| RegistryError::io(dir, e))?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            crate::identity::private_dir(dir)?;
         }
+        // Private whatever the umask: prompts, notes and file history. SQLite gives its -wal
+        // and -shm files the database file's mode.
+        let mut create = std::fs::OpenOptions::new();
+        create.append(true).create(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut create, 0o600);
+        create.open(path).map_err(|e| RegistryError::io(path, e))?;
+        crate::identity::restrict(path, 0o600)?;
         let conn = Connection::open(path).map_err(|e| RegistryError::db(path, e))?;
         let db = |e| RegistryError::db(path, e);
         conn.busy_timeout(Duration::from_secs(30)).map_err(db)?;
@@ -126,6 +134,33 @@ impl Store {
         let mut store = Store { conn, path: path.to_path_buf() };
         store.migrate()?;
         Ok(store)
+    }
+
+    /// Opens an existing store for reading only: nothing is created, migrated or written, so
+    /// that a journal can be checked on a full disk or from a read-only copy.
+    pub fn open_read_only(path: &Path) -> Result<Store, RegistryError> {
+        use rusqlite::OpenFlags;
+        let db = |e| RegistryError::db(path, e);
+        let meta = std::fs::metadata(path).map_err(|e| RegistryError::io(path, e))?;
+        if !meta.is_file() {
+            return Err(RegistryError::File { path: path.into(), message: "not a regular file".into() });
+        }
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .map_err(db)?;
+        conn.busy_timeout(Duration::from_secs(30)).map_err(db)?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(db)?;
+        if version != SCHEMA_VERSION {
+            return Err(RegistryError::Store(format!(
+                "{}: schema version {version}, this handprint reads {SCHEMA_VERSION}: {}",
+                path.display(),
+                if version > SCHEMA_VERSION {
+                    "a newer handprint wrote it"
+                } else {
+                    "run any command that writes (`handprint project list` does) to upgrade it first"
+                }
+            )));
+        }
+        Ok(Store { conn, path: path.to_path_buf() })
     }
 
     fn migrate(&mut self) -> Result<(), RegistryError> {
@@ -362,6 +397,20 @@ impl Tx<'_> {
         let size: u64 = tx
             .query_row("SELECT COALESCE(MAX(log_index) + 1, 0) FROM events", [], |r| r.get::<_, i64>(0))
             .map_err(db)? as u64;
+        // The log is one key's: appending with another (an identity copied over this one)
+        // would leave a journal that never verifies again.
+        if let Some((_, note)) = latest_checkpoint(tx).map_err(db)? {
+            let key = key.verifying_key();
+            if Checkpoint::verify_note(&note, &key).is_err() {
+                return Err(RegistryError::Identity(format!(
+                    "{}: this journal was signed by another key than the identity's ({}): the identity \
+                     files were replaced or restored from elsewhere; put back the identity this journal \
+                     belongs to, nothing was appended",
+                    path.display(),
+                    origin_for(&key)
+                )));
+            }
+        }
         let mut heads: HashMap<String, Head> = HashMap::new();
         for p in &pending {
             let project = &p.draft.project;

@@ -19,7 +19,7 @@ use ledger::{Hash, SignedEvent, merkle};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::seal::SEAL_FORMAT;
+use crate::seal::{SEAL_FORMAT, SEAL_FORMAT_1};
 use crate::works::{MAX_IMAGE_FILE, Work};
 use crate::{RegistryError, Store};
 
@@ -33,6 +33,9 @@ pub struct JournalProof {
     pub checkpoint_size: u64,
     pub checkpoint_time: String,
     pub author: String,
+    /// The journal's log name (`handprint/journal/` and the start of SHA-256 of the key): the
+    /// identity that was actually verified, whatever name a certificate gives.
+    pub journal: String,
     /// Every check passed: event signature and hash, checkpoint signature, inclusion proof.
     pub verified: bool,
     pub problems: Vec<String>,
@@ -72,7 +75,21 @@ pub struct ImageVerdict {
     pub verdict: String,
 }
 
-fn journal_proof(assertion: &Value) -> JournalProof {
+/// What the image around a journal assertion is, for [`journal_proof`] to check the
+/// assertion against.
+pub struct Carrier<'a> {
+    /// The manifest store the assertion was read from.
+    pub c2pa: &'a Credentials,
+    /// The image data digest of the file ([`crate::binding::image_data_sha256`]).
+    pub image_data: Option<Hash>,
+    /// The watermark payload read from the pixels, 16 hex digits.
+    pub watermark: Option<&'a str>,
+}
+
+/// Checks the `org.handprint.journal` assertion of a sealed image: the event, its checkpoint
+/// and inclusion proof, and that all of it belongs to *this* image: signed into its Content
+/// Credentials by the journal's own key, naming its image data and its watermark.
+pub fn journal_proof(assertion: &Value, carrier: &Carrier) -> JournalProof {
     let mut problems = Vec::new();
     let mut p = JournalProof {
         project: assertion["project"].as_str().map(str::to_owned),
@@ -82,10 +99,17 @@ fn journal_proof(assertion: &Value) -> JournalProof {
         checkpoint_size: 0,
         checkpoint_time: String::new(),
         author: String::new(),
+        journal: String::new(),
         verified: false,
         problems: vec![],
     };
-    if assertion["format"] != SEAL_FORMAT {
+    if assertion["format"] == SEAL_FORMAT_1 {
+        problems.push(
+            "sealed in the first seal format, whose event does not name the image it seals: \
+             nothing shows this proof was not copied from another image"
+                .to_owned(),
+        );
+    } else if assertion["format"] != SEAL_FORMAT {
         problems.push(format!("unknown journal assertion format {}", assertion["format"]));
     }
     let event: Option<SignedEvent> = serde_json::from_value(assertion["event"].clone())
@@ -98,6 +122,7 @@ fn journal_proof(assertion: &Value) -> JournalProof {
     if let (Some(e), Some(key)) = (&event, &key) {
         p.log_index = e.event.log_index;
         p.author = e.event.author.clone();
+        p.journal = ledger::checkpoint::origin_for(key);
         if let Err(err) = e.verify(key) {
             problems.push(format!("the sealed event's signature does not verify: {err}"));
         }
@@ -120,12 +145,58 @@ fn journal_proof(assertion: &Value) -> JournalProof {
             }
             Err(err) => problems.push(format!("the checkpoint does not verify: {err}")),
         }
+        problems.extend(binding_problems(e, assertion, carrier));
     } else if event.is_some() {
         problems.push("the sealed event's author is not an Ed25519 key".into());
     }
     p.verified = problems.is_empty();
     p.problems = problems;
     p
+}
+
+/// Whether a sealed event belongs to the image that carries it.
+fn binding_problems(e: &SignedEvent, assertion: &Value, carrier: &Carrier) -> Vec<String> {
+    let mut problems = Vec::new();
+    let data = &e.event.data;
+    if e.event.kind != ledger::EventKind::Sealed {
+        problems.push(format!("the event is a {:?} event, not a sealed one", e.event.kind.as_str()));
+    }
+    if data["work"] != assertion["work"] {
+        problems
+            .push(format!("the assertion names work {}, its event work {}", assertion["work"], data["work"]));
+    }
+    match carrier.c2pa.status {
+        Status::Trusted | Status::UntrustedSigner => {}
+        _ => problems.push("the Content Credentials that carry the proof do not validate".into()),
+    }
+    let signer = carrier.c2pa.active.as_ref().and_then(|m| m.signer_key.as_deref());
+    if signer != Some(e.event.author.as_str()) {
+        problems.push(
+            "the Content Credentials are signed by another key than the journal's author: \
+             the proof was copied from another image"
+                .into(),
+        );
+    }
+    let named = data["output"]["image_data_sha256"].as_str();
+    match (named, carrier.image_data) {
+        (Some(n), Some(d)) if n == d.to_hex() => {}
+        (None, _) => problems.push("the sealed event names no image data".into()),
+        (Some(_), None) => problems.push("this file's image data could not be read to compare".into()),
+        (Some(_), Some(_)) => problems.push(
+            "the sealed event names other image data than this file's: the proof belongs to another image"
+                .into(),
+        ),
+    }
+    let payload = data["watermark"]["payload"].as_str();
+    match (payload, carrier.watermark) {
+        (Some(a), Some(b)) if a == b => {}
+        (Some(a), Some(b)) => problems.push(format!("the image's watermark is {b}, the sealed event's {a}")),
+        (Some(a), None) => {
+            problems.push(format!("the watermark the sealed event names ({a}) is not in the image"))
+        }
+        (None, _) => problems.push("the sealed event names no watermark".into()),
+    }
+    problems
 }
 
 /// A registry to look images up in: its store and its catalog, loaded once for many images.
@@ -144,9 +215,11 @@ pub fn verify_image(
     let bytes = crate::read_limited(path, MAX_IMAGE_FILE)?;
     let format = Format::sniff(&bytes).ok_or_else(|| fail("not a JPEG, PNG or WebP image".into()))?;
     let c2pa = credentials::read(&bytes, format, trust_anchors).map_err(|e| fail(e.to_string()))?;
-    let journal = c2pa.active.as_ref().and_then(|m| m.journal.as_ref()).map(journal_proof);
     // Pixels that do not decode (a damaged or tampered file) still leave the rest to report.
     let mut problems = Vec::new();
+    if let Some(note) = &c2pa.unreadable {
+        problems.push(format!("Content Credentials: {}", fail(note.clone())));
+    }
     let decoded = decode::decode(&bytes, &Limits { min_side: 64, ..Default::default() })
         .map_err(|e| problems.push(format!("pixels: {}", fail(e.to_string()))))
         .ok();
@@ -161,6 +234,12 @@ pub fn verify_image(
             sync_z: d.sync_z,
         })
     });
+    let carrier = Carrier {
+        c2pa: &c2pa,
+        image_data: crate::binding::image_data_sha256(&bytes).ok(),
+        watermark: watermark.as_ref().map(|w| w.payload.as_str()),
+    };
+    let journal = c2pa.active.as_ref().and_then(|m| m.journal.as_ref()).map(|a| journal_proof(a, &carrier));
     let aigc = credentials::aigc::find(&bytes).unwrap_or(None);
     let generator_metadata = capture::inspect_bytes(&bytes)
         .map(|i| i.generations.iter().map(|g| format!("{:?}", g.generator)).collect())
@@ -217,7 +296,10 @@ fn verdict(
     let mut parts = vec![credentials.to_owned()];
     if let Some(j) = journal {
         parts.push(if j.verified {
-            format!("journal proof verified (event {} in a log of {})", j.log_index, j.checkpoint_size)
+            format!(
+                "journal proof verified (event {} in a log of {}, journal {})",
+                j.log_index, j.checkpoint_size, j.journal
+            )
         } else {
             "journal proof FAILS".to_owned()
         });
