@@ -1,9 +1,12 @@
 //! Bytes to RGB pixels, with limits checked before anything large is allocated.
 //!
-//! PNG, JPEG, WebP and GIF. The image's size is read from its header and refused above
-//! [`Limits::max_pixels`], so a decompression bomb costs a few hundred bytes of reading.
-//! JPEGs can be decoded at 1/2, 1/4 or 1/8 scale inside the IDCT (`jpeg_scale_to`): a
-//! fingerprint needs a small image, and this is most of a large JPEG's decoding time.
+//! PNG, JPEG, WebP and GIF. The size the file declares is read from its header
+//! ([`declared_size`]) and refused above [`Limits::max_pixels`] before any decoder runs, so a
+//! decompression bomb costs a few hundred bytes of reading; every decoder in handprint goes
+//! through that check. PNG metadata the pixels do not need (text, ICC profiles) is skipped
+//! undecompressed ([`png_decoder`]). JPEGs can be decoded at 1/2, 1/4 or 1/8 scale inside the
+//! IDCT (`jpeg_scale_to`): a fingerprint needs a small image, and this is most of a large
+//! JPEG's decoding time; the limit still applies to the size declared, not the scaled one.
 //! Animated files give their first frame and say how many there are.
 
 use std::io::Cursor;
@@ -11,9 +14,10 @@ use std::io::Cursor;
 /// What a decode may cost.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
-    /// Largest decoded image, in pixels (width × height after any JPEG scaling).
+    /// Largest image, in pixels, as its file declares it (width × height before any JPEG
+    /// scaling: a JPEG too large to decode whole is refused at every scale).
     pub max_pixels: u64,
-    /// Smallest width and height worth fingerprinting.
+    /// Smallest width and height worth fingerprinting (declared, and after any scaling).
     pub min_side: u32,
     /// Decode JPEGs at the smallest DCT scale that keeps both sides at least this long.
     pub jpeg_scale_to: Option<u32>,
@@ -92,8 +96,93 @@ pub enum DecodeError {
     Damaged { format: &'static str, message: String },
 }
 
+/// The format and size (width, height) an image file declares, from its header alone: PNG's
+/// IHDR, JPEG's frame header (SOF0–SOF15), WebP's VP8X canvas or VP8/VP8L frame header, GIF's
+/// logical screen. Nothing is decoded or allocated. `None` when the header cannot be read.
+pub fn declared_size(bytes: &[u8]) -> Option<(Format, u32, u32)> {
+    let format = Format::sniff(bytes)?;
+    let le16 = |at: usize| Some(u16::from_le_bytes(bytes.get(at..at + 2)?.try_into().ok()?) as u32);
+    let le24 = |at: usize| {
+        let b = bytes.get(at..at + 3)?;
+        Some(u32::from_le_bytes([b[0], b[1], b[2], 0]))
+    };
+    let (width, height) = match format {
+        Format::Png => {
+            if bytes.get(12..16)? != b"IHDR" {
+                return None;
+            }
+            let be32 = |at: usize| Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?));
+            (be32(16)?, be32(20)?)
+        }
+        Format::Jpeg => jpeg_frame_size(bytes)?,
+        Format::WebP => match bytes.get(12..16)? {
+            b"VP8X" => (le24(24)? + 1, le24(27)? + 1),
+            b"VP8L" if *bytes.get(20)? == 0x2f => {
+                let bits = u32::from_le_bytes(bytes.get(21..25)?.try_into().ok()?);
+                ((bits & 0x3fff) + 1, ((bits >> 14) & 0x3fff) + 1)
+            }
+            b"VP8 " if bytes.get(23..26)? == [0x9d, 0x01, 0x2a] => (le16(26)? & 0x3fff, le16(28)? & 0x3fff),
+            _ => return None,
+        },
+        Format::Gif => (le16(6)?, le16(8)?),
+    };
+    Some((format, width, height))
+}
+
+/// A JPEG's frame size from its first SOFn segment (height, then width, after the sample
+/// precision). Bytes between segments are skipped up to the next 0xFF, as decoders do.
+fn jpeg_frame_size(bytes: &[u8]) -> Option<(u32, u32)> {
+    let be16 = |at: usize| Some(u16::from_be_bytes(bytes.get(at..at + 2)?.try_into().ok()?) as u32);
+    let mut at = 2;
+    loop {
+        at += bytes.get(at..)?.iter().position(|&b| b == 0xFF)?;
+        at += bytes.get(at..)?.iter().position(|&b| b != 0xFF)?;
+        let marker = bytes[at];
+        at += 1;
+        match marker {
+            0x00 | 0x01 | 0xD0..=0xD8 => continue,
+            0xD9 | 0xDA => return None,
+            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
+                return Some((be16(at + 5)?, be16(at + 3)?));
+            }
+            _ => at += be16(at)?.max(2) as usize,
+        }
+    }
+}
+
+/// A PNG decoder that reads what pixels need and no more: text and ICC profile chunks are
+/// skipped without being decompressed (a compressed profile can inflate to gigabytes), and
+/// what it still buffers (an eXIf chunk, one row) is bounded by the file's own size.
+pub fn png_decoder(bytes: &[u8]) -> png::Decoder<Cursor<&[u8]>> {
+    let mut decoder =
+        png::Decoder::new_with_limits(Cursor::new(bytes), png::Limits { bytes: png_budget(bytes) });
+    decoder.set_ignore_text_chunk(true);
+    decoder.set_ignore_iccp_chunk(true);
+    decoder
+}
+
+/// What [`png_decoder`] may allocate besides the pixels: twice the file (an eXIf chunk is
+/// buffered as it is read, and cannot be skipped) and 16 MiB for rows.
+pub fn png_budget(bytes: &[u8]) -> usize {
+    bytes.len().saturating_mul(2).saturating_add(16 << 20)
+}
+
+/// The message for a PNG whose metadata goes over [`png_budget`].
+pub fn png_limit_message(bytes: &[u8]) -> String {
+    format!(
+        "a metadata chunk (eXIf) needs more than handprint's limit of {} MiB for this file",
+        png_budget(bytes) >> 20
+    )
+}
+
 pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, DecodeError> {
     let format = Format::sniff(bytes).ok_or(DecodeError::Unrecognised)?;
+    // The header's size first, before any decoder runs (each checks its own reading again).
+    if let Some((format, width, height)) = declared_size(bytes) {
+        check(format, width, height, limits).map_err(|e| {
+            e.unwrap_or_else(|message| DecodeError::Damaged { format: format.name(), message })
+        })?;
+    }
     let decoded = match format {
         Format::Png => png(bytes, limits),
         Format::Jpeg => jpeg(bytes, limits),
@@ -126,22 +215,20 @@ fn message(e: impl std::fmt::Display) -> Failure {
 }
 
 fn png(bytes: &[u8], limits: &Limits) -> Result<Decoded, Failure> {
-    let mut decoder = png::Decoder::new_with_limits(
-        Cursor::new(bytes),
-        png::Limits { bytes: (limits.max_pixels as usize).saturating_mul(8) },
-    );
+    let mut decoder = png_decoder(bytes);
     decoder.set_transformations(png::Transformations::normalize_to_color8());
     // Size first: `read_info` allocates nothing large, and the IHDR is all it needs.
-    let mut reader = decoder.read_info().map_err(|e| match e {
-        png::DecodingError::LimitsExceeded => message("image too large for the memory limit"),
+    let limit = |e: png::DecodingError| match e {
+        png::DecodingError::LimitsExceeded => Err(png_limit_message(bytes)),
         e => message(e),
-    })?;
+    };
+    let mut reader = decoder.read_info().map_err(limit)?;
     let (width, height) = (reader.info().width, reader.info().height);
     check(Format::Png, width, height, limits)?;
     let frames = reader.info().animation_control().map(|a| a.num_frames).filter(|&n| n > 1);
     let mut buf =
         vec![0; reader.output_buffer_size().ok_or_else(|| "image size overflows".to_string()).map_err(Err)?];
-    let info = reader.next_frame(&mut buf).map_err(message)?;
+    let info = reader.next_frame(&mut buf).map_err(limit)?;
     buf.truncate(info.buffer_size());
     let pixels = to_rgb(buf, info.color_type.samples());
     Ok(Decoded {
@@ -158,16 +245,19 @@ fn jpeg(bytes: &[u8], limits: &Limits) -> Result<Decoded, Failure> {
     decoder.read_info().map_err(message)?;
     let info = decoder.info().ok_or_else(|| Err("no frame header".to_string()))?;
     let declared = (info.width as u32, info.height as u32);
+    // The declared size decides, whatever the scale: a scaled decode still reads every block.
+    check(Format::Jpeg, declared.0, declared.1, limits)?;
     let (mut width, mut height) = declared;
     if let Some(side) = limits.jpeg_scale_to {
         // The decoder picks the smallest of 1/8, 1/4, 1/2, 1 that reaches the request in
-        // both axes; ask for the short side scaled to `side`, keeping the aspect ratio.
+        // both axes; ask for the short side scaled to `side` (never under the smallest side
+        // worth fingerprinting), keeping the aspect ratio.
+        let side = side.max(limits.min_side);
         let short = width.min(height).max(1) as u64;
         let want = |d: u32| ((d as u64 * side as u64).div_ceil(short)).min(d as u64) as u16;
         (width, height) =
             decoder.scale(want(width), want(height)).map(|(w, h)| (w as u32, h as u32)).map_err(message)?;
     }
-    check(Format::Jpeg, width, height, limits)?;
     decoder.set_max_decoding_buffer_size((limits.max_pixels as usize).saturating_mul(4));
     let data = decoder.decode().map_err(message)?;
     let info = decoder.info().ok_or_else(|| Err("no frame header".to_string()))?;

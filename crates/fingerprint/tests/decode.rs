@@ -1,7 +1,7 @@
 //! Decoding within limits: what must be refused is refused before it is allocated, and with
 //! a message that says why.
 
-use fingerprint::decode::{DecodeError, Format, Limits, decode};
+use fingerprint::decode::{DecodeError, Format, Limits, declared_size, decode};
 use fixtures::images::{kodak, png_bomb};
 
 #[test]
@@ -69,4 +69,78 @@ fn an_animated_gif_gives_its_first_frame_and_its_frame_count() {
     let still = decode(&picture.png(), &Limits::default()).unwrap();
     assert_eq!(still.frames, None);
     assert_eq!(still.image.pixels, picture.rgb);
+}
+
+/// `jpeg` with its frame header (SOFn) rewritten to declare `width × height`.
+fn declaring(jpeg: &[u8], width: u16, height: u16) -> Vec<u8> {
+    let mut out = jpeg.to_vec();
+    let mut at = 2;
+    loop {
+        assert_eq!(out[at], 0xFF, "a segment at byte {at}");
+        let marker = out[at + 1];
+        if (0xC0..=0xCF).contains(&marker) && ![0xC4, 0xC8, 0xCC].contains(&marker) {
+            out[at + 5..at + 7].copy_from_slice(&height.to_be_bytes());
+            out[at + 7..at + 9].copy_from_slice(&width.to_be_bytes());
+            return out;
+        }
+        at += 2 + u16::from_be_bytes([out[at + 2], out[at + 3]]) as usize;
+    }
+}
+
+#[test]
+fn every_format_declares_its_size_in_a_header_read_without_decoding() {
+    let picture = kodak("kodim04").crop(0, 0, 301, 203);
+    let mut lossy = Vec::new();
+    let mut lossless = Vec::new();
+    image_webp::WebPEncoder::new(&mut lossless)
+        .encode(&picture.rgb, 301, 203, image_webp::ColorType::Rgb8)
+        .unwrap();
+    // A lossy VP8 frame header: key frame tag, start code, 14-bit width and height.
+    lossy.extend_from_slice(b"RIFF\x1e\x00\x00\x00WEBPVP8 \x12\x00\x00\x00\x50\x02\x00\x9d\x01\x2a");
+    lossy.extend_from_slice(&[0x2d, 0x01, 0xcb, 0x00, 0, 0, 0, 0, 0, 0, 0, 0]);
+    let extended = fixtures::containers::webp(301, 203, &[(*b"XMP ", b"<x/>".to_vec())]);
+    let cases: [(&str, Vec<u8>, Format); 6] = [
+        ("PNG", picture.png(), Format::Png),
+        ("JPEG", picture.jpeg(90), Format::Jpeg),
+        ("WebP VP8L", lossless, Format::WebP),
+        ("WebP VP8X", extended, Format::WebP),
+        ("WebP VP8", lossy, Format::WebP),
+        ("GIF", picture.animated_gif(1), Format::Gif),
+    ];
+    for (what, bytes, format) in cases {
+        assert_eq!(declared_size(&bytes), Some((format, 301, 203)), "{what}");
+    }
+    let jpeg = declaring(&picture.jpeg(90), 65535, 40000);
+    assert_eq!(declared_size(&jpeg), Some((Format::Jpeg, 65535, 40000)));
+    assert_eq!(declared_size(b"\x89PNG\r\n\x1a\n\0\0"), None, "a header cut short");
+    assert_eq!(declared_size(b"not an image"), None);
+}
+
+#[test]
+fn a_jpeg_declaring_65535_squared_is_refused_at_every_scale() {
+    // 90 KB of real data under a header that claims 4.3 gigapixels: decoded whole it would
+    // take 12.9 GB, and at 1/8 scale 8192 × 8192 (just under the limit) and a gigabyte.
+    let jpeg = declaring(&kodak("kodim03").jpeg(80), 65535, 65535);
+    for scale in [None, Some(512), Some(64), Some(1)] {
+        let err = decode(&jpeg, &Limits { jpeg_scale_to: scale, ..Limits::default() }).unwrap_err();
+        assert_eq!(
+            err,
+            DecodeError::TooLarge { format: "JPEG", width: 65535, height: 65535, limit: 64 << 20 },
+            "jpeg_scale_to {scale:?}"
+        );
+        assert!(err.to_string().contains("65535 × 65535"), "{err}");
+    }
+}
+
+#[test]
+fn a_scaled_jpeg_is_named_by_the_size_its_file_declares() {
+    let jpeg = declaring(&kodak("kodim03").jpeg(80), 65535, 1);
+    let err = decode(&jpeg, &Limits { jpeg_scale_to: Some(512), ..Limits::default() }).unwrap_err();
+    assert_eq!(err, DecodeError::TooSmall { format: "JPEG", width: 65535, height: 1, min: 32 });
+    assert!(err.to_string().starts_with("JPEG of 65535 × 1 pixels is too small"), "{err}");
+    // A scale request under the smallest side worth fingerprinting still gives that side.
+    let jpeg = kodak("kodim01").jpeg(90); // 768 × 512
+    let d = decode(&jpeg, &Limits { jpeg_scale_to: Some(8), min_side: 100, ..Limits::default() }).unwrap();
+    assert_eq!((d.image.width, d.image.height), (192, 128));
+    assert_eq!(d.declared, (768, 512));
 }
