@@ -4,9 +4,10 @@
 //! every ancillary chunk of the original (text, EXIF, ICC, C2PA, …) carried over. JPEG is
 //! re-encoded at quality 95 with its APP1–APP15 and COM segments carried over. WebP is
 //! written lossless with its EXIF, XMP and ICC profile. Refused with a message: 16-bit PNG,
-//! CMYK JPEG, animated images, GIF, and images under 256 × 256.
+//! CMYK JPEG, animated images, GIF, images under 256 × 256, and images whose header declares
+//! more than the decoding limit (refused before anything is decoded).
 
-use std::io::Cursor;
+use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
 
 use watermark::{Detection, Embedded};
@@ -72,12 +73,24 @@ fn jpeg_segments(bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
 
 fn decode(path: &Path, bytes: &[u8]) -> Result<Decoded, RegistryError> {
     let damaged = |e: &dyn std::fmt::Display| fail(path, format!("damaged image: {e}"));
+    // The size the header declares, before any decoder runs or allocates.
+    if let Some((format, width, height)) = fingerprint::decode::declared_size(bytes) {
+        check_size(path, format, width, height)?;
+    }
     match fingerprint::decode::Format::sniff(bytes) {
-        Some(fingerprint::decode::Format::Png) => {
-            let mut decoder = png::Decoder::new(Cursor::new(bytes));
+        Some(format @ fingerprint::decode::Format::Png) => {
+            let mut decoder = fingerprint::decode::png_decoder(bytes);
             decoder.set_transformations(png::Transformations::EXPAND);
-            let mut reader = decoder.read_info().map_err(|e| damaged(&e))?;
+            let png_failed = |e: png::DecodingError| match e {
+                png::DecodingError::LimitsExceeded => {
+                    fail(path, fingerprint::decode::png_limit_message(bytes))
+                }
+                e => damaged(&e),
+            };
+            let mut reader = decoder.read_info().map_err(png_failed)?;
             let info = reader.info();
+            let (width, height) = (info.width, info.height);
+            check_size(path, format, width, height)?;
             if info.bit_depth == png::BitDepth::Sixteen {
                 return Err(fail(
                     path,
@@ -87,25 +100,27 @@ fn decode(path: &Path, bytes: &[u8]) -> Result<Decoded, RegistryError> {
             if info.animation_control().is_some_and(|a| a.num_frames > 1) {
                 return Err(fail(path, "animated PNG: handprint watermarks still images only"));
             }
-            let (width, height) = (info.width as usize, info.height as usize);
-            check_size(path, width, height)?;
             let mut pixels =
                 vec![0; reader.output_buffer_size().ok_or_else(|| fail(path, "image too large"))?];
-            let frame = reader.next_frame(&mut pixels).map_err(|e| damaged(&e))?;
+            let frame = reader.next_frame(&mut pixels).map_err(png_failed)?;
             pixels.truncate(frame.buffer_size());
             let channels = frame.color_type.samples();
+            // Ancillary chunks are carried over as they are in the file (text and ICC
+            // profiles included, which the decoder skipped).
             let keep = png_chunks(bytes)
                 .into_iter()
                 .filter(|(kind, _)| {
                     kind[0].is_ascii_lowercase() && !matches!(kind, b"acTL" | b"fcTL" | b"fdAT")
                 })
                 .collect();
+            let (width, height) = (width as usize, height as usize);
             Ok(Decoded { width, height, channels, pixels, kind: Kind::Png(keep) })
         }
-        Some(fingerprint::decode::Format::Jpeg) => {
+        Some(format @ fingerprint::decode::Format::Jpeg) => {
             let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(bytes));
-            let pixels = decoder.decode().map_err(|e| damaged(&e))?;
+            decoder.read_info().map_err(|e| damaged(&e))?;
             let info = decoder.info().ok_or_else(|| fail(path, "no JPEG frame header"))?;
+            check_size(path, format, info.width as u32, info.height as u32)?;
             let channels = match info.pixel_format {
                 jpeg_decoder::PixelFormat::RGB24 => 3,
                 jpeg_decoder::PixelFormat::L8 => 1,
@@ -118,21 +133,26 @@ fn decode(path: &Path, bytes: &[u8]) -> Result<Decoded, RegistryError> {
                 }
             };
             let (width, height) = (info.width as usize, info.height as usize);
-            check_size(path, width, height)?;
+            decoder.set_max_decoding_buffer_size(max_pixels().saturating_mul(4) as usize);
+            let pixels = decoder.decode().map_err(|e| damaged(&e))?;
+            if pixels.len() != width * height * channels {
+                return Err(damaged(&format!("decoded {} bytes for {width} × {height}", pixels.len())));
+            }
             let keep = jpeg_segments(bytes)
                 .into_iter()
                 .filter(|(m, _)| (0xE1..=0xEF).contains(m) || *m == 0xFE)
                 .collect();
             Ok(Decoded { width, height, channels, pixels, kind: Kind::Jpeg(keep) })
         }
-        Some(fingerprint::decode::Format::WebP) => {
+        Some(format @ fingerprint::decode::Format::WebP) => {
             let mut decoder = image_webp::WebPDecoder::new(Cursor::new(bytes)).map_err(|e| damaged(&e))?;
+            let (w, h) = decoder.dimensions();
+            check_size(path, format, w, h)?;
             if decoder.is_animated() {
                 return Err(fail(path, "animated WebP: handprint watermarks still images only"));
             }
-            let (w, h) = decoder.dimensions();
+            decoder.set_memory_limit(max_pixels().saturating_mul(4) as usize);
             let (width, height) = (w as usize, h as usize);
-            check_size(path, width, height)?;
             let channels = if decoder.has_alpha() { 4 } else { 3 };
             let mut pixels = vec![0; width * height * channels];
             decoder.read_image(&mut pixels).map_err(|e| damaged(&e))?;
@@ -149,13 +169,31 @@ fn decode(path: &Path, bytes: &[u8]) -> Result<Decoded, RegistryError> {
     }
 }
 
-fn check_size(path: &Path, width: usize, height: usize) -> Result<(), RegistryError> {
-    let limit = fingerprint::decode::Limits::default().max_pixels;
+fn max_pixels() -> u64 {
+    fingerprint::decode::Limits::default().max_pixels
+}
+
+/// Refuses, before decoding, an image over the pixel limit or under the watermark's size;
+/// the message gives the size the file declares.
+fn check_size(
+    path: &Path,
+    format: fingerprint::decode::Format,
+    width: u32,
+    height: u32,
+) -> Result<(), RegistryError> {
+    let limit = max_pixels();
     if width as u64 * height as u64 > limit {
-        return Err(fail(path, format!("{width} × {height} pixels is over the limit of {limit} pixels")));
+        let e = fingerprint::decode::DecodeError::TooLarge { format: format.name(), width, height, limit };
+        return Err(fail(path, e.to_string()));
     }
-    if width < watermark::MIN_SIDE || height < watermark::MIN_SIDE {
-        return Err(fail(path, format!("{width} × {height} is too small to watermark (at least 256 × 256)")));
+    if (width as usize) < watermark::MIN_SIDE || (height as usize) < watermark::MIN_SIDE {
+        return Err(fail(
+            path,
+            format!(
+                "{} of {width} × {height} pixels is too small to watermark (at least 256 × 256)",
+                format.name()
+            ),
+        ));
     }
     Ok(())
 }
@@ -280,7 +318,10 @@ pub(crate) fn embed_bytes(
         match &mut decoded.kind {
             Kind::Png(chunks) => {
                 let at = chunks.iter().position(|(k, d)| k == b"iTXt" && d.starts_with(XMP_KEYWORD));
-                let old = at.and_then(|i| itxt_text(&chunks[i].1));
+                let old = match at {
+                    Some(i) => itxt_text(&chunks[i].1).map_err(|e| fail(path, e))?,
+                    None => None,
+                };
                 // iTXt: keyword, NUL, uncompressed, method 0, no language, no translated keyword.
                 let mut data = XMP_KEYWORD.to_vec();
                 data.extend_from_slice(&[0, 0, 0, 0, 0]);
@@ -312,21 +353,42 @@ pub(crate) fn embed_bytes(
     Ok((encode(&decoded), embedded))
 }
 
-/// The text of an iTXt chunk (inflated if compressed).
-fn itxt_text(data: &[u8]) -> Option<String> {
+/// The most an XMP packet may inflate to: a packet is kilobytes; a zlib stream of a few
+/// megabytes could otherwise unpack to gigabytes.
+pub const MAX_XMP: u64 = 16 << 20;
+
+/// The text of an iTXt chunk (inflated if compressed, up to [`MAX_XMP`]). `Ok(None)` for a
+/// chunk that is not readable text; `Err` for one that inflates past the limit.
+fn itxt_text(data: &[u8]) -> Result<Option<String>, String> {
+    let Some(text) = itxt_fields(data) else { return Ok(None) };
+    let (compressed, text) = text;
+    if !compressed {
+        return Ok(String::from_utf8(text.to_vec()).ok());
+    }
+    let mut out = Vec::new();
+    let mut inflating = flate2::read::ZlibDecoder::new(text).take(MAX_XMP + 1);
+    if inflating.read_to_end(&mut out).is_err() {
+        return Ok(None);
+    }
+    if out.len() as u64 > MAX_XMP {
+        return Err(format!(
+            "the XMP packet (iTXt {}) inflates to more than handprint's limit of {} MiB",
+            String::from_utf8_lossy(XMP_KEYWORD),
+            MAX_XMP >> 20
+        ));
+    }
+    Ok(String::from_utf8(out).ok())
+}
+
+/// An iTXt chunk's compression flag and text (keyword, language and translated keyword
+/// skipped).
+fn itxt_fields(data: &[u8]) -> Option<(bool, &[u8])> {
     let nul = data.iter().position(|&b| b == 0)?;
     let (compressed, rest) = (*data.get(nul + 1)? == 1, data.get(nul + 3..)?);
     let lang_end = rest.iter().position(|&b| b == 0)?;
     let rest = &rest[lang_end + 1..];
     let tk_end = rest.iter().position(|&b| b == 0)?;
-    let text = &rest[tk_end + 1..];
-    if compressed {
-        let mut out = String::new();
-        std::io::Read::read_to_string(&mut flate2::read::ZlibDecoder::new(text), &mut out).ok()?;
-        Some(out)
-    } else {
-        String::from_utf8(text.to_vec()).ok()
-    }
+    Some((compressed, &rest[tk_end + 1..]))
 }
 
 /// Looks for a watermark in the image at `path`.
@@ -361,4 +423,36 @@ pub fn detect_image(path: &Path, image: &fingerprint::decode::Rgb) -> Result<Det
         }
     }
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    fn itxt(text: &[u8], compressed: bool) -> Vec<u8> {
+        let mut data = XMP_KEYWORD.to_vec();
+        data.extend_from_slice(&[0, compressed as u8, 0, 0, 0]);
+        if compressed {
+            let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+            z.write_all(text).unwrap();
+            data.extend(z.finish().unwrap());
+        } else {
+            data.extend_from_slice(text);
+        }
+        data
+    }
+
+    #[test]
+    fn an_xmp_packet_is_inflated_up_to_the_limit_and_no_further() {
+        assert_eq!(itxt_text(&itxt(b"<x:xmpmeta/>", true)).unwrap().as_deref(), Some("<x:xmpmeta/>"));
+        assert_eq!(itxt_text(&itxt(b"<x:xmpmeta/>", false)).unwrap().as_deref(), Some("<x:xmpmeta/>"));
+        let at_limit = vec![b' '; MAX_XMP as usize];
+        assert_eq!(itxt_text(&itxt(&at_limit, true)).unwrap().map(|t| t.len()), Some(MAX_XMP as usize));
+        let over = vec![b' '; MAX_XMP as usize + 1];
+        let err = itxt_text(&itxt(&over, true)).unwrap_err();
+        assert!(err.contains("inflates to more than handprint's limit of 16 MiB"), "{err}");
+        assert_eq!(itxt_text(b"XML:com.adobe.xmp\0\x01\0\0\0not zlib").unwrap(), None);
+    }
 }
