@@ -13,6 +13,7 @@ use registry::timestamps::StampResult;
 use serde_json::json;
 
 use crate::journal::{open, print_json};
+use crate::terminal::esc;
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum JurisdictionArg {
@@ -154,15 +155,103 @@ pub fn claim(home: &Path, args: ClaimArgs) -> anyhow::Result<ExitCode> {
     let work =
         reg.store.work(work_id)?.ok_or_else(|| anyhow!("no work {work_id} (see `handprint works`)"))?;
     let (events, sealed_at) = sealed_project(&reg, work_id)?;
-    let sealed = sealed_at.map(|i| &events[i]);
-    let facts = evidence::facts(&events, sealed_at);
-
+    if let Some(f) = &sealed_file {
+        let sha256 = Hash::of(&std::fs::read(f).with_context(|| format!("{}: cannot read", f.display()))?);
+        if sha256 != work.sha256 {
+            bail!(
+                "{}: not the file sealed as work {work_id} (its SHA-256 is {}, the work's {}): give the \
+                 sealed file itself, or the work's ID",
+                f.display(),
+                sha256.to_hex(),
+                work.sha256.to_hex()
+            );
+        }
+    }
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("claim-{work_id}")));
     if out.exists() && std::fs::read_dir(&out)?.next().is_some() {
         bail!("{}: exists and is not empty; choose another --out", out.display());
     }
-    std::fs::create_dir_all(&out)?;
+    // Written beside `out` and renamed into place: an interrupted claim leaves no half report.
+    // The bundle's export carries a statement signed with the journal's key.
+    let signer = match sealed_at {
+        Some(_) => Some(crate::journal::signer(&reg)?),
+        None => None,
+    };
+    let partial = partial_dir(&out)?;
+    let written = write_claim(
+        &reg,
+        signer.as_ref(),
+        &args,
+        &partial,
+        &work,
+        sealed_file.as_deref(),
+        &events,
+        sealed_at,
+    );
+    let report = match written {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&partial);
+            return Err(e);
+        }
+    };
+    if out.exists() {
+        std::fs::remove_dir(&out).with_context(|| format!("{}: cannot replace", out.display()))?;
+    }
+    std::fs::rename(&partial, &out)
+        .with_context(|| format!("{}: cannot move the report into place", out.display()))?;
+    let verified = report.integrity.journal_verified;
 
+    if args.json {
+        print_json(&json!({
+            "work": work_id,
+            "out": out,
+            "report": out.join("report.html"),
+            "journal_verified": verified,
+            "events": report.facts.counts.events,
+            "sealed": report.facts.sealed.is_some(),
+        }));
+    } else {
+        println!("evidence for work {work_id} {:?} in {}", work.title, esc(out.display()));
+        println!(
+            "  {} events: {} generations, {} prompt revisions, {} selections, {} edits",
+            report.facts.counts.events,
+            report.facts.counts.generations,
+            report.facts.counts.prompt_revisions,
+            report.facts.counts.selected,
+            report.facts.counts.edits
+        );
+        for l in &report.limits {
+            println!("  NOTE: {}", esc(l));
+        }
+    }
+    Ok(if verified { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// A hidden, new folder beside `out`, to be renamed to it.
+fn partial_dir(out: &Path) -> anyhow::Result<PathBuf> {
+    let name = out.file_name().ok_or_else(|| anyhow!("{}: not a folder name", out.display()))?;
+    let partial = out.with_file_name(format!(".{}.partial-{}", name.to_string_lossy(), std::process::id()));
+    let _ = std::fs::remove_dir_all(&partial);
+    Ok(partial)
+}
+
+/// Writes the report, its JSON and PDF, and the bundle into `out` (a new folder).
+#[allow(clippy::too_many_arguments)]
+fn write_claim(
+    reg: &Registry,
+    signer: Option<&registry::identity::Identity>,
+    args: &ClaimArgs,
+    out: &Path,
+    work: &registry::works::Work,
+    sealed_file: Option<&Path>,
+    events: &[ledger::SignedEvent],
+    sealed_at: Option<usize>,
+) -> anyhow::Result<Report> {
+    let home = &reg.home;
+    let sealed = sealed_at.map(|i| &events[i]);
+    let facts = evidence::facts(events, sealed_at);
+    std::fs::create_dir_all(out)?;
     let mut info = WorkInfo {
         id: work.id,
         title: work.title.clone(),
@@ -174,7 +263,7 @@ pub fn claim(home: &Path, args: ClaimArgs) -> anyhow::Result<ExitCode> {
         thumbnail: reg.store.thumbnail(work.id).ok().map(|t| png_data_uri(&t)),
         ..Default::default()
     };
-    if let Some(f) = &sealed_file {
+    if let Some(f) = sealed_file {
         let anchors = registry::identity::root_certificate(home);
         let catalog = reg.store.catalog()?;
         let registered = registry::verify_image::Registered { store: &reg.store, catalog: &catalog };
@@ -191,7 +280,6 @@ pub fn claim(home: &Path, args: ClaimArgs) -> anyhow::Result<ExitCode> {
         JurisdictionArg::Eu => vec![Jurisdiction::Eu],
         JurisdictionArg::All => Jurisdiction::ALL.to_vec(),
     };
-    let verified = integrity.journal_verified;
     let wanted = facts.nodes.iter().filter_map(|n| n.sha256.clone()).collect();
     let mut report = Report::new(facts, Some(info), integrity, &jurisdictions, ledger::event::now());
     report.thumbnails = thumbnails(&args.images, &wanted);
@@ -204,42 +292,19 @@ pub fn claim(home: &Path, args: ClaimArgs) -> anyhow::Result<ExitCode> {
             "handprint: the PDF font lacks {} character(s) ({}), drawn there as boxes; report.html shows them. \
              Set HANDPRINT_PDF_FONT=PATH[#INDEX] to a font that has them.",
             missing.len(),
-            missing.iter().take(20).collect::<String>()
+            esc(missing.iter().take(20).collect::<String>())
         );
     }
     // The bundle: the project's export, with the sealed image beside it in image/.
     let bundle = out.join("bundle");
-    match sealed {
-        Some(s) => drop(reg.export(&s.event.project, &bundle)?),
-        None => std::fs::create_dir_all(&bundle)?,
+    match (sealed, signer) {
+        (Some(s), Some(signer)) => drop(reg.export(signer, &s.event.project, &bundle)?),
+        _ => std::fs::create_dir_all(&bundle)?,
     }
-    if let Some(f) = &sealed_file {
+    if let Some(f) = sealed_file {
         let name = f.file_name().ok_or_else(|| anyhow!("{}: not a file name", f.display()))?;
         std::fs::create_dir_all(bundle.join("image"))?;
         std::fs::copy(f, bundle.join("image").join(name))?;
     }
-    if args.json {
-        print_json(&json!({
-            "work": work_id,
-            "out": out,
-            "report": out.join("report.html"),
-            "journal_verified": verified,
-            "events": report.facts.counts.events,
-            "sealed": report.facts.sealed.is_some(),
-        }));
-    } else {
-        println!("evidence for work {work_id} {:?} in {}", work.title, out.display());
-        println!(
-            "  {} events: {} generations, {} prompt revisions, {} selections, {} edits",
-            report.facts.counts.events,
-            report.facts.counts.generations,
-            report.facts.counts.prompt_revisions,
-            report.facts.counts.selected,
-            report.facts.counts.edits
-        );
-        for l in &report.limits {
-            println!("  NOTE: {l}");
-        }
-    }
-    Ok(if verified { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(report)
 }

@@ -3,12 +3,12 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::bail;
 use credentials::Status;
 use registry::seal::SealOptions;
 use registry::verify_image::{ImageVerdict, Registered, verify_image};
 
 use crate::journal::{open, print_json, signer};
+use crate::terminal::esc;
 use crate::works::{existing_store, rounded};
 
 /// Seal a final work: register it, embed the watermark, label it, sign its Content Credentials.
@@ -74,12 +74,6 @@ pub fn seal(home: &Path, args: SealArgs) -> anyhow::Result<ExitCode> {
         (Some(o), false) => o.clone(),
         (None, false) => default_output(&args.file),
     };
-    if !args.in_place && output.exists() {
-        bail!(
-            "{}: exists; choose another --out (handprint never overwrites a file it did not make)",
-            output.display()
-        );
-    }
     let mut reg = open(home)?;
     let id = signer(&reg)?;
     let options = SealOptions {
@@ -94,13 +88,35 @@ pub fn seal(home: &Path, args: SealArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         print_json(&serde_json::to_value(&sealed)?);
     } else {
-        println!("sealed {} as work {} {:?}", sealed.output.display(), sealed.work.id, sealed.work.title);
+        if sealed.recovered {
+            println!(
+                "already sealed: {} is work {} {:?}; nothing new was signed",
+                esc(sealed.output.display()),
+                sealed.work.id,
+                sealed.work.title
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        println!(
+            "sealed {} as work {} {:?}",
+            esc(sealed.output.display()),
+            sealed.work.id,
+            sealed.work.title
+        );
         println!(
             "  journal: event #{} ({}), checkpoint of {} events",
             sealed.log_index, sealed.event_hash, sealed.checkpoint_size
         );
-        println!("  watermark: payload {:016x}, PSNR {} dB", sealed.work.id, rounded(sealed.psnr, 2));
-        println!("  C2PA: signed by {}, digital source type {}", sealed.work.registrant, sealed.source_type);
+        println!(
+            "  watermark: payload {:016x}, PSNR {} dB",
+            sealed.work.id,
+            rounded(sealed.psnr.unwrap_or(f64::NAN), 2)
+        );
+        println!(
+            "  C2PA: signed by {}, digital source type {}",
+            esc(&sealed.work.registrant),
+            esc(&sealed.source_type)
+        );
         if sealed.imported {
             println!("  the file was not in the journal: recorded as imported first");
         }
@@ -112,16 +128,16 @@ pub fn seal(home: &Path, args: SealArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn print_verdict(v: &ImageVerdict) {
-    println!("{}: {}", v.file.display(), v.verdict);
+    println!("{}: {}", esc(v.file.display()), esc(&v.verdict));
     let c = &v.c2pa;
     if let Some(m) = &c.active {
         println!(
             "  C2PA {:?}: {} signed by {} ({}), {}",
             c.status,
-            m.claim_generator.as_deref().unwrap_or("?"),
-            m.signer.as_deref().unwrap_or("?"),
-            m.issuer.as_deref().unwrap_or("?"),
-            m.signed_at.as_deref().map_or("no trusted signing time".to_owned(), |t| format!("at {t}"))
+            esc(m.claim_generator.as_deref().unwrap_or("?")),
+            esc(m.signer.as_deref().unwrap_or("?")),
+            esc(m.issuer.as_deref().unwrap_or("?")),
+            esc(m.signed_at.as_deref().map_or("no trusted signing time".to_owned(), |t| format!("at {t}")))
         );
         for a in &m.actions {
             let mut line = format!("    {}", a["action"].as_str().unwrap_or("?"));
@@ -131,26 +147,31 @@ fn print_verdict(v: &ImageVerdict) {
             if let Some(d) = a["description"].as_str() {
                 line += &format!(": {d}");
             }
-            println!("{line}");
+            println!("{}", esc(line));
         }
         println!("    {} ingredient(s), {} manifest(s) in the store", m.ingredients.len(), c.manifests);
     }
     for f in &c.failures {
-        println!("    FAIL {f}");
+        println!("    FAIL {}", esc(f));
     }
     if let Some(j) = &v.journal {
         for p in &j.problems {
-            println!("  journal: FAIL {p}");
+            println!("  journal: FAIL {}", esc(p));
         }
     }
     for p in &v.problems {
-        println!("  could not check: {p}");
+        println!("  could not check: {}", esc(p));
     }
     if let Some(a) = &v.aigc {
-        println!("  AIGC label: Label {} by {:?}, ProduceID {}", a.label, a.content_producer, a.produce_id);
+        println!(
+            "  AIGC label: Label {} by {:?}, ProduceID {}",
+            esc(&a.label),
+            a.content_producer,
+            esc(&a.produce_id)
+        );
     }
     if !v.generator_metadata.is_empty() {
-        println!("  generator metadata: {}", v.generator_metadata.join(", "));
+        println!("  generator metadata: {}", esc(v.generator_metadata.join(", ")));
     }
 }
 
@@ -169,14 +190,15 @@ pub fn verify_images(
         anchors += &std::fs::read_to_string(t).map_err(|e| anyhow::anyhow!("{}: {e}", t.display()))?;
     }
     let anchors = (!anchors.is_empty()).then_some(anchors);
-    let mut code = ExitCode::SUCCESS;
+    // 1 when a claim a file makes fails, 2 when a file cannot be read at all; the highest wins.
+    let mut code = 0u8;
     for f in files {
         match verify_image(f, registered.as_ref(), anchors.as_deref()) {
             Ok(v) => {
                 let bad = matches!(v.c2pa.status, Status::Tampered | Status::Invalid)
                     || v.journal.as_ref().is_some_and(|j| !j.verified);
                 if bad {
-                    code = ExitCode::from(1);
+                    code = code.max(1);
                 }
                 if json {
                     print_json(&serde_json::to_value(&v)?);
@@ -185,14 +207,14 @@ pub fn verify_images(
                 }
             }
             Err(e) => {
-                code = ExitCode::from(1);
+                code = 2;
                 if json {
                     print_json(&serde_json::json!({"file": f, "error": e.to_string()}));
                 } else {
-                    eprintln!("handprint: {e}");
+                    eprintln!("handprint: {}", esc(e));
                 }
             }
         }
     }
-    Ok(code)
+    Ok(ExitCode::from(code))
 }

@@ -98,7 +98,8 @@ pub fn check_certificates(
     let bad = |m: String| CredentialsError::Signer(m);
     let certificate = Certificate::from_pem(certificate_pem.trim())
         .map_err(|e| bad(format!("the certificate does not parse: {e}")))?;
-    let root = Certificate::from_pem(root_pem.trim()).map_err(|e| bad(format!("the root does not parse: {e}")))?;
+    let root =
+        Certificate::from_pem(root_pem.trim()).map_err(|e| bad(format!("the root does not parse: {e}")))?;
     let ed25519_key = |c: &Certificate, what: &str| {
         let spki = &c.tbs_certificate.subject_public_key_info;
         if spki.algorithm.oid != ED25519 {
@@ -112,7 +113,8 @@ pub fn check_certificates(
     };
     let signed_by = |c: &Certificate, issuer: &ed25519_dalek::VerifyingKey| -> bool {
         let Ok(tbs) = c.tbs_certificate.to_der() else { return false };
-        let Some(sig) = c.signature.as_bytes().and_then(|s| ed25519_dalek::Signature::from_slice(s).ok()) else {
+        let Some(sig) = c.signature.as_bytes().and_then(|s| ed25519_dalek::Signature::from_slice(s).ok())
+        else {
             return false;
         };
         c.signature_algorithm.oid == ED25519 && issuer.verify_strict(&tbs, &sig).is_ok()
@@ -124,7 +126,9 @@ pub fn check_certificates(
     if !signed_by(&root, &root_key) {
         return Err(bad("the root certificate is not self-signed by its key".into()));
     }
-    if !signed_by(&certificate, &root_key) || certificate.tbs_certificate.issuer != root.tbs_certificate.subject {
+    if !signed_by(&certificate, &root_key)
+        || certificate.tbs_certificate.issuer != root.tbs_certificate.subject
+    {
         return Err(bad("the certificate was not issued by the root".into()));
     }
     Ok(CheckedCertificate { subject: common_name(&certificate.tbs_certificate.subject).unwrap_or_default() })

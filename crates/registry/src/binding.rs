@@ -52,7 +52,8 @@ fn jpeg(mut rest: &[u8], h: &mut Sha256) -> Result<(), String> {
             h.update(rest);
             return Ok(());
         }
-        let len = rest.get(2..4).map(|l| u16::from_be_bytes([l[0], l[1]]) as usize).ok_or("a JPEG cut short")?;
+        let len =
+            rest.get(2..4).map(|l| u16::from_be_bytes([l[0], l[1]]) as usize).ok_or("a JPEG cut short")?;
         let segment = rest.get(..2 + len).ok_or("a JPEG segment runs past the end of the file")?;
         if !(0xE0..=0xEF).contains(&marker) && marker != 0xFE {
             h.update(segment);
@@ -95,8 +96,13 @@ mod tests {
     #[test]
     fn metadata_does_not_count_pixels_do() {
         let plain = png_file(&[(b"IHDR", b"hdr"), (b"IDAT", b"pixels"), (b"IEND", b"")]);
-        let labelled =
-            png_file(&[(b"IHDR", b"hdr"), (b"caBX", b"manifest"), (b"iTXt", b"xmp"), (b"IDAT", b"pixels"), (b"IEND", b"")]);
+        let labelled = png_file(&[
+            (b"IHDR", b"hdr"),
+            (b"caBX", b"manifest"),
+            (b"iTXt", b"xmp"),
+            (b"IDAT", b"pixels"),
+            (b"IEND", b""),
+        ]);
         let other = png_file(&[(b"IHDR", b"hdr"), (b"IDAT", b"pixelz"), (b"IEND", b"")]);
         assert_eq!(image_data_sha256(&plain), image_data_sha256(&labelled));
         assert_ne!(image_data_sha256(&plain), image_data_sha256(&other));
@@ -107,7 +113,10 @@ mod tests {
             j.extend_from_slice(scan);
             j
         };
-        assert_eq!(image_data_sha256(&jpeg(b"xmp", b"scan")), image_data_sha256(&jpeg(b"other xmp", b"scan")));
+        assert_eq!(
+            image_data_sha256(&jpeg(b"xmp", b"scan")),
+            image_data_sha256(&jpeg(b"other xmp", b"scan"))
+        );
         assert_ne!(image_data_sha256(&jpeg(b"xmp", b"scan")), image_data_sha256(&jpeg(b"xmp", b"scam")));
         assert!(image_data_sha256(b"\xFF\xD8\xFF\xE1\x00").is_err());
         assert!(image_data_sha256(&png_file(&[(b"IHDR", b"hdr")])).is_err());

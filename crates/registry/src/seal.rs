@@ -177,6 +177,12 @@ impl Registry {
         if let Some(done) = self.sealed_before(&all, &sha256, &output, &tmp_out)? {
             return done.map_err(|m| fail(input, m));
         }
+        if output != input && std::fs::symlink_metadata(&output).is_ok() {
+            return Err(fail(
+                &output,
+                "exists; choose another --out (handprint never overwrites a file it did not make)",
+            ));
+        }
         let recorded_at = all
             .iter()
             .rposition(|e| e.file().and_then(|f| f.get("sha256")).and_then(Value::as_str) == Some(&sha256));
@@ -369,7 +375,8 @@ impl Registry {
                 && e.file().and_then(|f| f.get("sha256")).and_then(Value::as_str) == Some(input_sha256)
         };
         let Some(prior) = all.iter().rev().find(is_input) else { return Ok(None) };
-        let Some(work) = prior.event.data["work"].as_i64().map(|id| self.store.work(id)).transpose()?.flatten()
+        let Some(work) =
+            prior.event.data["work"].as_i64().map(|id| self.store.work(id)).transpose()?.flatten()
         else {
             return Ok(None);
         };

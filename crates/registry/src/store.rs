@@ -145,10 +145,29 @@ impl Store {
         if !meta.is_file() {
             return Err(RegistryError::File { path: path.into(), message: "not a regular file".into() });
         }
-        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-            .map_err(db)?;
-        conn.busy_timeout(Duration::from_secs(30)).map_err(db)?;
-        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(db)?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let open = |uri: Option<String>| -> rusqlite::Result<(Connection, i64)> {
+            let conn = match uri {
+                Some(uri) => Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)?,
+                None => Connection::open_with_flags(path, flags)?,
+            };
+            conn.busy_timeout(Duration::from_secs(30))?;
+            let version = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            Ok((conn, version))
+        };
+        // Reading a WAL database needs its `-shm` index, which a full disk or a read-only
+        // folder cannot hold. With no `-wal` file (or an empty one) every change is in the
+        // database file itself, which is then read as it is.
+        let wal =
+            path.with_file_name(format!("{}-wal", path.file_name().unwrap_or_default().to_string_lossy()));
+        let (conn, version) = match open(None) {
+            Ok(v) => v,
+            Err(e) if std::fs::metadata(&wal).map_or(true, |m| m.len() == 0) => {
+                let uri = format!("file:{}?immutable=1", uri_path(path));
+                open(Some(uri)).map_err(|_| db(e))?
+            }
+            Err(e) => return Err(db(e)),
+        };
         if version != SCHEMA_VERSION {
             return Err(RegistryError::Store(format!(
                 "{}: schema version {version}, this handprint reads {SCHEMA_VERSION}: {}",
@@ -656,4 +675,16 @@ mod tests {
         let err = Store::open(&path).err().expect("refused").to_string();
         assert!(err.contains("newer than this handprint understands"), "{err}");
     }
+}
+
+/// `path` as the path of an SQLite `file:` URI: `%`, `?` and `#` percent-encoded.
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' | '?' | '#' => out.push_str(&format!("%{:02X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
 }
