@@ -15,6 +15,7 @@ mod c2pa;
 mod container;
 mod error;
 mod exif;
+pub mod inflate;
 mod parsers;
 mod record;
 mod stealth;
@@ -30,15 +31,27 @@ pub use exif::decode_user_comment;
 pub use parsers::parameter_pairs;
 pub use record::*;
 
+/// The most generation records one file yields; past this, a warning says how many were
+/// dropped (a ComfyUI graph can hold thousands of samplers).
+pub const MAX_GENERATIONS: usize = 64;
+
 /// An XMP packet's properties as `(name, value)` pairs, names with their prefix as written
 /// (`dc:description`, `TC260:AIGC`), from elements and `rdf:Description` attributes alike.
 pub fn xmp_properties(packet: &str) -> Result<Vec<(String, String)>, String> {
     xmp::parse(packet)
 }
 
-/// Inspects the image at `path`.
+/// Inspects the image at `path`. Anything but a regular file (a directory, a FIFO, a
+/// device, also behind a symbolic link) is refused before it is opened, so that a FIFO
+/// cannot block the caller, and checked again once open.
 pub fn inspect_path(path: &Path) -> Result<Inspection, CaptureError> {
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(CaptureError::NotRegularFile);
+    }
     let file = File::open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(CaptureError::NotRegularFile);
+    }
     inspect(&mut BufReader::with_capacity(16 * 1024, file))
 }
 
@@ -53,7 +66,7 @@ pub fn inspect<R: Read + Seek>(reader: &mut R) -> Result<Inspection, CaptureErro
     let mut generations = parsers::recognise(&mut meta);
     let stealth_candidate = meta.png.is_some_and(|p| p.has_alpha() && p.bit_depth == 8);
     if generations.is_empty() && stealth_candidate {
-        match stealth::read(reader) {
+        match stealth::read(reader, &mut meta.inflate) {
             Ok(Some(found)) => {
                 let source = format!("png:alpha:{}", found.magic);
                 meta.keys.push(source.clone());

@@ -192,8 +192,15 @@ pub struct Generation {
     /// Every other parameter, verbatim, under the generator's own key.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub extra: BTreeMap<String, Value>,
-    /// The text the record was parsed from, exactly as stored in the file.
-    pub raw: String,
+    /// The text the record was parsed from, exactly as stored in the file. A file's text is
+    /// kept once: of several records parsed from one text (the samplers of one ComfyUI
+    /// graph), the first has it here and the others name that record in `raw_in`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raw: Option<String>,
+    /// For a record without `raw`: the index in [`Inspection::generations`] of the record
+    /// whose `raw` it was parsed from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raw_in: Option<usize>,
 }
 
 impl Generation {
@@ -218,7 +225,18 @@ impl Generation {
             img2img: None,
             variation: None,
             extra: BTreeMap::new(),
-            raw: raw.into(),
+            raw: Some(raw.into()),
+            raw_in: None,
+        }
+    }
+
+    /// The text this record was parsed from: its own `raw`, or that of the record it names
+    /// in `raw_in` among `generations` (the list it belongs to).
+    pub fn raw_text<'a>(&'a self, generations: &'a [Generation]) -> Option<&'a str> {
+        match (&self.raw, self.raw_in) {
+            (Some(raw), _) => Some(raw),
+            (None, Some(i)) => generations.get(i).and_then(|g| g.raw.as_deref()),
+            (None, None) => None,
         }
     }
 }
@@ -259,6 +277,7 @@ pub struct Inspection {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<u32>,
     /// One record per generation found; several for a ComfyUI graph with several samplers.
+    /// At most [`crate::MAX_GENERATIONS`]; a warning says how many more were dropped.
     pub generations: Vec<Generation>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c2pa: Option<C2paPresence>,

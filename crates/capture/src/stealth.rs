@@ -8,7 +8,8 @@
 
 use std::io::{BufReader, Read, Seek, SeekFrom};
 
-use crate::container::{MAX_PAYLOAD, read_bounded};
+use crate::container::MAX_PAYLOAD;
+use crate::inflate::InflateBudget;
 
 const MAGIC_LEN: usize = 15;
 const COMPRESSED: &[u8; MAGIC_LEN] = b"stealth_pngcomp";
@@ -47,7 +48,11 @@ impl BitPlane {
 
 /// Looks for stealth metadata. `Ok(None)` when there is none; `Err` names what is wrong
 /// with a payload whose magic matched.
-pub(crate) fn read<R: Read + Seek>(reader: &mut R) -> Result<Option<Stealth>, String> {
+/// A gzip payload is inflated from the file's `budget`.
+pub(crate) fn read<R: Read + Seek>(
+    reader: &mut R,
+    budget: &mut InflateBudget,
+) -> Result<Option<Stealth>, String> {
     reader.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
     let mut decoder = png::Decoder::new(BufReader::new(reader));
     decoder.set_transformations(png::Transformations::IDENTITY);
@@ -98,7 +103,7 @@ pub(crate) fn read<R: Read + Seek>(reader: &mut R) -> Result<Option<Stealth>, St
     }
     let payload = plane.bytes(MAGIC_LEN as u64 + 4, len);
     let raw = if magic == COMPRESSED {
-        read_bounded(flate2::read::GzDecoder::new(payload)).map_err(|e| format!("stealth metadata: {e}"))?
+        budget.gzip("stealth metadata", payload, 0).map_err(|e| format!("stealth metadata: {e}"))?
     } else {
         payload.to_vec()
     };

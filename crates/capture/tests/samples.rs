@@ -35,7 +35,11 @@ fn every_sample_gives_its_expected_record() {
         assert_eq!(g.steps, e.steps, "{n}: steps");
         assert_eq!(g.cfg_scale, e.cfg_scale, "{n}: cfg");
         assert_eq!(g.sampler.as_deref(), e.sampler, "{n}: sampler");
-        assert!(!g.raw.is_empty(), "{n}: raw text kept");
+        assert!(g.raw.as_deref().is_some_and(|r| !r.is_empty()), "{n}: raw text kept");
+        for (k, other) in inspection.generations.iter().enumerate() {
+            let raw = other.raw_text(&inspection.generations);
+            assert!(raw.is_some_and(|r| !r.is_empty()), "{n}: record {k} leads to its raw text");
+        }
     }
 }
 

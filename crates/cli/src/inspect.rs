@@ -236,8 +236,10 @@ fn generation(out: &mut dyn Write, g: &Generation, raw: bool) -> io::Result<()> 
         };
         row(out, k, &v)?;
     }
-    if raw {
-        row(out, "raw", &g.raw)?;
+    match (&g.raw, g.raw_in) {
+        (Some(text), _) if raw => row(out, "raw", text)?,
+        (None, Some(first)) if raw => row(out, "raw", &format!("as record {}", first + 1))?,
+        _ => {}
     }
     Ok(())
 }

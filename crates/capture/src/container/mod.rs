@@ -10,11 +10,14 @@ mod webp;
 
 use std::io::{self, Read, Seek, SeekFrom};
 
+use crate::inflate::InflateBudget;
 use crate::{CaptureError, ImageFormat};
 
 pub(crate) use png::PngLayout;
 
-/// The largest metadata payload read into memory (a chunk, a segment run, a decompressed text).
+/// The largest metadata payload read into memory (a chunk, a segment run, a decompressed
+/// text). The decompressed texts of one file share a budget of the same size in all
+/// ([`crate::inflate::MAX_INFLATED_PER_FILE`]).
 pub const MAX_PAYLOAD: u64 = 64 << 20;
 
 /// A text entry as stored: PNG text chunks, JPEG comments.
@@ -43,6 +46,8 @@ pub(crate) struct Metadata {
     pub png: Option<PngLayout>,
     pub keys: Vec<String>,
     pub warnings: Vec<String>,
+    /// What every decompression of this file draws from.
+    pub inflate: InflateBudget,
 }
 
 impl Metadata {
@@ -114,20 +119,4 @@ pub(crate) fn utf8_lossy(bytes: Vec<u8>, what: &str, meta: &mut Metadata) -> Str
             String::from_utf8_lossy(e.as_bytes()).into_owned()
         }
     }
-}
-
-/// Inflates zlib data, refusing to produce more than [`MAX_PAYLOAD`] bytes.
-pub(crate) fn inflate_zlib(data: &[u8]) -> Result<Vec<u8>, String> {
-    read_bounded(flate2::read::ZlibDecoder::new(data))
-}
-
-/// Reads a decompressing reader to its end, refusing more than [`MAX_PAYLOAD`] bytes: a
-/// small compressed input can claim gigabytes.
-pub(crate) fn read_bounded(decoder: impl Read) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    decoder.take(MAX_PAYLOAD + 1).read_to_end(&mut out).map_err(|e| format!("cannot decompress: {e}"))?;
-    if out.len() as u64 > MAX_PAYLOAD {
-        return Err(format!("decompresses to more than {} MiB", MAX_PAYLOAD >> 20));
-    }
-    Ok(out)
 }

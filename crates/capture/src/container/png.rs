@@ -2,8 +2,9 @@
 
 use std::io::{Read, Seek, SeekFrom};
 
-use super::{MAX_PAYLOAD, Metadata, TextEntry, inflate_zlib, read_up_to, read_vec, utf8_lossy};
-use crate::{CaptureError, ImageFormat};
+use super::{MAX_PAYLOAD, Metadata, TextEntry, read_up_to, read_vec, utf8_lossy};
+use crate::inflate::RESERVED_FOR_GENERATOR_KEYS;
+use crate::{CaptureError, ImageFormat, parsers};
 
 /// What the stealth-metadata check needs to know about the pixels.
 #[derive(Debug, Clone, Copy)]
@@ -101,6 +102,9 @@ pub(super) fn read<R: Read + Seek>(r: &mut R, file_len: u64) -> Result<Metadata,
         }
         pos = end;
     }
+    if let Some(w) = meta.inflate.warning() {
+        meta.warn(w);
+    }
     Ok(meta)
 }
 
@@ -170,15 +174,26 @@ fn ztxt(body: Vec<u8>, meta: &mut Metadata) {
         meta.warn(format!("zTXt {key:?}: unknown compression method; skipped"));
         return;
     }
-    match inflate_zlib(&body[at + 1..]) {
-        Ok(raw) => {
-            let value = match String::from_utf8(raw) {
-                Ok(s) => s,
-                Err(e) => latin1(e.as_bytes()),
-            };
-            push_text("png:zTXt", key, value, meta)
+    let Some(raw) = inflate(&format!("zTXt {key:?}"), &key, &body[at + 1..], meta) else { return };
+    let value = match String::from_utf8(raw) {
+        Ok(s) => s,
+        Err(e) => latin1(e.as_bytes()),
+    };
+    push_text("png:zTXt", key, value, meta)
+}
+
+/// Inflates a compressed text from the file's budget. Keys no generator writes may not use
+/// the part of it kept for those that do. A text refused for want of budget is named in one
+/// warning for the whole file, at the end; other failures are warned about here.
+fn inflate(what: &str, key: &str, data: &[u8], meta: &mut Metadata) -> Option<Vec<u8>> {
+    let reserve = if parsers::is_generator_key(key) { 0 } else { RESERVED_FOR_GENERATOR_KEYS };
+    match meta.inflate.zlib(what, data, reserve) {
+        Ok(raw) => Some(raw),
+        Err(CaptureError::InflateBudget { .. }) => None,
+        Err(e) => {
+            meta.warn(format!("{what}: {e}; skipped"));
+            None
         }
-        Err(e) => meta.warn(format!("zTXt {key:?}: {e}; skipped")),
     }
 }
 
@@ -198,12 +213,9 @@ fn itxt(body: Vec<u8>, meta: &mut Metadata) {
     };
     let raw = match (compressed, method) {
         (0, _) => text.to_vec(),
-        (1, 0) => match inflate_zlib(text) {
-            Ok(raw) => raw,
-            Err(e) => {
-                meta.warn(format!("iTXt {key:?}: {e}; skipped"));
-                return;
-            }
+        (1, 0) => match inflate(&format!("iTXt {key:?}"), &key, text, meta) {
+            Some(raw) => raw,
+            None => return,
         },
         _ => {
             meta.warn(format!("iTXt {key:?}: unknown compression; skipped"));

@@ -6,13 +6,30 @@
 //! pass) or an encoded image (img2img, inpaint). Custom samplers split their settings over
 //! `noise`, `guider`, `sampler` and `sigmas` nodes; those links are followed too. Traversals
 //! keep a visited set, so a cycle or a dangling link cannot loop; both are reported.
+//!
+//! Every walk is iterative, with its own stack, and bounded: links are followed at most
+//! [`MAX_DEPTH`] deep, a file's walks visit at most [`MAX_VISITS`] nodes and copy at most
+//! [`MAX_COPIED`] bytes of text into its records, and at most [`MAX_GENERATIONS`] samplers
+//! are recorded. What lies past a bound is left out, with a warning.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::io;
 
 use serde_json::{Map, Value};
 
 use super::as_f64;
-use crate::{Adapter, AdapterKind, Generation, Generator, Hires, Img2Img, ModelRef};
+use crate::{Adapter, AdapterKind, Generation, Generator, Hires, Img2Img, MAX_GENERATIONS, ModelRef};
+
+/// How many links deep a walk from a sampler follows; real graphs are a few dozen deep.
+const MAX_DEPTH: usize = 1_000;
+/// How many node visits the walks of one graph may make, over all its samplers.
+const MAX_VISITS: usize = 1_000_000;
+/// How many bytes of text the walks of one graph may copy: texts joined for prompts and
+/// the records themselves (as JSON). The graph's own text is kept once, outside this.
+const MAX_COPIED: usize = 64 << 20;
+/// Dangling links and cycles named one by one; past this, a count of the rest.
+const MAX_LINK_WARNINGS: usize = 20;
 
 struct Node {
     class: String,
@@ -54,6 +71,8 @@ const TEXT_KEYS: [&str; 7] = ["text", "text_g", "text_l", "clip_l", "t5xxl", "pr
 const STRING_KEYS: [&str; 8] =
     ["text", "string", "value", "prompt", "populated_text", "wildcard_text", "text_a", "text_b"];
 
+/// The records of a ComfyUI graph, one per sampler node. The first record carries the
+/// graph's text as `raw`; the others carry none (the caller points them at the first).
 pub fn parse(
     prompt: Option<&str>,
     workflow: Option<&str>,
@@ -66,25 +85,70 @@ pub fn parse(
         (None, None) => return Ok(Vec::new()),
     };
     check_links(&graph, warnings);
-    let walker = Walker { graph: &graph };
+    let walker = Walker::new(&graph);
     let mut samplers: Vec<&String> = graph.iter().filter(|(_, n)| is_sampler(n)).map(|(id, _)| id).collect();
     // Node ids are numbers written as strings: order them as numbers, so passes come in order.
     samplers.sort_by_key(|id| (id.parse::<u64>().unwrap_or(u64::MAX), id.as_str()));
-    Ok(samplers.into_iter().map(|id| walker.record(id, source, raw)).collect())
+    let total = samplers.len();
+    if total > MAX_GENERATIONS {
+        warnings.push(format!(
+            "{source}: ComfyUI graph has {total} sampler nodes: the first {MAX_GENERATIONS} were recorded, {} dropped",
+            total - MAX_GENERATIONS
+        ));
+        samplers.truncate(MAX_GENERATIONS);
+    }
+    let vae = graph.values().find_map(|n| n.inputs.get("vae_name").and_then(Value::as_str));
+    let mut records = Vec::with_capacity(samplers.len());
+    for (n, id) in samplers.iter().enumerate() {
+        let g = walker.record(id, source, vae);
+        if !walker.charge(json_size(&g)) {
+            warnings.push(format!(
+                "{source}: ComfyUI records stop at node {id}: together they would copy more than {} MiB of text; {} sampler(s) dropped",
+                MAX_COPIED >> 20,
+                samplers.len() - n
+            ));
+            break;
+        }
+        records.push(g);
+    }
+    if let Some(first) = records.first_mut() {
+        first.raw = Some(raw.to_owned());
+    }
+    walker.report(source, warnings);
+    Ok(records)
+}
+
+/// The length of a record's JSON, counted without writing it anywhere.
+fn json_size(g: &Generation) -> usize {
+    struct Count(usize);
+    impl io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    serde_json::to_writer(&mut count, g).map_or(usize::MAX, |()| count.0)
 }
 
 fn api_graph(text: &str) -> Result<Graph, String> {
     let v: Value = serde_json::from_str(text).map_err(|e| format!("ComfyUI prompt is not JSON: {e}"))?;
-    let obj = v.as_object().ok_or("ComfyUI prompt is not a JSON object")?;
+    let Value::Object(obj) = v else { return Err("ComfyUI prompt is not a JSON object".into()) };
+    let nodes = obj.len();
     let mut graph = Graph::new();
+    // Taken apart, not copied: a graph can be tens of megabytes.
     for (id, node) in obj {
-        let class = node.get("class_type").and_then(Value::as_str);
-        let inputs = node.get("inputs").and_then(Value::as_object);
-        if let (Some(class), Some(inputs)) = (class, inputs) {
-            graph.insert(id.clone(), Node { class: class.to_owned(), inputs: inputs.clone() });
+        let Value::Object(mut node) = node else { continue };
+        if let (Some(Value::String(class)), Some(Value::Object(inputs))) =
+            (node.remove("class_type"), node.remove("inputs"))
+        {
+            graph.insert(id, Node { class, inputs });
         }
     }
-    if graph.is_empty() && !obj.is_empty() {
+    if graph.is_empty() && nodes > 0 {
         return Err("ComfyUI prompt has no nodes with class_type and inputs".into());
     }
     Ok(graph)
@@ -176,19 +240,30 @@ fn is_sampler(n: &Node) -> bool {
 
 /// Reports links to missing nodes and cycles; the walker copes with both either way.
 fn check_links(graph: &Graph, warnings: &mut Vec<String>) {
+    let mut dangling = 0usize;
     for (id, node) in graph {
         for (name, v) in &node.inputs {
             if let Some(to) = link(v)
                 && !graph.contains_key(&to)
             {
-                warnings.push(format!(
-                    "ComfyUI node {id} ({}) input {name:?} links to node {to}, which does not exist",
-                    node.class
-                ));
+                dangling += 1;
+                if dangling <= MAX_LINK_WARNINGS {
+                    warnings.push(format!(
+                        "ComfyUI node {id} ({}) input {name:?} links to node {to}, which does not exist",
+                        node.class
+                    ));
+                }
             }
         }
     }
+    if dangling > MAX_LINK_WARNINGS {
+        warnings.push(format!(
+            "ComfyUI graph: {} more links to nodes that do not exist",
+            dangling - MAX_LINK_WARNINGS
+        ));
+    }
     // Iterative depth-first search with colours: grey nodes are on the current path.
+    let mut cycles = 0usize;
     let mut colour: BTreeMap<&str, u8> = BTreeMap::new();
     for start in graph.keys() {
         if colour.contains_key(start.as_str()) {
@@ -203,9 +278,12 @@ fn check_links(graph: &Graph, warnings: &mut Vec<String>) {
                     let Some((key, _)) = graph.get_key_value(&next) else { continue };
                     match colour.get(key.as_str()) {
                         Some(1) => {
-                            warnings.push(format!(
-                                "ComfyUI graph has a cycle: node {node} links back to node {key}"
-                            ));
+                            cycles += 1;
+                            if cycles <= MAX_LINK_WARNINGS {
+                                warnings.push(format!(
+                                    "ComfyUI graph has a cycle: node {node} links back to node {key}"
+                                ));
+                            }
                         }
                         Some(_) => {}
                         None => {
@@ -221,119 +299,268 @@ fn check_links(graph: &Graph, warnings: &mut Vec<String>) {
             }
         }
     }
+    if cycles > MAX_LINK_WARNINGS {
+        warnings.push(format!("ComfyUI graph: {} more cycles", cycles - MAX_LINK_WARNINGS));
+    }
 }
 
 fn deps(graph: &Graph, id: &str) -> Vec<String> {
     graph.get(id).map(|n| n.inputs.values().filter_map(link).collect()).unwrap_or_default()
 }
 
+/// Walks a graph from its samplers, within the bounds of one file.
 struct Walker<'g> {
     graph: &'g Graph,
+    visits_left: Cell<usize>,
+    copy_left: Cell<usize>,
+    too_deep: Cell<bool>,
+    out_of_visits: Cell<bool>,
+    out_of_copy: Cell<bool>,
 }
 
-impl Walker<'_> {
-    fn node(&self, id: &str) -> Option<&Node> {
+/// Which keys a [`Walker::setting`] frame looks for: those asked for, or those of a
+/// primitive node that feeds the key it was linked from.
+#[derive(Clone, Copy)]
+enum Keys {
+    Asked,
+    Primitive(&'static str),
+}
+
+/// A node on [`Walker::setting`]'s stack: the next key or link to look at.
+struct SettingFrame<'g> {
+    node: &'g Node,
+    keys: Keys,
+    step: usize,
+    depth: usize,
+}
+
+/// A node on [`Walker::string`]'s stack: the next string key, and the parts found so far.
+struct StringFrame<'g> {
+    node: &'g Node,
+    next: usize,
+    parts: Vec<String>,
+}
+
+impl<'g> Walker<'g> {
+    fn new(graph: &'g Graph) -> Self {
+        Walker {
+            graph,
+            visits_left: Cell::new(MAX_VISITS),
+            copy_left: Cell::new(MAX_COPIED),
+            too_deep: Cell::new(false),
+            out_of_visits: Cell::new(false),
+            out_of_copy: Cell::new(false),
+        }
+    }
+
+    fn node(&self, id: &str) -> Option<&'g Node> {
         self.graph.get(id)
+    }
+
+    /// Node `id`, counted against the visit budget; `None` when it does not exist or the
+    /// budget is spent.
+    fn visit(&self, id: &str) -> Option<&'g Node> {
+        match self.visits_left.get() {
+            0 => {
+                self.out_of_visits.set(true);
+                None
+            }
+            left => {
+                self.visits_left.set(left - 1);
+                self.node(id)
+            }
+        }
+    }
+
+    /// True (and noted) when a link at `depth` is past the depth bound.
+    fn too_deep(&self, depth: usize) -> bool {
+        let over = depth > MAX_DEPTH;
+        if over {
+            self.too_deep.set(true);
+        }
+        over
+    }
+
+    /// Counts `bytes` of copied text against the copy budget; false once it is spent.
+    fn charge(&self, bytes: usize) -> bool {
+        match self.copy_left.get().checked_sub(bytes) {
+            Some(left) => {
+                self.copy_left.set(left);
+                true
+            }
+            None => {
+                self.copy_left.set(0);
+                self.out_of_copy.set(true);
+                false
+            }
+        }
+    }
+
+    /// A copy of `text`, counted against the copy budget.
+    fn copy(&self, text: &str) -> Option<String> {
+        self.charge(text.len()).then(|| text.to_owned())
+    }
+
+    /// One warning per bound that was reached.
+    fn report(&self, source: &str, warnings: &mut Vec<String>) {
+        if self.too_deep.get() {
+            warnings.push(format!(
+                "{source}: ComfyUI graph links more than {MAX_DEPTH} nodes deep; what lies further was not read"
+            ));
+        }
+        if self.out_of_visits.get() {
+            warnings.push(format!(
+                "{source}: ComfyUI graph walks stopped after {MAX_VISITS} node visits; later records may lack settings or prompts"
+            ));
+        }
+        if self.out_of_copy.get() {
+            warnings.push(format!(
+                "{source}: ComfyUI texts stopped at {} MiB copied; prompts past that were left out",
+                MAX_COPIED >> 20
+            ));
+        }
     }
 
     /// A literal setting of node `id` under one of `keys`, looked for in the node itself,
     /// then through links named in `via` (custom samplers' noise, guider, sampler, sigmas)
-    /// and through links on the key itself (primitive nodes).
-    fn setting(&self, id: &str, keys: &[&str], via: &[&str]) -> Option<Value> {
-        let mut seen = HashSet::new();
-        self.setting_inner(id, keys, via, &mut seen)
-    }
-
-    fn setting_inner(
-        &self,
-        id: &str,
-        keys: &[&str],
-        via: &[&str],
-        seen: &mut HashSet<String>,
-    ) -> Option<Value> {
-        if !seen.insert(id.to_owned()) {
-            return None;
-        }
-        let node = self.node(id)?;
-        for key in keys {
-            match node.inputs.get(*key) {
-                Some(v) if link(v).is_none() => return Some(v.clone()),
-                Some(v) => {
-                    let src = link(v)?;
-                    let found = self.setting_inner(
-                        &src,
-                        &[key, "value", "int", "float", "seed", "number"],
-                        &[],
-                        seen,
-                    );
-                    if found.is_some() {
-                        return found;
-                    }
+    /// and through links on the key itself (primitive nodes). Depth first, in that order.
+    fn setting(&self, id: &str, keys: &[&'static str], via: &[&str]) -> Option<Value> {
+        let mut seen = HashSet::from([id.to_owned()]);
+        let mut stack = vec![SettingFrame { node: self.visit(id)?, keys: Keys::Asked, step: 0, depth: 0 }];
+        while let Some(frame) = stack.last_mut() {
+            let primitive: [&'static str; 6];
+            let (list, links): (&[&'static str], &[&str]) = match frame.keys {
+                Keys::Asked => (keys, via),
+                Keys::Primitive(key) => {
+                    primitive = [key, "value", "int", "float", "seed", "number"];
+                    (&primitive, &[])
                 }
-                None => {}
-            }
-        }
-        via.iter()
-            .filter_map(|name| node.inputs.get(*name).and_then(link))
-            .find_map(|src| self.setting_inner(&src, keys, via, seen))
-    }
-
-    /// The texts that feed a conditioning input, in graph order.
-    fn texts(&self, id: &str, out: &mut Vec<String>, seen: &mut HashSet<String>) {
-        if !seen.insert(id.to_owned()) {
-            return;
-        }
-        let Some(node) = self.node(id) else { return };
-        let mut found = false;
-        for key in TEXT_KEYS {
-            let Some(v) = node.inputs.get(key) else { continue };
-            if let Some(text) = self.string(v, &mut HashSet::new()) {
-                found = true;
-                if !out.contains(&text) {
-                    out.push(text);
+            };
+            let (node, step, depth) = (frame.node, frame.step, frame.depth);
+            frame.step += 1;
+            let (src, next_keys) = if let Some(&key) = list.get(step) {
+                match node.inputs.get(key) {
+                    None => continue,
+                    Some(v) => match link(v) {
+                        None => return Some(v.clone()),
+                        Some(src) => (src, Keys::Primitive(key)),
+                    },
                 }
-            }
-        }
-        if found {
-            return;
-        }
-        for (name, v) in &node.inputs {
-            if NOT_CONDITIONING.contains(&name.as_str()) {
+            } else if let Some(name) = links.get(step - list.len()) {
+                match node.inputs.get(*name).and_then(link) {
+                    None => continue,
+                    Some(src) => (src, Keys::Asked),
+                }
+            } else {
+                stack.pop();
+                continue;
+            };
+            if self.too_deep(depth + 1) || !seen.insert(src.clone()) {
                 continue;
             }
-            if let Some(src) = link(v) {
-                self.texts(&src, out, seen);
+            if let Some(node) = self.visit(&src) {
+                stack.push(SettingFrame { node, keys: next_keys, step: 0, depth: depth + 1 });
             }
         }
+        None
     }
 
-    /// A string input: literal, or through links to text and string-concatenation nodes.
-    fn string(&self, v: &Value, seen: &mut HashSet<String>) -> Option<String> {
+    /// The texts that feed a conditioning input, in graph order (depth first).
+    fn texts(&self, start: String) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut have = HashSet::new();
+        let mut seen = HashSet::new();
+        let mut stack = vec![(start, 0usize)];
+        while let Some((id, depth)) = stack.pop() {
+            if !seen.insert(id.clone()) {
+                continue;
+            }
+            let Some(node) = self.visit(&id) else { continue };
+            let mut found = false;
+            for key in TEXT_KEYS {
+                let Some(v) = node.inputs.get(key) else { continue };
+                if let Some(text) = self.string(v) {
+                    found = true;
+                    if have.insert(text.clone()) {
+                        out.push(text);
+                    }
+                }
+            }
+            if found || self.too_deep(depth + 1) {
+                continue;
+            }
+            let before = stack.len();
+            for (name, v) in &node.inputs {
+                if NOT_CONDITIONING.contains(&name.as_str()) {
+                    continue;
+                }
+                if let Some(src) = link(v).filter(|src| !seen.contains(src)) {
+                    stack.push((src, depth + 1));
+                }
+            }
+            stack[before..].reverse(); // the first input is walked first
+        }
+        out
+    }
+
+    /// A string input: literal, or through links to text and string-concatenation nodes
+    /// (each part found in order, joined by the node's `delimiter`).
+    fn string(&self, v: &Value) -> Option<String> {
         if let Value::String(s) = v {
-            return Some(s.clone());
+            return self.copy(s);
         }
         let src = link(v)?;
-        if !seen.insert(src.clone()) {
-            return None;
+        let mut seen = HashSet::from([src.clone()]);
+        let mut stack = vec![StringFrame { node: self.visit(&src)?, next: 0, parts: Vec::new() }];
+        loop {
+            let frame = stack.last_mut()?;
+            if let Some(key) = STRING_KEYS.get(frame.next) {
+                frame.next += 1;
+                match frame.node.inputs.get(*key) {
+                    Some(Value::String(s)) => {
+                        let part = self.copy(s)?;
+                        frame.parts.push(part);
+                    }
+                    Some(v) => {
+                        let depth = stack.len();
+                        if let Some(src) = link(v)
+                            && !self.too_deep(depth)
+                            && seen.insert(src.clone())
+                            && let Some(node) = self.visit(&src)
+                        {
+                            stack.push(StringFrame { node, next: 0, parts: Vec::new() });
+                        }
+                    }
+                    None => {}
+                }
+                continue;
+            }
+            let done = stack.pop()?;
+            let joined = if done.parts.is_empty() {
+                None
+            } else {
+                let sep = done.node.inputs.get("delimiter").and_then(Value::as_str).unwrap_or("");
+                let joined = done.parts.join(sep);
+                if !self.charge(joined.len()) {
+                    return None;
+                }
+                Some(joined)
+            };
+            match stack.last_mut() {
+                Some(parent) => parent.parts.extend(joined),
+                None => return joined,
+            }
         }
-        let node = self.node(&src)?;
-        let parts: Vec<String> = STRING_KEYS
-            .iter()
-            .filter_map(|k| node.inputs.get(*k))
-            .filter_map(|v| self.string(v, seen))
-            .collect();
-        if parts.is_empty() {
-            return None;
-        }
-        let sep = node.inputs.get("delimiter").and_then(Value::as_str).unwrap_or("");
-        Some(parts.join(sep))
     }
 
     fn prompt(&self, sampler: &str, input: &str) -> Option<String> {
         let src = self.setting_link(sampler, input)?;
-        let mut texts = Vec::new();
-        self.texts(&src, &mut texts, &mut HashSet::new());
-        (!texts.is_empty()).then(|| texts.join("\n"))
+        let texts = self.texts(src);
+        if texts.is_empty() {
+            return None;
+        }
+        let joined = texts.join("\n");
+        self.charge(joined.len()).then_some(joined)
     }
 
     /// Where `input` of the sampler (or of its guider) links to.
@@ -343,7 +570,7 @@ impl Walker<'_> {
             return Some(src);
         }
         let guider = node.inputs.get("guider").and_then(link)?;
-        let g = self.node(&guider)?;
+        let g = self.visit(&guider)?;
         let alias = if input == "positive" { "conditioning" } else { input };
         g.inputs.get(input).or_else(|| g.inputs.get(alias)).and_then(link)
     }
@@ -353,10 +580,10 @@ impl Walker<'_> {
         let mut next = self.setting_link(sampler, "model");
         let mut seen = HashSet::new();
         while let Some(id) = next.take() {
-            if !seen.insert(id.clone()) {
+            if self.too_deep(seen.len() + 1) || !seen.insert(id.clone()) {
                 break;
             }
-            let Some(node) = self.node(&id) else { break };
+            let Some(node) = self.visit(&id) else { break };
             let s = |k: &str| node.inputs.get(k).and_then(Value::as_str).map(str::to_owned);
             if let Some(name) = s("ckpt_name").or_else(|| s("unet_name")).or_else(|| s("model_name")) {
                 g.model = Some(ModelRef::named(name));
@@ -382,10 +609,10 @@ impl Walker<'_> {
         let mut seen = HashSet::new();
         let mut hires: Option<Hires> = None;
         while let Some(id) = next.take() {
-            if !seen.insert(id.clone()) {
+            if self.too_deep(seen.len() + 1) || !seen.insert(id.clone()) {
                 break;
             }
-            let Some(node) = self.node(&id) else { break };
+            let Some(node) = self.visit(&id) else { break };
             let num = |k: &str| node.inputs.get(k).and_then(Value::as_u64).map(|v| v as u32);
             match node.class.as_str() {
                 c if c.starts_with("LatentUpscale") => {
@@ -458,9 +685,12 @@ impl Walker<'_> {
         g.hires = hires;
     }
 
-    fn record(&self, id: &str, source: &str, raw: &str) -> Generation {
+    /// The record of sampler `id`, without `raw` (the caller puts the graph's text on the
+    /// file's first record only).
+    fn record(&self, id: &str, source: &str, vae: Option<&str>) -> Generation {
         let node = self.node(id).expect("sampler ids come from the graph");
-        let mut g = Generation::new(Generator::ComfyUi, format!("{source} node {id} ({})", node.class), raw);
+        let mut g = Generation::new(Generator::ComfyUi, format!("{source} node {id} ({})", node.class), "");
+        g.raw = None;
         let via = ["noise", "guider", "sampler", "sigmas"];
         g.seed = self.setting(id, &["seed", "noise_seed"], &via).and_then(|v| v.as_u64());
         g.steps = self.setting(id, &["steps"], &via).and_then(|v| v.as_u64()).map(|v| v as u32);
@@ -472,10 +702,7 @@ impl Walker<'_> {
         g.negative_prompt = self.prompt(id, "negative");
         self.model(id, &mut g);
         self.latent(id, &mut g, denoise.filter(|&d| d < 1.0), 0);
-        if let Some(vae) = self.graph.values().find_map(|n| n.inputs.get("vae_name").and_then(Value::as_str))
-        {
-            g.vae = Some(ModelRef::named(vae));
-        }
+        g.vae = vae.map(ModelRef::named);
         let mapped: BTreeSet<&str> =
             ["seed", "noise_seed", "steps", "cfg", "sampler_name", "scheduler", "denoise"].into();
         for (k, v) in &node.inputs {

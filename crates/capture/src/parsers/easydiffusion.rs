@@ -28,6 +28,11 @@ pub fn looks_like<'a>(mut keys: impl Iterator<Item = &'a str>) -> bool {
     keys.any(|k| matches!(k, "use_stable_diffusion_model" | "num_inference_steps" | "Stable Diffusion model"))
 }
 
+/// Whether `key` is one of the settings Easy Diffusion writes, in either spelling.
+pub fn is_key(key: &str) -> bool {
+    ALIASES.iter().any(|&(new, old)| key == new || key == old)
+}
+
 pub fn parse(mut obj: Map<String, Value>, source: &str, raw: String) -> Generation {
     for (new, old) in ALIASES {
         if !obj.contains_key(new)

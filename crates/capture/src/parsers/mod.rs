@@ -13,7 +13,7 @@ mod swarmui;
 use serde_json::{Map, Value};
 
 use crate::container::Metadata;
-use crate::{Generation, Generator, exif, xmp};
+use crate::{Generation, Generator, MAX_GENERATIONS, exif, xmp};
 
 pub use a1111::parameter_pairs;
 
@@ -47,7 +47,14 @@ pub(crate) fn recognise(meta: &mut Metadata) -> Vec<Generation> {
             Ok(records) if records.is_empty() => {
                 found.warnings.push(format!("{source}: ComfyUI graph without a sampler node"))
             }
-            Ok(records) => found.records.extend(records),
+            Ok(records) => {
+                // The graph's text is on the first record; the others point to it.
+                let first = found.records.len();
+                found.records.extend(records);
+                for r in &mut found.records[first + 1..] {
+                    r.raw_in = Some(first);
+                }
+            }
             Err(e) => found.warnings.push(format!("{source}: {e}")),
         }
     }
@@ -154,7 +161,38 @@ pub(crate) fn recognise(meta: &mut Metadata) -> Vec<Generation> {
         }
     }
     meta.warnings.extend(found.warnings);
-    found.records
+    let mut records = found.records;
+    if records.len() > MAX_GENERATIONS {
+        meta.warn(format!(
+            "{} generation records: the first {MAX_GENERATIONS} were kept, {} dropped",
+            records.len(),
+            records.len() - MAX_GENERATIONS
+        ));
+        // Records only ever point to earlier ones (`raw_in`), so the kept ones stay whole.
+        records.truncate(MAX_GENERATIONS);
+    }
+    records
+}
+
+/// Whether a PNG text key is one a generator writes and `recognise` reads: such texts are
+/// decompressed first when a file's budget runs short.
+pub(crate) fn is_generator_key(key: &str) -> bool {
+    matches!(
+        key,
+        "parameters"
+            | "prompt"
+            | "workflow"
+            | "invokeai_metadata"
+            | "sd-metadata"
+            | "Dream"
+            | "Comment"
+            | "Description"
+            | "Software"
+            | "Source"
+            | "Author"
+            | "fooocus_scheme"
+            | "XML:com.adobe.xmp"
+    ) || easydiffusion::is_key(key)
 }
 
 #[derive(Default)]
