@@ -8,6 +8,8 @@ use capture::{Generation, Inspection};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
+use crate::terminal::esc;
+
 /// Read what AI image generators wrote into image files.
 ///
 /// For every PNG, JPEG and WebP file given (directories are walked recursively, taking
@@ -57,13 +59,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     for path in &files {
-        progress.set_message(path.display().to_string());
-        let result = capture::inspect_path(path);
         let shown = path.display().to_string();
+        progress.set_message(esc(&shown).to_string());
+        let result = capture::inspect_path(path);
         let write = match &result {
             Ok(inspection) => {
                 for w in &inspection.warnings {
-                    progress.suspend(|| eprintln!("handprint: {shown}: warning: {w}"));
+                    progress.suspend(|| eprintln!("handprint: {}: warning: {}", esc(&shown), esc(w)));
                 }
                 if args.json {
                     json_line(&mut out, &shown, None, Some(inspection))
@@ -73,7 +75,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             Err(e) => {
                 failed += 1;
-                progress.suspend(|| eprintln!("handprint: {shown}: {e}"));
+                progress.suspend(|| eprintln!("handprint: {}: {}", esc(&shown), esc(e)));
                 if args.json { json_line(&mut out, &shown, Some(e.to_string()), None) } else { Ok(()) }
             }
         };
@@ -98,12 +100,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Expands directories; a path that does not exist counts as a failure, named on stderr.
+/// Expands directories; a path that cannot be reached (missing, a symbolic link loop, no
+/// permission) counts as a failure, named on stderr with the reason.
 pub(crate) fn collect(paths: &[PathBuf], extensions: &[&str]) -> (Vec<PathBuf>, usize) {
     let mut files = Vec::new();
     let mut failed = 0;
     for path in paths {
-        if path.is_dir() {
+        // The path's own metadata, following links: the error names what is wrong (no such
+        // file, a loop of symbolic links, no permission).
+        let meta = match std::fs::metadata(path) {
+            Ok(m) => m,
+            Err(e) => {
+                failed += 1;
+                eprintln!("handprint: {}: {}", esc(path.display()), esc(e));
+                continue;
+            }
+        };
+        if meta.is_dir() {
             for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
                 match entry {
                     Ok(e) if e.file_type().is_file() && has_extension(e.path(), extensions) => {
@@ -112,15 +125,16 @@ pub(crate) fn collect(paths: &[PathBuf], extensions: &[&str]) -> (Vec<PathBuf>, 
                     Ok(_) => {}
                     Err(e) => {
                         failed += 1;
-                        eprintln!("handprint: {e}");
+                        eprintln!("handprint: {}", esc(e));
                     }
                 }
             }
-        } else if path.exists() {
+        } else if meta.is_file() {
             files.push(path.clone());
         } else {
+            // A FIFO or a device would block or never end.
             failed += 1;
-            eprintln!("handprint: {}: no such file or directory", path.display());
+            eprintln!("handprint: {}: not a regular file", esc(path.display()));
         }
     }
     (files, failed)
@@ -150,8 +164,7 @@ fn json_line(
     inspection: Option<&Inspection>,
 ) -> io::Result<()> {
     let line = JsonLine { format: "handprint.inspect/1", path: path.to_owned(), error, inspection };
-    serde_json::to_writer(&mut *out, &line)?;
-    out.write_all(b"\n")
+    crate::terminal::json(out, &line)
 }
 
 fn table(out: &mut dyn Write, path: &str, i: &Inspection, raw: bool) -> io::Result<()> {
@@ -159,7 +172,7 @@ fn table(out: &mut dyn Write, path: &str, i: &Inspection, raw: bool) -> io::Resu
         (Some(w), Some(h)) => format!(" {w}x{h}"),
         _ => String::new(),
     };
-    writeln!(out, "{path}  {:?}{size}", i.format)?;
+    writeln!(out, "{}  {:?}{size}", esc(path), i.format)?;
     if let Some(c) = &i.c2pa {
         let maker =
             c.claim_generator.as_deref().map(|g| format!(", claim generator {g}")).unwrap_or_default();
@@ -180,11 +193,13 @@ fn table(out: &mut dyn Write, path: &str, i: &Inspection, raw: bool) -> io::Resu
     writeln!(out)
 }
 
+/// One field: a multi-line value (a prompt, the raw text) goes on indented lines of its own;
+/// any other control character in the key or value is shown escaped.
 fn row(out: &mut dyn Write, key: &str, value: &str) -> io::Result<()> {
     let mut lines = value.lines();
-    writeln!(out, "  {key:<17} {}", lines.next().unwrap_or(""))?;
+    writeln!(out, "  {:<17} {}", esc(key), esc(lines.next().unwrap_or("")))?;
     for line in lines {
-        writeln!(out, "  {:<17} {line}", "")?;
+        writeln!(out, "  {:<17} {}", "", esc(line))?;
     }
     Ok(())
 }

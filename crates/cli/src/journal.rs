@@ -11,6 +11,8 @@ use registry::identity::Identity;
 use registry::{Outcome, Registry};
 use serde_json::{Value, json};
 
+use crate::terminal::esc;
+
 /// Create your identity: an Ed25519 key pair, your name, and an X.509 certificate.
 ///
 /// Writes identity.json, key.pem (mode 0600), certificate.pem and root.pem into the data
@@ -54,7 +56,12 @@ pub enum ProjectCommand {
 /// same seed and prompt (upscales, hires passes, variations), img2img init images. Files
 /// already in the project (same SHA-256) are skipped.
 ///
-/// Exit status: 0 when every file was recorded or already there; 1 when some could not be.
+/// A file that reads with damage (truncated, a chunk skipped) is recorded as it is, and each
+/// warning is printed on stderr as `handprint: FILE: warning: ...` (in --json also as the
+/// line's `warnings`); generation events keep them in their data.
+///
+/// Exit status: 0 when every file was recorded or already there, with warnings or without;
+/// 1 when some could not be.
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct RecordArgs {
@@ -75,7 +82,8 @@ pub struct RecordArgs {
 /// generator writes to; subfolders are included. On start, what is already there and not yet
 /// in the project is recorded (by SHA-256, so nothing twice). A file is recorded once its size
 /// has not changed for --settle-ms and it reads to its end. The folder may be moved away and
-/// back: watching goes on. Stop with Ctrl-C; nothing is half-written.
+/// back: watching goes on. Stop with Ctrl-C; nothing is half-written. What reading a recorded
+/// file found damaged is printed on stderr as `handprint: FILE: warning: ...`, as by `record`.
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct WatchArgs {
@@ -260,27 +268,39 @@ pub(crate) fn signer(reg: &Registry) -> anyhow::Result<Identity> {
 }
 
 pub(crate) fn print_json(v: &Value) {
-    println!("{}", serde_json::to_string(v).expect("JSON values serialise"));
+    let mut out = std::io::stdout().lock();
+    // A closed pipe ends the output, as with println!'s other users; nothing else can fail.
+    let _ = crate::terminal::json(&mut out, v);
 }
 
 pub fn init(home: &Path, args: InitArgs) -> anyhow::Result<ExitCode> {
     let pass = if args.passphrase {
         Some(passphrase(true)?.context("--passphrase needs HANDPRINT_PASSPHRASE or a terminal to ask on")?)
+/// Prints one line of JSON; strings holding terminal controls come out as `\u` escapes.
     } else {
         None
     };
     let public = registry::identity::create(home, &args.name, pass.as_deref())?;
     if args.json {
+    // The name is shown on evidence, in certificates and by every verifier: it must read as
+    // it is, with nothing that moves a terminal's cursor or reverses the text after it.
+    if let Some(c) = args.name.chars().find(|&c| crate::terminal::is_unsafe(c)) {
+        bail!(
+            "--name {:?}: U+{:04X} is a control or text-direction character; give the name as it should read",
+            args.name,
+            c as u32
+        );
+    }
         print_json(&json!({"home": home, "identity": public}));
     } else {
-        println!("created identity {:?} in {}", public.name, home.display());
+        println!("created identity {:?} in {}", public.name, esc(home.display()));
         println!("  public key   {}", public.public_key);
         println!(
             "  key file     {} ({})",
-            home.join("key.pem").display(),
+            esc(home.join("key.pem").display()),
             if pass.is_some() { "encrypted" } else { "not encrypted" }
         );
-        println!("  certificate  {}", home.join("certificate.pem").display());
+        println!("  certificate  {}", esc(home.join("certificate.pem").display()));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -293,9 +313,9 @@ pub fn project(home: &Path, cmd: ProjectCommand) -> anyhow::Result<ExitCode> {
             if json {
                 print_json(&json!({"project": name, "created": created}));
             } else if created {
-                println!("created project {name}");
+                println!("created project {}", esc(&name));
             } else {
-                println!("project {name} exists already");
+                println!("project {} exists already", esc(&name));
             }
         }
         ProjectCommand::List { json } => {
@@ -303,7 +323,7 @@ pub fn project(home: &Path, cmd: ProjectCommand) -> anyhow::Result<ExitCode> {
                 if json {
                     print_json(&json!({"project": name, "created": created, "events": events}));
                 } else {
-                    println!("{name:<30} {events:>7} events  since {created}");
+                    println!("{:<30} {events:>7} events  since {}", esc(&name), esc(&created));
                 }
             }
         }
@@ -333,18 +353,18 @@ pub fn watch(home: &Path, args: WatchArgs) -> anyhow::Result<ExitCode> {
         &args.project,
         std::time::Duration::from_millis(args.settle_ms),
     );
-    eprintln!("watching {} for project {} (Ctrl-C to stop)", args.dir.display(), args.project);
+    eprintln!("watching {} for project {} (Ctrl-C to stop)", esc(args.dir.display()), esc(&args.project));
     let mut was_missing = false;
     loop {
         let poll = watcher.poll(&mut reg, &id)?;
         if poll.missing && !was_missing {
             eprintln!(
                 "handprint: {} is gone (moved or deleted); waiting for it to come back",
-                args.dir.display()
+                esc(args.dir.display())
             );
         }
         if poll.returned {
-            eprintln!("handprint: {} is back; watching again", args.dir.display());
+            eprintln!("handprint: {} is back; watching again", esc(args.dir.display()));
         }
         was_missing = poll.missing;
         report_outcomes(&poll.outcomes, args.json);
@@ -360,26 +380,37 @@ fn report_outcomes(outcomes: &[Outcome], json: bool) -> usize {
         match o {
             Outcome::Recorded(r) => {
                 if json {
-                    print_json(
-                        &json!({"path": r.path, "status": "recorded", "log_index": r.log_index, "kind": r.kind, "hash": r.hash, "also": r.also.iter().map(|(i, k)| json!({"log_index": i, "kind": k})).collect::<Vec<_>>()}),
-                    );
+/// Names on stderr what reading a recorded file found damaged or left out (a truncated file,
+/// a chunk too large to read): the file is recorded as it is, and its creator hears of it now.
+fn print_warnings(r: &registry::Recorded) {
+    for w in &r.warnings {
+        eprintln!("handprint: {}: warning: {}", esc(r.path.display()), esc(w));
+    }
+}
+
+                    let mut v = json!({"path": r.path, "status": "recorded", "log_index": r.log_index, "kind": r.kind, "hash": r.hash, "also": r.also.iter().map(|(i, k)| json!({"log_index": i, "kind": k})).collect::<Vec<_>>()});
+                    if !r.warnings.is_empty() {
+                        v["warnings"] = json!(r.warnings);
+                    }
+                    print_json(&v);
                 } else {
                     for (i, k) in &r.also {
-                        println!("#{i:<6} {:<13} (before {})", k.as_str(), r.path.display());
+                        println!("#{i:<6} {:<13} (before {})", k.as_str(), esc(r.path.display()));
+                print_warnings(r);
                     }
-                    println!("#{:<6} {:<13} {}", r.log_index, r.kind.as_str(), r.path.display());
+                    println!("#{:<6} {:<13} {}", r.log_index, r.kind.as_str(), esc(r.path.display()));
                 }
             }
             Outcome::AlreadyRecorded { path, log_index } => {
                 if json {
                     print_json(&json!({"path": path, "status": "already-recorded", "log_index": log_index}));
                 } else {
-                    println!("#{log_index:<6} {:<13} {} (already recorded)", "-", path.display());
+                    println!("#{log_index:<6} {:<13} {} (already recorded)", "-", esc(path.display()));
                 }
             }
             Outcome::Failed { path, error } => {
                 failed += 1;
-                eprintln!("handprint: {error}");
+                eprintln!("handprint: {}", esc(error));
                 if json {
                     print_json(&json!({"path": path, "status": "failed", "error": error.to_string()}));
                 }
@@ -397,7 +428,7 @@ fn report_event(e: &SignedEvent, json: bool) {
             "#{:<6} {:<13} {} #{}",
             e.event.log_index,
             e.event.kind.as_str(),
-            e.event.project,
+            esc(&e.event.project),
             e.event.project_seq
         );
     }
@@ -424,15 +455,23 @@ pub fn import(home: &Path, args: ImportArgs) -> anyhow::Result<ExitCode> {
     let mut reg = open(home)?;
     let id = signer(&reg)?;
     match reg.import(&id, &args.project, &args.file, &args.what, args.note.as_deref())? {
-        Outcome::Recorded(r) if args.json => print_json(
-            &json!({"path": r.path, "status": "recorded", "log_index": r.log_index, "kind": r.kind, "hash": r.hash}),
-        ),
-        Outcome::Recorded(r) => println!("#{:<6} {:<13} {}", r.log_index, "imported", r.path.display()),
+        Outcome::Recorded(r) if args.json => {
+            print_warnings(&r);
+            let mut v = json!({"path": r.path, "status": "recorded", "log_index": r.log_index, "kind": r.kind, "hash": r.hash});
+            if !r.warnings.is_empty() {
+                v["warnings"] = json!(r.warnings);
+            }
+            print_json(&v)
+        }
+        Outcome::Recorded(r) => {
+            print_warnings(&r);
+            println!("#{:<6} {:<13} {}", r.log_index, "imported", esc(r.path.display()))
+        }
         Outcome::AlreadyRecorded { path, log_index } if args.json => {
             print_json(&json!({"path": path, "status": "already-recorded", "log_index": log_index}))
         }
         Outcome::AlreadyRecorded { path, log_index } => {
-            println!("#{log_index:<6} {:<13} {} (already recorded)", "-", path.display())
+            println!("#{log_index:<6} {:<13} {} (already recorded)", "-", esc(path.display()))
         }
         Outcome::Failed { error, .. } => return Err(error.into()),
     }
@@ -507,10 +546,10 @@ pub fn log(home: &Path, args: LogArgs) -> anyhow::Result<ExitCode> {
                 out,
                 "#{:<6} {} {:<14} {:<13} {}{links}",
                 e.event.log_index,
-                &e.event.time[..19],
-                format!("{} #{}", e.event.project, e.event.project_seq),
+                esc(e.event.time.get(..19).unwrap_or(&e.event.time)),
+                esc(format!("{} #{}", e.event.project, e.event.project_seq)),
                 e.event.kind.as_str(),
-                summary(&e)
+                esc(summary(&e))
             )
         };
         if let Err(err) = r {
@@ -538,7 +577,7 @@ pub fn verify(home: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
     } else {
         println!("{summary}");
         for f in &findings {
-            println!("  FAIL  {}", f.message);
+            println!("  FAIL  {}", esc(&f.message));
         }
         println!(
             "{}",
@@ -580,10 +619,13 @@ fn verify_store(home: &Path) -> anyhow::Result<Checked> {
     let mut v = reg.store.verify(&reg.public.verifying_key()?)?;
     let mut summary = format!(
         "journal of {}: {} events in {} projects, {} checkpoints",
-        reg.public.name, v.events, v.projects, v.checkpoints
+        esc(&reg.public.name),
+        v.events,
+        v.projects,
+        v.checkpoints
     );
     if let Some(c) = &v.latest_checkpoint {
-        summary += &format!(", latest {} events at {}", c.size, c.time);
+        summary += &format!(", latest {} events at {}", c.size, esc(&c.time));
     }
     if v.uncovered_events > 0 {
         summary += &format!(", {} events after it", v.uncovered_events);
@@ -594,7 +636,10 @@ fn verify_store(home: &Path) -> anyhow::Result<Checked> {
             StampResult::Valid(s) => {
                 summary += &format!(
                     "\n  timestamp: checkpoint of {} events existed by {} ({}, {})",
-                    c.checkpoint, s.time, s.tsa, c.tsa_url
+                    c.checkpoint,
+                    esc(&s.time),
+                    esc(&s.tsa),
+                    esc(&c.tsa_url)
                 )
             }
             StampResult::Invalid { error } => v.findings.push(ledger::verify::Finding {
@@ -616,7 +661,7 @@ pub fn timestamp(home: &Path, args: TimestampArgs) -> anyhow::Result<ExitCode> {
     if let Some(root) = &args.tsa_root {
         let kept = reg.trust_tsa_root(root)?;
         if !args.json {
-            println!("trusting TSA root {} (kept as {})", root.display(), kept.display());
+            println!("trusting TSA root {} (kept as {})", esc(root.display()), esc(kept.display()));
         }
     }
     let (size, stamp) = reg.timestamp(&args.tsa)?;
@@ -625,7 +670,9 @@ pub fn timestamp(home: &Path, args: TimestampArgs) -> anyhow::Result<ExitCode> {
     } else {
         println!(
             "checkpoint of {size} events timestamped at {} by {} (serial {})",
-            stamp.time, stamp.tsa, stamp.serial
+            esc(&stamp.time),
+            esc(&stamp.tsa),
+            esc(&stamp.serial)
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -633,7 +680,8 @@ pub fn timestamp(home: &Path, args: TimestampArgs) -> anyhow::Result<ExitCode> {
 
 pub fn export(home: &Path, args: ExportArgs) -> anyhow::Result<ExitCode> {
     let reg = open(home)?;
-    let m = reg.export(&args.project, &args.dir)?;
+    let id = signer(&reg)?;
+    let m = reg.export(&id, &args.project, &args.dir)?;
     if args.json {
         print_json(
             &json!({"dir": args.dir, "project": m.project, "events": m.events, "checkpoint": {"size": m.checkpoint.size, "root": m.checkpoint.root}}),

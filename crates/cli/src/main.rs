@@ -6,6 +6,7 @@ mod journal;
 mod marking;
 mod reproducing;
 mod sealing;
+mod terminal;
 mod works;
 
 use std::path::PathBuf;
@@ -106,8 +107,56 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("handprint: {e:#}");
+            eprintln!("handprint: {}", terminal::esc(causes(&e)));
             ExitCode::from(2)
         }
+    }
+}
+
+/// The error and its causes, `: `-separated, each said once: a cause whose text the message
+/// before it already holds (an error that prints its source too) is left out.
+fn causes(e: &anyhow::Error) -> String {
+    let mut out = e.to_string();
+    let mut previous = out.clone();
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !previous.contains(&text) {
+            out += ": ";
+            out += &text;
+        }
+        previous = text;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::causes;
+
+    /// An error that prints its source as well as giving it.
+    #[derive(Debug)]
+    struct Repeats(std::io::Error);
+
+    impl std::fmt::Display for Repeats {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "x.png: {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Repeats {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn each_cause_is_said_once() {
+        let os = || std::io::Error::from_raw_os_error(2);
+        let e = anyhow::Error::new(Repeats(os()));
+        assert_eq!(causes(&e), format!("x.png: {}", os()));
+        let e = anyhow::Error::new(os()).context("x.png: cannot write");
+        assert_eq!(causes(&e), format!("x.png: cannot write: {}", os()));
+        let e = anyhow::anyhow!("out of memory").context("out of memory");
+        assert_eq!(causes(&e), "out of memory");
     }
 }

@@ -7,6 +7,8 @@ use anyhow::{Context, bail};
 use registry::marking::{detect_file, embed_file};
 use serde_json::json;
 
+use crate::journal::print_json;
+use crate::terminal::esc;
 use crate::works::{existing_store, rounded};
 
 #[derive(clap::Subcommand)]
@@ -82,13 +84,12 @@ fn embed(home: &Path, args: EmbedArgs) -> anyhow::Result<ExitCode> {
     }
     let e = embed_file(&args.input, &args.output, payload)?;
     if args.json {
-        println!(
-            "{}",
-            json!({"input": args.input.display().to_string(), "output": args.output.display().to_string(),
-                   "payload": format!("{payload:016x}"), "psnr_db": rounded(e.psnr, 2), "chip_pixels": e.chip})
+        print_json(
+            &json!({"input": args.input.display().to_string(), "output": args.output.display().to_string(),
+                   "payload": format!("{payload:016x}"), "psnr_db": rounded(e.psnr, 2), "chip_pixels": e.chip}),
         );
     } else {
-        println!("wrote {} with payload {payload:016x} (PSNR {:.2} dB)", args.output.display(), e.psnr);
+        println!("wrote {} with payload {payload:016x} (PSNR {:.2} dB)", esc(args.output.display()), e.psnr);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -101,9 +102,9 @@ fn detect(home: &Path, args: DetectArgs) -> anyhow::Result<ExitCode> {
         match detect_file(file) {
             Err(e) => {
                 failed += 1;
-                eprintln!("handprint: {e}");
+                eprintln!("handprint: {}", esc(&e));
                 if args.json {
-                    println!("{}", json!({"file": shown, "error": e.to_string()}));
+                    print_json(&json!({"file": shown, "error": e.to_string()}));
                 }
             }
             Ok(d) => {
@@ -126,18 +127,19 @@ fn detect(home: &Path, args: DetectArgs) -> anyhow::Result<ExitCode> {
                         v["mirrored"] = json!(d.mirrored);
                         v["work"] = json!(work);
                     }
-                    println!("{v}");
+                    print_json(&v);
                 } else if let Some(p) = d.payload {
                     let named = work
-                        .map(|w| format!(": work {} {:?} by {}", w.id, w.title, w.registrant))
+                        .map(|w| format!(": work {} {:?} by {}", w.id, w.title, esc(&w.registrant)))
                         .unwrap_or_default();
                     println!(
-                        "{shown}: watermark {p:016x}{named} (probability an unmarked image reads so: < {:.0e}; {:.0}% of coded bits agree)",
+                        "{}: watermark {p:016x}{named} (probability an unmarked image reads so: < {:.0e}; {:.0}% of coded bits agree)",
+                        esc(&shown),
                         d.false_positive.max(1e-300),
                         d.bit_agreement * 100.0
                     );
                 } else {
-                    println!("{shown}: no watermark found");
+                    println!("{}: no watermark found", esc(&shown));
                 }
             }
         }

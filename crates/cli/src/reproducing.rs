@@ -12,6 +12,7 @@ use serde_json::json;
 
 use crate::claim::{resolve_work, sealed_project};
 use crate::journal::{open, print_json};
+use crate::terminal::esc;
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum ApiArg {
@@ -121,10 +122,15 @@ pub fn reproduce(home: &Path, args: ReproduceArgs) -> anyhow::Result<ExitCode> {
             "same_image": distance.map(|d| d <= 31),
         }));
     } else {
-        println!("re-ran event {index} (work {work}) on {} — image written to {}", args.url, out.display());
+        println!(
+            "re-ran event {index} (work {work}) on {} — image written to {}",
+            esc(&args.url),
+            esc(out.display())
+        );
         match (against, distance) {
             (Some(a), Some(d)) => println!(
-                "  PDQ distance to {a}: {d} of 256 bits ({})",
+                "  PDQ distance to {}: {d} of 256 bits ({})",
+                esc(a),
                 if d <= 31 { "the same image, as far as PDQ can tell" } else { "a different image" }
             ),
             _ => {

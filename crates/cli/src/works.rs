@@ -1,6 +1,5 @@
 //! The copy-finding commands: register, works, search, scan.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
@@ -16,6 +15,7 @@ use serde_json::{Value, json};
 
 use crate::inspect::{collect, progress_bar};
 use crate::journal::print_json;
+use crate::terminal::esc;
 
 const SCAN_EXTENSIONS: [&str; 5] = ["png", "jpg", "jpeg", "webp", "gif"];
 
@@ -142,7 +142,7 @@ pub fn register(home: &Path, args: RegisterArgs) -> anyhow::Result<ExitCode> {
     } else if new {
         println!(
             "registered {} as work {}: {:?} ({} local features, PDQ quality {})",
-            args.image.display(),
+            esc(args.image.display()),
             work.id,
             work.title,
             scanned.fingerprint.features.features.len(),
@@ -151,12 +151,12 @@ pub fn register(home: &Path, args: RegisterArgs) -> anyhow::Result<ExitCode> {
         if scanned.fingerprint.pdq.quality < 50 {
             eprintln!(
                 "handprint: {}: warning: PDQ quality {} is low (a flat or tiny image): copies are found by local features only",
-                args.image.display(),
+                esc(args.image.display()),
                 scanned.fingerprint.pdq.quality
             );
         }
     } else {
-        println!("{} is already registered as work {}: {:?}", args.image.display(), work.id, work.title);
+        println!("{} is already registered as work {}: {:?}", esc(args.image.display()), work.id, work.title);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -170,7 +170,12 @@ pub fn works(home: &Path, args: WorksArgs) -> anyhow::Result<ExitCode> {
             let license = w.license.as_deref().map(|l| format!(" ({l})")).unwrap_or_default();
             println!(
                 "{:>6}  {}  {:?} by {}{}  {}",
-                w.id, w.registered, w.title, w.registrant, license, w.file_name
+                w.id,
+                esc(&w.registered),
+                w.title,
+                esc(&w.registrant),
+                esc(license),
+                esc(&w.file_name)
             );
         }
     }
@@ -216,8 +221,8 @@ fn describe(m: &Match, work: &Work) -> String {
         "work {} {:?} by {}{} — {} confidence",
         m.work,
         work.title,
-        work.registrant,
-        license,
+        esc(&work.registrant),
+        esc(license),
         m.confidence.name()
     );
     if let Some(g) = m.global {
@@ -270,18 +275,18 @@ pub fn search(home: &Path, args: SearchArgs) -> anyhow::Result<ExitCode> {
             "matches": out.iter().map(|(m, w, p)| match_json(m, w, p.as_deref())).collect::<Vec<_>>(),
         }));
     } else if out.is_empty() {
-        println!("{}: no match among {} registered works", args.image.display(), catalog.works());
+        println!("{}: no match among {} registered works", esc(args.image.display()), catalog.works());
     } else {
         println!(
             "{}: {} match(es) among {} registered works",
-            args.image.display(),
+            esc(args.image.display()),
             out.len(),
             catalog.works()
         );
         for (m, w, p) in &out {
             println!("  {}", describe(m, w));
             if let Some(p) = p {
-                println!("    side by side: {}", p.display());
+                println!("    side by side: {}", esc(p.display()));
             }
         }
     }
@@ -311,13 +316,16 @@ pub fn scan(home: &Path, args: ScanArgs) -> anyhow::Result<ExitCode> {
             let line = match scan_file(path, &limits) {
                 Err(e) => {
                     *unreadable.lock().expect("counter") += 1;
-                    progress.suspend(|| eprintln!("handprint: {e}"));
+                    progress.suspend(|| eprintln!("handprint: {}", esc(&e)));
                     json!({ "file": shown, "error": e.to_string() })
                 }
                 Ok(scanned) => {
                     if let Some(n) = scanned.decoded.frames {
                         progress.suspend(|| {
-                            eprintln!("handprint: {shown}: animated, {n} frames: the first was scanned")
+                            eprintln!(
+                                "handprint: {}: animated, {n} frames: the first was scanned",
+                                esc(&shown)
+                            )
                         });
                     }
                     let matches = catalog.search(&scanned.fingerprint);
@@ -327,16 +335,18 @@ pub fn scan(home: &Path, args: ScanArgs) -> anyhow::Result<ExitCode> {
                             let store = store.lock().expect("store");
                             write_side_by_side(&store, dir, &scanned, m)
                                 .map_err(|e| {
-                                    progress.suspend(|| eprintln!("handprint: {shown}: side by side: {e:#}"))
+                                    progress.suspend(|| {
+                                        eprintln!("handprint: {}: side by side: {:#}", esc(&shown), esc(&e))
+                                    })
                                 })
                                 .ok()
                         });
                         let work = &works[&m.work];
                         if !args.json {
                             progress.suspend(|| {
-                                println!("{shown}: {}", describe(m, work));
+                                println!("{}: {}", esc(&shown), describe(m, work));
                                 if let Some(p) = &picture {
-                                    println!("    side by side: {}", p.display());
+                                    println!("    side by side: {}", esc(p.display()));
                                 }
                             });
                         }
@@ -363,7 +373,7 @@ pub fn scan(home: &Path, args: ScanArgs) -> anyhow::Result<ExitCode> {
             if args.json {
                 let mut out = stdout.lock().expect("stdout");
                 // A closed pipe ends the output, not the scan's other work.
-                let _ = writeln!(out, "{}", serde_json::to_string(&line).expect("JSON values serialise"));
+                let _ = crate::terminal::json(&mut *out, &line);
             }
             progress.inc(1);
         });

@@ -76,6 +76,8 @@ pub struct Recorded {
     pub hash: Hash,
     /// The events appended with it (a prompt revision before a generation).
     pub also: Vec<(u64, EventKind)>,
+    /// What reading the image found damaged or skipped (a truncated file, an oversized chunk).
+    pub warnings: Vec<String>,
 }
 
 /// Where a file read by `record` ended up.
@@ -259,9 +261,10 @@ impl Registry {
             }
             Ok(pending)
         })?;
-        let mut placed = placed.into_iter();
+        // One placement per file read, in order.
+        let mut placed = placed.into_iter().zip(&reads);
         for slot in outcomes.iter_mut().filter(|o| o.is_none()) {
-            let Some((path, place)) = placed.next() else { break };
+            let Some(((path, place), read)) = placed.next() else { break };
             *slot = Some(match place {
                 Placement::Existing(log_index) => Outcome::AlreadyRecorded { path, log_index },
                 Placement::SameAs(i) => {
@@ -273,6 +276,7 @@ impl Registry {
                     kind: signed[i].event.kind,
                     hash: signed[i].hash(),
                     also: also.iter().map(|&j| (signed[j].event.log_index, signed[j].event.kind)).collect(),
+                    warnings: read.inspection.as_ref().map(|i| i.warnings.clone()).unwrap_or_default(),
                 }),
             });
         }
@@ -399,6 +403,7 @@ impl Registry {
                 kind: e.event.kind,
                 hash: e.hash(),
                 also: vec![],
+                warnings: r.inspection.as_ref().map(|i| i.warnings.clone()).unwrap_or_default(),
             }),
             (None, None) => unreachable!("import appends one event or finds one"),
         })
