@@ -185,18 +185,14 @@ pub struct LogArgs {
 /// reordered, inserted or re-signed event, a rolled-back log) is named: which event, and what
 /// is wrong.
 ///
-/// Exit status: 0 when everything verifies; 1 when anything does not (for images, see IMAGE).
+/// Exit status: 0 when everything verifies; 1 when anything does not.
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct VerifyArgs {
     /// Images to check instead: their Content Credentials (C2PA, validated by the c2pa
     /// crate), the journal proof a sealed image carries, the watermark and the registered
     /// work it names, a fingerprint match in your registry, the AIGC label, and the generator
-    /// metadata still present. Exit status for images: 1 when a claim a file makes fails
-    /// (Content Credentials tampered or invalid, a journal proof that fails); 2 when a file
-    /// cannot be read at all (empty, not an image); 0 otherwise. Pixels that do not decode
-    /// are reported on a "could not check" line and follow the same rule. Over several
-    /// files, the highest status applies.
+    /// metadata still present. Exit 1 if any manifest or proof fails.
     #[arg(value_name = "IMAGE", conflicts_with = "export")]
     images: Vec<PathBuf>,
     /// PEM root certificates to trust as C2PA signers, besides your own root.
@@ -271,6 +267,7 @@ pub(crate) fn signer(reg: &Registry) -> anyhow::Result<Identity> {
     }
 }
 
+/// Prints one line of JSON; strings holding terminal controls come out as `\u` escapes.
 pub(crate) fn print_json(v: &Value) {
     let mut out = std::io::stdout().lock();
     // A closed pipe ends the output, as with println!'s other users; nothing else can fail.
@@ -278,14 +275,6 @@ pub(crate) fn print_json(v: &Value) {
 }
 
 pub fn init(home: &Path, args: InitArgs) -> anyhow::Result<ExitCode> {
-    let pass = if args.passphrase {
-        Some(passphrase(true)?.context("--passphrase needs HANDPRINT_PASSPHRASE or a terminal to ask on")?)
-/// Prints one line of JSON; strings holding terminal controls come out as `\u` escapes.
-    } else {
-        None
-    };
-    let public = registry::identity::create(home, &args.name, pass.as_deref())?;
-    if args.json {
     // The name is shown on evidence, in certificates and by every verifier: it must read as
     // it is, with nothing that moves a terminal's cursor or reverses the text after it.
     if let Some(c) = args.name.chars().find(|&c| crate::terminal::is_unsafe(c)) {
@@ -295,6 +284,13 @@ pub fn init(home: &Path, args: InitArgs) -> anyhow::Result<ExitCode> {
             c as u32
         );
     }
+    let pass = if args.passphrase {
+        Some(passphrase(true)?.context("--passphrase needs HANDPRINT_PASSPHRASE or a terminal to ask on")?)
+    } else {
+        None
+    };
+    let public = registry::identity::create(home, &args.name, pass.as_deref())?;
+    if args.json {
         print_json(&json!({"home": home, "identity": public}));
     } else {
         println!("created identity {:?} in {}", public.name, esc(home.display()));
@@ -377,13 +373,6 @@ pub fn watch(home: &Path, args: WatchArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Prints what happened to each file; returns how many failed.
-fn report_outcomes(outcomes: &[Outcome], json: bool) -> usize {
-    let mut failed = 0;
-    for o in outcomes {
-        match o {
-            Outcome::Recorded(r) => {
-                if json {
 /// Names on stderr what reading a recorded file found damaged or left out (a truncated file,
 /// a chunk too large to read): the file is recorded as it is, and its creator hears of it now.
 fn print_warnings(r: &registry::Recorded) {
@@ -392,6 +381,14 @@ fn print_warnings(r: &registry::Recorded) {
     }
 }
 
+/// Prints what happened to each file; returns how many failed.
+fn report_outcomes(outcomes: &[Outcome], json: bool) -> usize {
+    let mut failed = 0;
+    for o in outcomes {
+        match o {
+            Outcome::Recorded(r) => {
+                print_warnings(r);
+                if json {
                     let mut v = json!({"path": r.path, "status": "recorded", "log_index": r.log_index, "kind": r.kind, "hash": r.hash, "also": r.also.iter().map(|(i, k)| json!({"log_index": i, "kind": k})).collect::<Vec<_>>()});
                     if !r.warnings.is_empty() {
                         v["warnings"] = json!(r.warnings);
@@ -400,7 +397,6 @@ fn print_warnings(r: &registry::Recorded) {
                 } else {
                     for (i, k) in &r.also {
                         println!("#{i:<6} {:<13} (before {})", k.as_str(), esc(r.path.display()));
-                print_warnings(r);
                     }
                     println!("#{:<6} {:<13} {}", r.log_index, r.kind.as_str(), esc(r.path.display()));
                 }
@@ -684,8 +680,7 @@ pub fn timestamp(home: &Path, args: TimestampArgs) -> anyhow::Result<ExitCode> {
 
 pub fn export(home: &Path, args: ExportArgs) -> anyhow::Result<ExitCode> {
     let reg = open(home)?;
-    let id = signer(&reg)?;
-    let m = reg.export(&id, &args.project, &args.dir)?;
+    let m = reg.export(&args.project, &args.dir)?;
     if args.json {
         print_json(
             &json!({"dir": args.dir, "project": m.project, "events": m.events, "checkpoint": {"size": m.checkpoint.size, "root": m.checkpoint.root}}),
