@@ -595,19 +595,30 @@ type Checked = (String, Vec<ledger::verify::Finding>, Value);
 
 fn verify_export(dir: &Path) -> anyhow::Result<Checked> {
     let v = registry::export::verify_export(dir)?;
-    let mut summary = format!(
-        "export of project {:?} by {}: {} events, {} checkpoints",
-        v.project, v.author, v.events, v.checkpoints
-    );
-    if let Some(c) = &v.checkpoint {
-        summary += &format!(", proved against the log of {} events signed at {}", c.size, c.time);
+    if v.key_fingerprint.is_empty() {
+        // No manifest or no key in it: nothing was checked.
+        let summary = format!("export {}", esc(dir.display()));
+        return Ok((summary, v.findings.clone(), serde_json::to_value(&v)?));
     }
+    let mut summary =
+        format!("export of project {:?}: {} events, {} checkpoints", v.project, v.events, v.checkpoints);
+    if let Some(c) = &v.checkpoint {
+        summary += &format!(", proved against the log of {} events signed at {}", c.size, esc(&c.time));
+    }
+    // What is verified is the key; the name is its holder's claim, and so is the certificate,
+    // issued by a root the same holder made.
+    summary += &format!(
+        "\n  key SHA-256 {}, claimed by {}\n  (the key is what was verified; compare its fingerprint with one the \
+         author gave you: the name and certificate come with the key and prove no identity)",
+        v.key_fingerprint,
+        esc(&v.author)
+    );
     for s in &v.timestamps {
         summary += &format!(
             "\n  timestamp {} by {} (TSA roots shipped in the export: {})",
-            s.time,
-            s.tsa,
-            v.tsa_roots.join(", ")
+            esc(&s.time),
+            esc(&s.tsa),
+            esc(v.tsa_roots.join(", "))
         );
     }
     Ok((summary, v.findings.clone(), serde_json::to_value(&v)?))
@@ -680,14 +691,24 @@ pub fn timestamp(home: &Path, args: TimestampArgs) -> anyhow::Result<ExitCode> {
 
 pub fn export(home: &Path, args: ExportArgs) -> anyhow::Result<ExitCode> {
     let reg = open(home)?;
-    let m = reg.export(&args.project, &args.dir)?;
+    let id = signer(&reg)?;
+    let m = reg.export(&id, &args.project, &args.dir)?;
     if args.json {
         print_json(
             &json!({"dir": args.dir, "project": m.project, "events": m.events, "checkpoint": {"size": m.checkpoint.size, "root": m.checkpoint.root}}),
         );
     } else {
-        println!("exported {} events of project {} to {}", m.events, m.project, args.dir.display());
-        println!("check it with: handprint verify --export {}", args.dir.display());
+        println!(
+            "exported {} events of project {} to {}",
+            m.events,
+            esc(&m.project),
+            esc(args.dir.display())
+        );
+        println!(
+            "signed with the key whose SHA-256 fingerprint is {}",
+            ledger::statement::key_fingerprint(&reg.public.verifying_key()?)
+        );
+        println!("check it with: handprint verify --export {}", esc(args.dir.display()));
     }
     Ok(ExitCode::SUCCESS)
 }

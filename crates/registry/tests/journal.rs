@@ -238,12 +238,12 @@ fn an_export_verifies_with_nothing_but_itself() {
     s.reg.note(&s.id, "other", "another work, not exported").unwrap();
     s.reg.choose(&s.id, &s.file("comfyui-basic.png"), true, None, None).unwrap();
     let out = s.home.parent().unwrap().join("export");
-    let m = s.reg.export("fox", &out).unwrap();
+    let m = s.reg.export(&s.id, "fox", &out).unwrap();
     assert_eq!(m.events, 4);
     let v = registry::export::verify_export(&out).unwrap();
     assert!(v.ok(), "{:?}", v.findings);
     assert_eq!((v.events, v.checkpoints), (4, 3), "one checkpoint per append: record, note, select");
-    assert!(s.reg.export("fox", &out).unwrap_err().to_string().contains("not empty"));
+    assert!(s.reg.export(&s.id, "fox", &out).unwrap_err().to_string().contains("not empty"));
     let events = std::fs::read_to_string(out.join("events.jsonl")).unwrap();
     assert!(!events.contains("another work"), "other projects stay out");
 }
@@ -251,7 +251,7 @@ fn an_export_verifies_with_nothing_but_itself() {
 fn exported(s: &mut Setup) -> PathBuf {
     s.record(&["a1111-txt2img.png", "comfyui-basic.png", "swarmui.png"]);
     let out = s.home.parent().unwrap().join("export");
-    s.reg.export("fox", &out).unwrap();
+    s.reg.export(&s.id, "fox", &out).unwrap();
     out
 }
 
