@@ -95,3 +95,27 @@ fn a_manifest_signed_by_someone_else_is_not_trusted_by_my_root() {
     assert_eq!(v.active.unwrap().signer.as_deref(), Some("Someone Else"));
     drop(mine);
 }
+
+#[test]
+fn a_damaged_container_is_invalid_only_when_it_holds_credentials() {
+    let (signer, root) = signer();
+    // A PNG without its last 4 bytes (the IEND CRC), and a WebP whose RIFF size is a lie:
+    // the C2PA reader cannot parse either, but neither holds a manifest store.
+    let png = picture().png();
+    let cut = &png[..png.len() - 4];
+    let mut webp = fixtures::containers::webp(320, 256, &[]);
+    webp[4..8].copy_from_slice(&0xFFFF_FF00u32.to_le_bytes());
+    for (format, bytes) in [(Format::Png, cut), (Format::WebP, &webp[..])] {
+        let v = read(bytes, format, Some(&root)).unwrap();
+        assert_eq!(v.status, Status::None, "{format:?}: {:?}", v.failures);
+        assert!(v.failures.is_empty(), "{format:?}: {:?}", v.failures);
+        let note = v.unreadable.unwrap_or_else(|| panic!("{format:?}: the damage is named"));
+        assert!(note.contains("holds no manifest store"), "{note}");
+    }
+    // The same damage to a file that does hold credentials is a finding on them.
+    let signed = sign(&png, Format::Png, &seal(), &signer).unwrap();
+    let v = read(&signed[..signed.len() - 4], Format::Png, Some(&root)).unwrap();
+    assert_eq!(v.status, Status::Invalid, "{:?}", v.failures);
+    assert!(v.failures.iter().any(|f| f.starts_with("manifest store unreadable")), "{:?}", v.failures);
+    assert_eq!(v.unreadable, None);
+}
