@@ -115,7 +115,10 @@ fn a_sealed_work_verifies_and_its_stripped_copy_is_still_named() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = run(&home, &["seal", &s(&edited), "-p", "spring", "--title", "Twice"]);
+    let again = json(&home, &["seal", &s(&edited), "-p", "spring", "--title", "Twice", "--json"]);
+    assert_eq!((again["work"]["id"].as_i64(), again["recovered"].as_bool()), (Some(work), Some(true)));
+    let out = run(&home, &["seal", &s(&gen2), "-p", "spring", "--title", "Other", "-o", &s(&sealed_path)]);
+    assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("exists"));
 
     // --in-place replaces the input itself (here a recorded generation), and only then.
