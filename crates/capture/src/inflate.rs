@@ -42,6 +42,7 @@ fn read_bounded(decoder: impl Read, limit: u64) -> Result<Vec<u8>, CaptureError>
     if out.len() as u64 > limit {
         return Err(CaptureError::InflateLimit { limit });
     }
+    out.shrink_to_fit(); // the reads grew it by doubling: up to twice what it holds
     Ok(out)
 }
 
