@@ -276,7 +276,8 @@ pub(crate) fn print_json(v: &Value) {
 
 pub fn init(home: &Path, args: InitArgs) -> anyhow::Result<ExitCode> {
     // The name is shown on evidence, in certificates and by every verifier: it must read as
-    // it is, with nothing that moves a terminal's cursor or reverses the text after it.
+    // it is, with nothing that moves a terminal's cursor or reverses the text after it. The
+    // identity refuses such a name too; checked here first, before a passphrase is asked for.
     if let Some(c) = args.name.chars().find(|&c| crate::terminal::is_unsafe(c)) {
         bail!(
             "--name {:?}: U+{:04X} is a control or text-direction character; give the name as it should read",
