@@ -24,7 +24,8 @@ pub enum WatermarkCommand {
 /// also from re-encoded, resized, cropped or slightly rotated copies (docs/watermark.md).
 /// PNG stays lossless in its colour type, JPEG is written at quality 95, WebP lossless; the
 /// original's metadata (text chunks, EXIF, XMP, ICC, C2PA) is carried over, alpha is kept.
-/// Refused: 16-bit PNG, CMYK JPEG, animated images, GIF, images under 256 × 256.
+/// Refused: 16-bit PNG, CMYK JPEG, animated images, GIF, images under 256 × 256, and images
+/// whose header declares over 64 megapixels (refused before anything is decoded).
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct EmbedArgs {
