@@ -185,14 +185,18 @@ pub struct LogArgs {
 /// reordered, inserted or re-signed event, a rolled-back log) is named: which event, and what
 /// is wrong.
 ///
-/// Exit status: 0 when everything verifies; 1 when anything does not.
+/// Exit status: 0 when everything verifies; 1 when anything does not (for images, see IMAGE).
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct VerifyArgs {
     /// Images to check instead: their Content Credentials (C2PA, validated by the c2pa
     /// crate), the journal proof a sealed image carries, the watermark and the registered
     /// work it names, a fingerprint match in your registry, the AIGC label, and the generator
-    /// metadata still present. Exit 1 if any manifest or proof fails.
+    /// metadata still present. Exit status for images: 1 when a claim a file makes fails
+    /// (Content Credentials tampered or invalid, a journal proof that fails); 2 when a file
+    /// cannot be read at all (empty, not an image); 0 otherwise. Pixels that do not decode
+    /// are reported on a "could not check" line and follow the same rule. Over several
+    /// files, the highest status applies.
     #[arg(value_name = "IMAGE", conflicts_with = "export")]
     images: Vec<PathBuf>,
     /// PEM root certificates to trust as C2PA signers, besides your own root.
