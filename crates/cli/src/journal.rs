@@ -265,6 +265,9 @@ pub(crate) fn open(home: &Path) -> anyhow::Result<Registry> {
 }
 
 pub(crate) fn signer(reg: &Registry) -> anyhow::Result<Identity> {
+    if let Some(w) = registry::identity::key_file_warning(&reg.home) {
+        eprintln!("handprint: warning: {}", crate::terminal::esc(w));
+    }
     match reg.signer(None) {
         Err(registry::RegistryError::Passphrase(_)) => Ok(reg.signer(passphrase(false)?.as_deref())?),
         other => Ok(other?),
@@ -631,7 +634,7 @@ fn verify_export(dir: &Path) -> anyhow::Result<Checked> {
 
 fn verify_store(home: &Path) -> anyhow::Result<Checked> {
     use registry::timestamps::StampResult;
-    let reg = open(home)?;
+    let reg = Registry::open_read_only(home)?;
     let mut v = reg.store.verify(&reg.public.verifying_key()?)?;
     let mut summary = format!(
         "journal of {}: {} events in {} projects, {} checkpoints",
