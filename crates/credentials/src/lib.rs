@@ -11,7 +11,7 @@ pub mod label;
 mod manifest;
 mod report;
 
-pub use certificates::{CheckedCertificate, certificates, check_certificates, ed25519_key_of};
+pub use certificates::{certificates, ed25519_key_of};
 pub use manifest::{Edit, Seal, Signer, SourceImage, SourceType, WATERMARK_ALG, sign};
 pub use report::{Credentials, ManifestSummary, Status, read};
 

@@ -239,9 +239,18 @@ pub fn c2pa_signer(dir: &Path, identity: &Identity) -> Result<credentials::Signe
     };
     let (certificate, root) = (read("certificate.pem")?, read("root.pem")?);
     // A certificate for another key would sign manifests that can never validate.
-    credentials::check_certificates(&certificate, &root, &identity.key.verifying_key()).map_err(|e| {
+    let der = |pem: &str| {
+        crate::timestamps::certificates_in(pem.as_bytes()).ok().and_then(|c| c.into_iter().next())
+    };
+    let checked = match (der(&certificate), der(&root)) {
+        (Some(c), Some(r)) => {
+            ledger::certificate::check_pair(&c, &r, &identity.key.verifying_key()).map_err(|e| e.to_string())
+        }
+        _ => Err("no certificate in it".to_owned()),
+    };
+    checked.map_err(|e| {
         RegistryError::Identity(format!(
-            "{}: {e}; the identity files in {} do not belong together",
+            "{} and root.pem: {e}; the identity files in {} do not belong together",
             dir.join("certificate.pem").display(),
             dir.display()
         ))
