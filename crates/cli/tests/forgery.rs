@@ -162,7 +162,7 @@ fn seal_refuses_a_certificate_that_is_not_the_keys_and_stores_nothing() {
     let out = run(&k4, &["seal", &s(&image), "-p", "k", "--title", "x", "-o", &s(&dir.join("out.png"))]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("certificate.pem") && err.contains("another key"), "{err}");
+    assert!(err.contains("certificate.pem") && err.contains("not for the journal's key"), "{err}");
     assert!(!dir.join("out.png").exists());
     assert_eq!(works(&k4), 0, "no work was committed");
     let log = String::from_utf8_lossy(&run(&k4, &["log", "-p", "k"]).stdout).into_owned();
