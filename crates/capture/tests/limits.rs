@@ -172,6 +172,33 @@ fn thousands_of_dangling_links_are_counted_not_listed() {
     assert!(warned(&i, &["4980 more links to nodes that do not exist"]), "{:?}", i.warnings);
 }
 
+#[test]
+fn walks_over_a_wide_graph_stop_at_the_visit_budget() {
+    // 64 samplers whose prompts lead to one node with 20,000 inputs and no text: every walk
+    // would visit all of them, 2.5 million visits in all.
+    let mut nodes = Map::new();
+    let mut hub = Map::new();
+    for k in 0..20_000 {
+        nodes.insert(format!("{}", 100_000 + k), json!({"class_type": "Reroute", "inputs": {}}));
+        hub.insert(format!("in{k}"), json!([format!("{}", 100_000 + k), 0]));
+    }
+    nodes.insert("50".into(), json!({"class_type": "ConditioningCombine", "inputs": hub}));
+    for k in 0..63 {
+        nodes.insert(
+            (1000 + k).to_string(),
+            json!({"class_type": "KSampler", "inputs": {"seed": k, "positive": ["50", 0], "negative": ["50", 0], "latent_image": ["4", 0]}}),
+        );
+    }
+    let text = graph(nodes, |s| {
+        s.insert("positive".into(), json!(["50", 0]));
+        s.insert("negative".into(), json!(["50", 0]));
+    });
+    let i = inspect_bytes(&small_png(&[ztxt("prompt", &text)])).unwrap();
+    assert_eq!(i.generations.len(), 64);
+    assert!(warned(&i, &["stopped after 1000000 node visits"]), "{:?}", i.warnings);
+    assert_eq!(i.generations[63].seed, Some(62), "settings on the sampler itself are still read");
+}
+
 const PARAMS: &str =
     "a cat\nNegative prompt: dog\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1, Size: 32x32";
 

@@ -426,7 +426,7 @@ impl<'g> Walker<'g> {
     /// and through links on the key itself (primitive nodes). Depth first, in that order.
     fn setting(&self, id: &str, keys: &[&'static str], via: &[&str]) -> Option<Value> {
         let mut seen = HashSet::from([id.to_owned()]);
-        let mut stack = vec![SettingFrame { node: self.visit(id)?, keys: Keys::Asked, step: 0, depth: 0 }];
+        let mut stack = vec![SettingFrame { node: self.node(id)?, keys: Keys::Asked, step: 0, depth: 0 }];
         while let Some(frame) = stack.last_mut() {
             let primitive: [&'static str; 6];
             let (list, links): (&[&'static str], &[&str]) = match frame.keys {
