@@ -56,6 +56,9 @@ pub(crate) fn read<R: Read + Seek>(
     reader.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
     let mut decoder = png::Decoder::new(BufReader::new(reader));
     decoder.set_transformations(png::Transformations::IDENTITY);
+    // Only the pixels' low bits are read: an ICC profile or text would only be inflated.
+    decoder.set_ignore_text_chunk(true);
+    decoder.set_ignore_iccp_chunk(true);
     let mut png = decoder.read_info().map_err(|e| format!("cannot decode pixels: {e}"))?;
     let info = png.info();
     let (width, height) = (info.width as u64, info.height as u64);

@@ -7,7 +7,7 @@
 //! CMYK JPEG, animated images, GIF, images under 256 × 256, and images whose header declares
 //! more than the decoding limit (refused before anything is decoded).
 
-use std::io::{Cursor, Read};
+use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
 use watermark::{Detection, Embedded};
@@ -365,19 +365,15 @@ fn itxt_text(data: &[u8]) -> Result<Option<String>, String> {
     if !compressed {
         return Ok(String::from_utf8(text.to_vec()).ok());
     }
-    let mut out = Vec::new();
-    let mut inflating = flate2::read::ZlibDecoder::new(text).take(MAX_XMP + 1);
-    if inflating.read_to_end(&mut out).is_err() {
-        return Ok(None);
-    }
-    if out.len() as u64 > MAX_XMP {
-        return Err(format!(
+    match capture::inflate::zlib_bounded(text, MAX_XMP) {
+        Ok(out) => Ok(String::from_utf8(out).ok()),
+        Err(capture::CaptureError::InflateLimit { .. }) => Err(format!(
             "the XMP packet (iTXt {}) inflates to more than handprint's limit of {} MiB",
             String::from_utf8_lossy(XMP_KEYWORD),
             MAX_XMP >> 20
-        ));
+        )),
+        Err(_) => Ok(None),
     }
-    Ok(String::from_utf8(out).ok())
 }
 
 /// An iTXt chunk's compression flag and text (keyword, language and translated keyword
