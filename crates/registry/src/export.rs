@@ -279,11 +279,12 @@ impl ExportVerification {
     }
 }
 
-/// Findings, at most [`MAX_FINDINGS`] of them kept; the rest are counted.
+/// Findings, at most [`MAX_FINDINGS`] of them; once there are that many, checking stops
+/// (the export has failed already, and a flood of bad lines should cost no more time).
 #[derive(Default)]
 struct Findings {
     kept: Vec<Finding>,
-    more: u64,
+    more: bool,
 }
 
 impl Findings {
@@ -291,8 +292,15 @@ impl Findings {
         if self.kept.len() < MAX_FINDINGS {
             self.kept.push(Finding { log_index, message });
         } else {
-            self.more += 1;
+            self.more = true;
         }
+    }
+
+    /// Whether no more findings are kept: the caller stops checking.
+    fn full(&mut self) -> bool {
+        let full = self.kept.len() >= MAX_FINDINGS;
+        self.more |= full;
+        full
     }
 
     fn note(&mut self, message: String) {
@@ -300,13 +308,10 @@ impl Findings {
     }
 
     fn done(mut self) -> Vec<Finding> {
-        if self.more > 0 {
+        if self.more {
             self.kept.push(Finding {
                 log_index: None,
-                message: format!(
-                    "… and {} more findings (only the first {MAX_FINDINGS} are listed)",
-                    self.more
-                ),
+                message: format!("… and more: checking stopped after the first {MAX_FINDINGS} findings"),
             });
         }
         self.kept
@@ -700,6 +705,9 @@ fn read_checkpoints(dir: &Path, key: &VerifyingKey, f: &mut Findings) -> Vec<Che
         }
     };
     for (name, is_dir) in names {
+        if f.full() {
+            break;
+        }
         let rel = format!("checkpoints/{name}");
         if is_dir {
             f.note(format!("{rel}: a folder, not a checkpoint note"));
@@ -731,6 +739,9 @@ fn check_consistency(dir: &Path, checkpoints: &[Checkpoint], f: &mut Findings) {
     let mut seen: HashSet<(u64, u64)> = HashSet::new();
     let mut lines = Lines::open(dir, "consistency.jsonl", CONSISTENCY_LIMIT, f);
     while let Some((n, line)) = lines.next(f) {
+        if f.full() {
+            return;
+        }
         if line.is_empty() {
             f.note(format!("consistency.jsonl line {n}: blank"));
             continue;
@@ -780,7 +791,11 @@ fn check_events(
     let mut proofs = Lines::open(dir, "proofs.jsonl", PROOFS_LIMIT, f);
     let mut prev: Option<(u64, Hash)> = None;
     let (mut count, mut last, mut proof_count) = (0u64, None, 0u64);
+    let readable = events.reader.is_some();
     while let Some((n, bytes)) = events.next(f) {
+        if f.full() {
+            return (count, last);
+        }
         let proof: Option<Result<Proof, String>> = proofs.next(f).map(|(_, p)| {
             if p.is_empty() {
                 Err("blank".into())
@@ -855,7 +870,7 @@ fn check_events(
     while proofs.next(f).is_some() {
         proof_count += 1;
     }
-    if proof_count != events.number {
+    if readable && proof_count != events.number {
         f.note(format!("events.jsonl has {} lines but proofs.jsonl {proof_count}", events.number));
     }
     (count, last)
