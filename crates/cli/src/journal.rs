@@ -202,7 +202,8 @@ pub struct VerifyArgs {
     /// PEM root certificates to trust as C2PA signers, besides your own root.
     #[arg(long, value_name = "PEM")]
     trust: Vec<PathBuf>,
-    /// Check an exported project folder instead of the store.
+    /// Check an exported project folder instead of the store. What is verified is the key
+    /// that signed it, shown by its SHA-256 fingerprint; the name it gives is shown as claimed.
     #[arg(long, value_name = "DIR")]
     export: Option<PathBuf>,
     #[arg(long)]
@@ -212,7 +213,9 @@ pub struct VerifyArgs {
 /// Export a project as a self-contained folder that anyone can verify offline.
 ///
 /// The folder holds the project's signed events, inclusion proofs, every checkpoint with
-/// consistency proofs, and the public identity (docs/ledger.md). Check it with
+/// consistency proofs, the public identity, and a statement of all that signed with your key,
+/// so that nothing can be cut from it unseen (docs/ledger.md); a key with a passphrase asks
+/// for it. Prints the key's SHA-256 fingerprint: give it to whoever checks the folder with
 /// `handprint verify --export DIR`.
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
