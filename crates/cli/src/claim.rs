@@ -273,7 +273,7 @@ fn write_claim(
             .watermark
             .map(|w| format!("payload {} (false-positive bound {:.1e})", w.payload, w.false_positive));
     }
-    let integrity = integrity(&reg)?;
+    let integrity = integrity(reg)?;
     let jurisdictions: Vec<Jurisdiction> = match args.jurisdiction {
         JurisdictionArg::Cn => vec![Jurisdiction::Cn],
         JurisdictionArg::Us => vec![Jurisdiction::Us],

@@ -641,6 +641,18 @@ impl Store {
     }
 }
 
+/// `path` as the path of an SQLite `file:` URI: `%`, `?` and `#` percent-encoded.
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' | '?' | '#' => out.push_str(&format!("%{:02X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -675,16 +687,4 @@ mod tests {
         let err = Store::open(&path).err().expect("refused").to_string();
         assert!(err.contains("newer than this handprint understands"), "{err}");
     }
-}
-
-/// `path` as the path of an SQLite `file:` URI: `%`, `?` and `#` percent-encoded.
-fn uri_path(path: &Path) -> String {
-    let mut out = String::new();
-    for c in path.to_string_lossy().chars() {
-        match c {
-            '%' | '?' | '#' => out.push_str(&format!("%{:02X}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out
 }
