@@ -47,6 +47,23 @@ fn killed_appends_lose_nothing_acknowledged() {
         }
         batches.push(batch);
     }
+    // Kill delays scaled to how long an append takes here and now (a loaded machine is
+    // slower), so that about half the processes are killed and half complete.
+    let mut took: Vec<Duration> = (0..3)
+        .map(|i| {
+            let start = Instant::now();
+            assert!(
+                handprint(&home)
+                    .args(["note", "-p", "p", &format!("warm-up {i}")])
+                    .status()
+                    .unwrap()
+                    .success()
+            );
+            start.elapsed()
+        })
+        .collect();
+    took.sort();
+    let span = (took[1].as_micros() as u64 * 2).max(2_000);
     let mut rng = fixtures::rng::XorShift::new(0x9E37_79B9_7F4A_7C15);
     let mut acknowledged_notes = Vec::new();
     let mut acknowledged_files = Vec::new();
@@ -61,7 +78,7 @@ fn killed_appends_lose_nothing_acknowledged() {
             None => cmd.args(["note", "-p", "p", &note]),
         };
         let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-        let deadline = Instant::now() + Duration::from_micros(rng.next_u64() % 16_000);
+        let deadline = Instant::now() + Duration::from_micros(rng.next_u64() % span);
         let status = loop {
             if let Some(status) = child.try_wait().unwrap() {
                 break Some(status);
@@ -86,7 +103,7 @@ fn killed_appends_lose_nothing_acknowledged() {
         }
     }
     assert!(
-        killed >= 100 && completed >= 50,
+        killed >= 80 && completed >= 80,
         "the delays should both kill and spare: killed {killed}, completed {completed}"
     );
 
