@@ -28,21 +28,6 @@ fn text(out: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
-/// `jpeg` with its frame header (SOFn) rewritten to declare `width × height`.
-fn declaring(jpeg: &[u8], width: u16, height: u16) -> Vec<u8> {
-    let mut out = jpeg.to_vec();
-    let mut at = 2;
-    loop {
-        let marker = out[at + 1];
-        if (0xC0..=0xCF).contains(&marker) && ![0xC4, 0xC8, 0xCC].contains(&marker) {
-            out[at + 5..at + 7].copy_from_slice(&height.to_be_bytes());
-            out[at + 7..at + 9].copy_from_slice(&width.to_be_bytes());
-            return out;
-        }
-        at += 2 + u16::from_be_bytes([out[at + 2], out[at + 3]]) as usize;
-    }
-}
-
 fn setup(dir: &Path) -> std::path::PathBuf {
     let home = dir.join("home");
     json(&home, &["init", "--name", "Ana Costa", "--json"]);
@@ -60,7 +45,7 @@ fn a_jpeg_declaring_65535_squared_is_refused_by_every_command_before_decoding() 
     json(&home, &["register", &s(&work), "--title", "w", "--json"]);
     // 512 × 512 of real data under a header claiming 4.3 gigapixels (12.9 GB decoded).
     let bomb = tmp.path().join("jpeg-65535.jpg");
-    std::fs::write(&bomb, declaring(&photo.jpeg(85), 65535, 65535)).unwrap();
+    std::fs::write(&bomb, fixtures::containers::jpeg_declaring(&photo.jpeg(85), 65535, 65535)).unwrap();
     let out_jpg = s(&tmp.path().join("out.jpg"));
     let commands: [&[&str]; 5] = [
         &["seal", &s(&bomb), "--import", "-p", "p", "--title", "t", "-o", &out_jpg],
@@ -84,7 +69,7 @@ fn a_jpeg_declaring_65535_squared_is_refused_by_every_command_before_decoding() 
 
     // A JPEG 65535 wide and 1 high is named by that size, not the size it would scale to.
     let thin = tmp.path().join("jpeg-65535x1.jpg");
-    std::fs::write(&thin, declaring(&photo.jpeg(85), 65535, 1)).unwrap();
+    std::fs::write(&thin, fixtures::containers::jpeg_declaring(&photo.jpeg(85), 65535, 1)).unwrap();
     let out = run_capped(&home, &["scan", &s(&thin), "--no-side-by-side"]);
     let said = text(&out);
     assert_eq!(out.status.code(), Some(1), "{said}");

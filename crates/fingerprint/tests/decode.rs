@@ -71,22 +71,6 @@ fn an_animated_gif_gives_its_first_frame_and_its_frame_count() {
     assert_eq!(still.image.pixels, picture.rgb);
 }
 
-/// `jpeg` with its frame header (SOFn) rewritten to declare `width × height`.
-fn declaring(jpeg: &[u8], width: u16, height: u16) -> Vec<u8> {
-    let mut out = jpeg.to_vec();
-    let mut at = 2;
-    loop {
-        assert_eq!(out[at], 0xFF, "a segment at byte {at}");
-        let marker = out[at + 1];
-        if (0xC0..=0xCF).contains(&marker) && ![0xC4, 0xC8, 0xCC].contains(&marker) {
-            out[at + 5..at + 7].copy_from_slice(&height.to_be_bytes());
-            out[at + 7..at + 9].copy_from_slice(&width.to_be_bytes());
-            return out;
-        }
-        at += 2 + u16::from_be_bytes([out[at + 2], out[at + 3]]) as usize;
-    }
-}
-
 #[test]
 fn every_format_declares_its_size_in_a_header_read_without_decoding() {
     let picture = kodak("kodim04").crop(0, 0, 301, 203);
@@ -110,7 +94,7 @@ fn every_format_declares_its_size_in_a_header_read_without_decoding() {
     for (what, bytes, format) in cases {
         assert_eq!(declared_size(&bytes), Some((format, 301, 203)), "{what}");
     }
-    let jpeg = declaring(&picture.jpeg(90), 65535, 40000);
+    let jpeg = fixtures::containers::jpeg_declaring(&picture.jpeg(90), 65535, 40000);
     assert_eq!(declared_size(&jpeg), Some((Format::Jpeg, 65535, 40000)));
     assert_eq!(declared_size(b"\x89PNG\r\n\x1a\n\0\0"), None, "a header cut short");
     assert_eq!(declared_size(b"not an image"), None);
@@ -120,7 +104,7 @@ fn every_format_declares_its_size_in_a_header_read_without_decoding() {
 fn a_jpeg_declaring_65535_squared_is_refused_at_every_scale() {
     // 90 KB of real data under a header that claims 4.3 gigapixels: decoded whole it would
     // take 12.9 GB, and at 1/8 scale 8192 × 8192 (just under the limit) and a gigabyte.
-    let jpeg = declaring(&kodak("kodim03").jpeg(80), 65535, 65535);
+    let jpeg = fixtures::containers::jpeg_declaring(&kodak("kodim03").jpeg(80), 65535, 65535);
     for scale in [None, Some(512), Some(64), Some(1)] {
         let err = decode(&jpeg, &Limits { jpeg_scale_to: scale, ..Limits::default() }).unwrap_err();
         assert_eq!(
@@ -134,7 +118,7 @@ fn a_jpeg_declaring_65535_squared_is_refused_at_every_scale() {
 
 #[test]
 fn a_scaled_jpeg_is_named_by_the_size_its_file_declares() {
-    let jpeg = declaring(&kodak("kodim03").jpeg(80), 65535, 1);
+    let jpeg = fixtures::containers::jpeg_declaring(&kodak("kodim03").jpeg(80), 65535, 1);
     let err = decode(&jpeg, &Limits { jpeg_scale_to: Some(512), ..Limits::default() }).unwrap_err();
     assert_eq!(err, DecodeError::TooSmall { format: "JPEG", width: 65535, height: 1, min: 32 });
     assert!(err.to_string().starts_with("JPEG of 65535 × 1 pixels is too small"), "{err}");

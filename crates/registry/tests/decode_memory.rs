@@ -54,21 +54,6 @@ fn zlib_zeros(len: usize) -> Vec<u8> {
     z.finish().unwrap()
 }
 
-/// `jpeg` with its frame header rewritten to declare `width × height`.
-fn declaring(jpeg: &[u8], width: u16, height: u16) -> Vec<u8> {
-    let mut out = jpeg.to_vec();
-    let mut at = 2;
-    loop {
-        let marker = out[at + 1];
-        if (0xC0..=0xCF).contains(&marker) && ![0xC4, 0xC8, 0xCC].contains(&marker) {
-            out[at + 5..at + 7].copy_from_slice(&height.to_be_bytes());
-            out[at + 7..at + 9].copy_from_slice(&width.to_be_bytes());
-            return out;
-        }
-        at += 2 + u16::from_be_bytes([out[at + 2], out[at + 3]]) as usize;
-    }
-}
-
 const BUDGET: usize = 32 << 20;
 
 #[test]
@@ -99,7 +84,7 @@ fn hostile_images_are_decoded_or_refused_within_a_small_budget() {
     assert!(marked.windows(10).any(|w| w == b"iCCPbomb\0\0"), "the profile chunk is carried over as it was");
 
     // A JPEG of 90 KB whose frame header claims 65535 × 65535 pixels.
-    let jpeg = declaring(&kodak("kodim03").jpeg(80), 65535, 65535);
+    let jpeg = fixtures::containers::jpeg_declaring(&kodak("kodim03").jpeg(80), 65535, 65535);
     let jpeg_path = dir.path().join("jpeg-65535.jpg");
     std::fs::write(&jpeg_path, &jpeg).unwrap();
     let (refused, peak) =
