@@ -1,0 +1,5 @@
+"""EXIF-borne layouts. See make.py."""
+
+
+def layouts():
+    return []

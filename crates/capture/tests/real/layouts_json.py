@@ -1,0 +1,5 @@
+"""JSON front ends and ComfyUI graphs. See make.py."""
+
+
+def layouts():
+    return []
