@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Seeds the `credentials` and `journal` corpora with sealed files and their journal
+# Seeds the `credentials`, `journal` and `export` corpora with sealed files and their journal
 # assertions, made by the handprint binary given (default: the workspace's debug build),
 # and with the attacks on them: a proof moved into another image, a truncated manifest.
 # Usage: fuzz/seed-sealed.sh [HANDPRINT_BINARY]
@@ -32,4 +32,19 @@ v = json.loads(sys.stdin.read().splitlines()[-1])
 sys.stdout.write(json.dumps(v["c2pa"]["active"]["journal"]))' > "corpus/journal/$name.json"
 done
 cp ../samples/c2pa.png ../samples/c2pa.jpg corpus/credentials/
-echo "seeded: $(ls corpus/credentials | wc -l) credentials, $(ls corpus/journal | wc -l) journal"
+# A genuine export, as the export target's input: its files in the target's order, cut by
+# lines of ====.
+"$bin" note -p p "a note after the seals" >/dev/null
+"$bin" export -p p "$work/export" >/dev/null
+mkdir -p corpus/export
+python3 - "$work/export" corpus/export/genuine <<'PY'
+import os, sys
+src, out = sys.argv[1], sys.argv[2]
+notes = sorted(os.listdir(os.path.join(src, "checkpoints")), key=lambda n: int(n.split(".")[0]))
+files = ["manifest.json", "events.jsonl", "proofs.jsonl", "consistency.jsonl",
+         *[f"checkpoints/{n}" for n in (notes[:1] + notes[-1:])],
+         "identity/identity.json", "identity/public-key.pem", "identity/certificate.pem", "identity/root.pem"]
+parts = [open(os.path.join(src, f), "rb").read() for f in files]
+open(out, "wb").write(b"\n====\n".join(parts))
+PY
+echo "seeded: $(ls corpus/credentials | wc -l) credentials, $(ls corpus/journal | wc -l) journal, $(ls corpus/export | wc -l) export"

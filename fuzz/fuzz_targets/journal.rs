@@ -13,6 +13,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         informational: vec![],
         active: Some(ManifestSummary { signer_key: author, ..Default::default() }),
         manifests: 1,
+        unreadable: None,
     };
     let payload = assertion["event"]["event"]["data"]["watermark"]["payload"].as_str().map(str::to_owned);
     let carrier = Carrier {
