@@ -158,3 +158,59 @@ fn watch_records_every_new_image_once_it_is_written() {
     let verify = handprint(&home).args(["verify"]).output().unwrap();
     assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
 }
+
+/// A ComfyUI graph of 100,000 chained nodes and one of 1,000 samplers dropped into the
+/// folder: each is recorded within its limits, and the watcher goes on to the next file.
+#[test]
+fn hostile_graphs_in_the_folder_do_not_stop_the_watcher() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    let dir = tmp.path().join("outputs");
+    std::fs::create_dir_all(&dir).unwrap();
+    assert!(handprint(&home).args(["init", "--name", "W"]).output().unwrap().status.success());
+    assert!(handprint(&home).args(["project", "new", "w"]).output().unwrap().status.success());
+    let mut w = Watch::start(&home, &dir);
+
+    let mut chain = serde_json::Map::new();
+    chain
+        .insert("1".into(), serde_json::json!({"class_type": "CLIPTextEncode", "inputs": {"text": "a fox"}}));
+    for i in 0..100_000u32 {
+        let previous = if i == 0 { "1".to_owned() } else { (i + 1).to_string() };
+        chain.insert(
+            (i + 2).to_string(),
+            serde_json::json!({"class_type": "ConditioningCombine",
+                               "inputs": {"conditioning_1": [previous, 0], "conditioning_2": ["1", 0]}}),
+        );
+    }
+    chain.insert(
+        "0".into(),
+        serde_json::json!({"class_type": "KSampler",
+                           "inputs": {"seed": 7, "steps": 20, "cfg": 7.0, "positive": ["100001", 0]}}),
+    );
+    let mut samplers = serde_json::Map::new();
+    for i in 0..1000u32 {
+        samplers.insert(
+            i.to_string(),
+            serde_json::json!({"class_type": "KSampler", "inputs": {"seed": i, "steps": 20, "cfg": 7.0}}),
+        );
+    }
+    let (chain, samplers) =
+        (serde_json::Value::Object(chain).to_string(), serde_json::Value::Object(samplers).to_string());
+    let graph_png =
+        |text: &str, shade: u8| png(24, 24, 3, &pixels(24, 24, 3, shade), &[pil_text("prompt", text)]);
+    std::fs::write(dir.join("chain.png"), graph_png(&chain, 1)).unwrap();
+    std::fs::write(dir.join("samplers.png"), graph_png(&samplers, 2)).unwrap();
+    w.wait_for(2, "the hostile graphs");
+    std::fs::write(dir.join("after.png"), image(1)).unwrap();
+    w.wait_for(3, "the file after them");
+    assert!(w.seen.iter().all(|v| v["status"] == "recorded"), "{:?}", w.seen);
+    drop(w);
+
+    let size = |name: &str| std::fs::metadata(home.join(name)).map_or(0, |m| m.len());
+    let journal = size("journal.sqlite3") + size("journal.sqlite3-wal");
+    // Each graph's text once (a copy per sampler was 1,000 × the samplers' graph).
+    let texts = (chain.len() + samplers.len()) as u64;
+    assert!(journal < texts + (4 << 20), "{journal} bytes for {texts} bytes of graph text");
+    let verify = handprint(&home).args(["verify"]).output().unwrap();
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
+}
