@@ -20,10 +20,14 @@ pub enum Generator {
     EasyDiffusion,
     DrawThings,
     Midjourney,
+    RuinedFooocus,
+    StabilityMatrix,
+    TensorArt,
+    HfSpace,
 }
 
 impl Generator {
-    pub const ALL: [Generator; 11] = [
+    pub const ALL: [Generator; 15] = [
         Generator::Automatic1111,
         Generator::Forge,
         Generator::SdNext,
@@ -35,6 +39,10 @@ impl Generator {
         Generator::EasyDiffusion,
         Generator::DrawThings,
         Generator::Midjourney,
+        Generator::RuinedFooocus,
+        Generator::StabilityMatrix,
+        Generator::TensorArt,
+        Generator::HfSpace,
     ];
 
     /// The generator whose JSON name (`automatic1111`, `comfy-ui`, …) this is.
@@ -62,6 +70,10 @@ impl Generator {
             Generator::EasyDiffusion => "Easy Diffusion",
             Generator::DrawThings => "Draw Things",
             Generator::Midjourney => "Midjourney",
+            Generator::RuinedFooocus => "RuinedFooocus",
+            Generator::StabilityMatrix => "Stability Matrix",
+            Generator::TensorArt => "Tensor.Art",
+            Generator::HfSpace => "Hugging Face Space",
         }
     }
 }

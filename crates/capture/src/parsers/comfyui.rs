@@ -87,8 +87,9 @@ pub fn parse(
     check_links(&graph, warnings);
     let walker = Walker::new(&graph);
     let mut samplers: Vec<&String> = graph.iter().filter(|(_, n)| is_sampler(n)).map(|(id, _)| id).collect();
-    // Node ids are numbers written as strings: order them as numbers, so passes come in order.
-    samplers.sort_by_key(|id| (id.parse::<u64>().unwrap_or(u64::MAX), id.as_str()));
+    // Node ids are numbers written as strings, or `group:node` inside group nodes and
+    // subgraphs (`"4:4"`): order them as numbers, then names (front ends' own ids).
+    samplers.sort_by_cached_key(|id| id_order(id));
     let total = samplers.len();
     if total > MAX_GENERATIONS {
         warnings.push(format!(
@@ -109,13 +110,39 @@ pub fn parse(
             ));
             break;
         }
-        records.push(g);
+        records.push((id.as_str(), g));
     }
+    // A first pass before the passes that refine its output, whatever the ids say.
+    let upstream: BTreeMap<&str, &str> = records
+        .iter()
+        .filter_map(|(id, g)| Some((*id, g.extra.get("upstream_sampler")?.as_str()?)))
+        .collect();
+    let pass = |id: &str| {
+        let (mut at, mut n) = (id, 0usize);
+        while let Some(up) = upstream.get(at).filter(|_| n < upstream.len()) {
+            (at, n) = (up, n + 1);
+        }
+        n
+    };
+    let passes: Vec<usize> = records.iter().map(|(id, _)| pass(id)).collect();
+    let mut order: Vec<usize> = (0..records.len()).collect();
+    order.sort_by_key(|&i| passes[i]);
+    let mut slots: Vec<Option<Generation>> = records.into_iter().map(|(_, g)| Some(g)).collect();
+    let mut records: Vec<Generation> = order.into_iter().filter_map(|i| slots[i].take()).collect();
     if let Some(first) = records.first_mut() {
         first.raw = Some(raw.to_owned());
     }
     walker.report(source, warnings);
     Ok(records)
+}
+
+/// Sort key of a node id: numbers (`"12"`) and group or subgraph ids (`"4:12"`) part by part
+/// as numbers, before other names.
+fn id_order(id: &str) -> (bool, Vec<u64>, String) {
+    match id.split(':').map(|p| p.parse::<u64>()).collect::<Result<Vec<_>, _>>() {
+        Ok(parts) => (false, parts, String::new()),
+        Err(_) => (true, Vec::new(), id.to_owned()),
+    }
 }
 
 /// The length of a record's JSON, counted without writing it anywhere.
@@ -308,6 +335,34 @@ fn deps(graph: &Graph, id: &str) -> Vec<String> {
     graph.get(id).map(|n| n.inputs.values().filter_map(link).collect()).unwrap_or_default()
 }
 
+/// The schedule a sigmas node of ComfyUI's own makes (comfy_extras/nodes_custom_sampler.py).
+fn scheduler_of(class: &str) -> Option<&'static str> {
+    Some(match class {
+        "KarrasScheduler" => "karras",
+        "ExponentialScheduler" => "exponential",
+        "PolyexponentialScheduler" => "polyexponential",
+        "LaplaceScheduler" => "laplace",
+        "VPScheduler" => "vp",
+        "BetaSamplingScheduler" => "beta",
+        "SDTurboScheduler" => "sd_turbo",
+        "AlignYourStepsScheduler" => "align_your_steps",
+        "GITSScheduler" => "gits",
+        _ => return None,
+    })
+}
+
+/// What [`Walker::pixels`] found behind an image input.
+enum Pixels {
+    /// A file loaded into the graph (LoadImage's `image`).
+    Loaded(Option<String>),
+    /// A sampler's output, decoded, with the resizing on the way.
+    Decoded {
+        sampler: String,
+        resize: Hires,
+    },
+    Unknown,
+}
+
 /// Walks a graph from its samplers, within the bounds of one file.
 struct Walker<'g> {
     graph: &'g Graph,
@@ -465,13 +520,14 @@ impl<'g> Walker<'g> {
         None
     }
 
-    /// The texts that feed a conditioning input, in graph order (depth first).
+    /// The texts that feed a conditioning input, in graph order (depth first): first those
+    /// that apply to the whole image, then those set to an area or a mask (area composition).
     fn texts(&self, start: String) -> Vec<String> {
-        let mut out = Vec::new();
+        let (mut out, mut areas) = (Vec::new(), Vec::new());
         let mut have = HashSet::new();
         let mut seen = HashSet::new();
-        let mut stack = vec![(start, 0usize)];
-        while let Some((id, depth)) = stack.pop() {
+        let mut stack = vec![(start, 0usize, false)];
+        while let Some((id, depth, in_area)) = stack.pop() {
             if !seen.insert(id.clone()) {
                 continue;
             }
@@ -482,24 +538,28 @@ impl<'g> Walker<'g> {
                 if let Some(text) = self.string(v) {
                     found = true;
                     if have.insert(text.clone()) {
-                        out.push(text);
+                        if in_area { &mut areas } else { &mut out }.push(text);
                     }
                 }
             }
             if found || self.too_deep(depth + 1) {
                 continue;
             }
+            let in_area = in_area
+                || node.class.starts_with("ConditioningSetArea")
+                || node.class == "ConditioningSetMask";
             let before = stack.len();
             for (name, v) in &node.inputs {
                 if NOT_CONDITIONING.contains(&name.as_str()) {
                     continue;
                 }
                 if let Some(src) = link(v).filter(|src| !seen.contains(src)) {
-                    stack.push((src, depth + 1));
+                    stack.push((src, depth + 1, in_area));
                 }
             }
             stack[before..].reverse(); // the first input is walked first
         }
+        out.extend(areas);
         out
     }
 
@@ -628,11 +688,19 @@ impl<'g> Walker<'g> {
                     let inpaint = c.contains("Inpaint")
                         || c == "SetLatentNoiseMask"
                         || node.inputs.contains_key("mask");
-                    let pixels = node.inputs.get("pixels").and_then(link);
-                    let init = pixels
-                        .as_deref()
-                        .and_then(|p| self.node(p))
-                        .and_then(|n| n.inputs.get("image").and_then(Value::as_str).map(str::to_owned));
+                    let pixels = self.pixels(node.inputs.get("pixels").and_then(link));
+                    if let (false, Pixels::Decoded { sampler, resize }) = (inpaint, &pixels) {
+                        // An earlier sampler's image, decoded, resized and encoded again: a
+                        // second pass in pixel space (hires fix with an upscale model).
+                        let h = hires.get_or_insert_with(Hires::default);
+                        *h = Hires { denoising_strength: denoise, ..resize.clone() };
+                        next = Some(sampler.clone());
+                        continue;
+                    }
+                    let init = match pixels {
+                        Pixels::Loaded(name) => name,
+                        _ => None,
+                    };
                     if c == "SetLatentNoiseMask" {
                         next = node.inputs.get("samples").and_then(link);
                     }
@@ -685,6 +753,57 @@ impl<'g> Walker<'g> {
         g.hires = hires;
     }
 
+    /// Where the image on an image input comes from: walks back through resizing and
+    /// upscale-model nodes to a loaded file or a decoded sampler output.
+    fn pixels(&self, start: Option<String>) -> Pixels {
+        let mut next = start;
+        let mut seen = HashSet::new();
+        let mut resize = Hires::default();
+        while let Some(id) = next.take() {
+            if self.too_deep(seen.len() + 1) || !seen.insert(id.clone()) {
+                break;
+            }
+            let Some(node) = self.visit(&id) else { break };
+            let class = node.class.as_str();
+            if class.starts_with("LoadImage") {
+                return Pixels::Loaded(node.inputs.get("image").and_then(Value::as_str).map(str::to_owned));
+            }
+            if class.starts_with("VAEDecode") {
+                // The decoded latent, through latent-only nodes, to its sampler.
+                let mut latent = node.inputs.get("samples").and_then(link);
+                while let Some(l) = latent.take() {
+                    if self.too_deep(seen.len() + 1) || !seen.insert(l.clone()) {
+                        break;
+                    }
+                    let Some(n) = self.visit(&l) else { break };
+                    if is_sampler(n) {
+                        return Pixels::Decoded { sampler: l, resize };
+                    }
+                    latent = n.inputs.get("samples").and_then(link);
+                }
+                return Pixels::Unknown;
+            }
+            let literal = |k: &str| node.inputs.get(k).filter(|v| link(v).is_none());
+            if let Some(model) = node.inputs.get("upscale_model").and_then(link) {
+                // The upscale model names the upscaler better than the resize after it.
+                if let Some(name) = self.visit(&model).and_then(|m| m.inputs.get("model_name")?.as_str()) {
+                    resize.upscaler = Some(name.to_owned());
+                }
+            }
+            if resize.upscaler.is_none() {
+                resize.upscaler = literal("upscale_method").and_then(Value::as_str).map(str::to_owned);
+            }
+            let size = |k: &str| literal(k).and_then(Value::as_u64).and_then(|v| u32::try_from(v).ok());
+            if resize.width.is_none() && resize.scale.is_none() {
+                (resize.width, resize.height) =
+                    (size("width").filter(|&w| w > 0), size("height").filter(|&h| h > 0));
+                resize.scale = literal("scale_by").and_then(as_f64);
+            }
+            next = ["image", "images", "pixels"].iter().find_map(|k| node.inputs.get(*k).and_then(link));
+        }
+        Pixels::Unknown
+    }
+
     /// The record of sampler `id`, without `raw` (the caller puts the graph's text on the
     /// file's first record only).
     fn record(&self, id: &str, source: &str, vae: Option<&str>) -> Generation {
@@ -697,7 +816,15 @@ impl<'g> Walker<'g> {
         g.cfg_scale = self.setting(id, &["cfg"], &via).as_ref().and_then(as_f64);
         g.sampler = self.setting(id, &["sampler_name"], &via).and_then(|v| v.as_str().map(str::to_owned));
         g.scheduler = self.setting(id, &["scheduler"], &via).and_then(|v| v.as_str().map(str::to_owned));
+        if g.scheduler.is_none() {
+            // Custom samplers' sigmas from a scheduler node of their own kind.
+            let sigmas = node.inputs.get("sigmas").and_then(link);
+            g.scheduler =
+                sigmas.and_then(|s| self.node(&s)).and_then(|s| scheduler_of(&s.class)).map(str::to_owned);
+        }
         let denoise = self.setting(id, &["denoise"], &via).as_ref().and_then(as_f64);
+        // Flux's distilled guidance (FluxGuidance on the conditioning), not a CFG scale.
+        let guidance = self.setting(id, &["guidance"], &["guider", "conditioning", "positive"]);
         g.prompt = self.prompt(id, "positive");
         g.negative_prompt = self.prompt(id, "negative");
         self.model(id, &mut g);
@@ -712,6 +839,9 @@ impl<'g> Walker<'g> {
         }
         if let Some(d) = denoise.filter(|_| g.img2img.is_none() && g.hires.is_none()) {
             g.extra.insert("denoise".into(), d.into());
+        }
+        if let Some(v) = guidance.filter(|v| v.is_number()) {
+            g.extra.entry("guidance".into()).or_insert(v);
         }
         g.extra.insert("node_class".into(), Value::String(node.class.clone()));
         g

@@ -5,10 +5,13 @@ mod comfyui;
 mod drawthings;
 mod easydiffusion;
 mod fooocus;
+mod hf_space;
 mod invokeai;
 mod midjourney;
 mod novelai;
+mod stability_matrix;
 mod swarmui;
+mod tensorart;
 
 use serde_json::{Map, Value};
 
@@ -36,6 +39,7 @@ pub(crate) fn recognise(meta: &mut Metadata) -> Vec<Generation> {
     // ComfyUI: `prompt` holding a JSON object (Easy Diffusion's `prompt` is plain text).
     let comfy_prompt = text("prompt").filter(|t| t.value.trim_start().starts_with('{'));
     let workflow = text("workflow").filter(|t| t.value.trim_start().starts_with('{'));
+    let graph_records = found.records.len();
     if comfy_prompt.is_some() || workflow.is_some() {
         let source = if comfy_prompt.is_some() { src("prompt") } else { src("workflow") };
         match comfyui::parse(
@@ -59,6 +63,21 @@ pub(crate) fn recognise(meta: &mut Metadata) -> Vec<Generation> {
         }
     }
 
+    // Front ends that run a ComfyUI graph and write their own record beside it: theirs first.
+    let front_end = match (text("generation_data"), text("parameters-json")) {
+        (Some(t), _) => Some((
+            tensorart::parse(&t.value, &src("generation_data"), &found.records[graph_records..]),
+            src("generation_data"),
+        )),
+        (None, Some(t)) => {
+            Some((stability_matrix::parse(&t.value, &src("parameters-json")), src("parameters-json")))
+        }
+        _ => None,
+    };
+    if let Some((r, source)) = front_end {
+        found.add_at(graph_records, r, &source);
+    }
+
     // NovelAI
     let software = text("Software").map(|t| t.value.as_str());
     if let Some(comment) = text("Comment").filter(|_| software.is_some_and(|s| s.starts_with("NovelAI"))) {
@@ -72,7 +91,8 @@ pub(crate) fn recognise(meta: &mut Metadata) -> Vec<Generation> {
     }
 
     // `parameters`: A1111 family text, or Fooocus / SwarmUI JSON.
-    if let Some(t) = text("parameters") {
+    // (Stability Matrix's `parameters` repeats its `parameters-json` as A1111 text.)
+    if let Some(t) = text("parameters").filter(|_| text("parameters-json").is_none()) {
         let scheme = text("fooocus_scheme").map(|t| t.value.as_str());
         found.add(parameters(&t.value, &src("parameters"), scheme), &src("parameters"));
     }
@@ -191,6 +211,8 @@ pub(crate) fn is_generator_key(key: &str) -> bool {
             | "Source"
             | "Author"
             | "fooocus_scheme"
+            | "generation_data"
+            | "parameters-json"
             | "XML:com.adobe.xmp"
     ) || easydiffusion::is_key(key)
 }
@@ -204,6 +226,19 @@ struct Found {
 impl Found {
     fn has(&self, generator: Generator) -> bool {
         self.records.iter().any(|r| r.generator == generator)
+    }
+
+    /// A record put at `at`, before the records from there on (whose `raw_in` move with them).
+    fn add_at(&mut self, at: usize, result: Result<Generation, String>, source: &str) {
+        match result {
+            Ok(g) => {
+                for r in &mut self.records[at..] {
+                    r.raw_in = r.raw_in.map(|i| if i >= at { i + 1 } else { i });
+                }
+                self.records.insert(at, g);
+            }
+            Err(e) => self.warnings.push(format!("{source}: {e}")),
+        }
     }
 
     /// A record, or the reason a recognised record could not be read.
@@ -227,6 +262,12 @@ pub(crate) fn parameters(
         if obj.contains_key("sui_image_params") {
             return swarmui::parse(text, source);
         }
+        if fooocus::looks_like_ruined(&obj) {
+            return fooocus::parse_ruined(text, source);
+        }
+        if hf_space::looks_like(&obj) {
+            return Ok(hf_space::parse(obj, text, source));
+        }
         if fooocus_scheme == Some("fooocus") || fooocus::looks_like(&obj) {
             return fooocus::parse(text, source);
         }
@@ -241,6 +282,9 @@ pub(crate) fn parameters(
     let mut g = a1111::parse(text, source).ok_or("no parameter line (Steps, Sampler, Seed, ...) found")?;
     if fooocus_scheme == Some("a1111") {
         g.generator = Generator::Fooocus;
+    }
+    if g.generator == Generator::Fooocus {
+        fooocus::a1111_scheme(&mut g);
     }
     Ok(g)
 }
