@@ -1,55 +1,270 @@
 //! The EXIF fields generators write to: UserComment above all, also ImageDescription,
-//! Software and MakerNote.
+//! Software, MakerNote, Make, Model and DocumentName.
+//!
+//! A tolerant TIFF walker, reading EXIF the way exiftool does: every IFD and tag that can be
+//! read is read, and a damaged part (an offset past the end, an IFD visited twice, a value
+//! of an unknown type) is a warning that leaves the rest readable. Only a block without a
+//! TIFF header is refused. The walk is bounded: at most [`MAX_IFDS`] IFDs and
+//! [`MAX_ENTRIES`] entries, each IFD read once.
 
-use exif::{In, Value};
+use std::collections::{HashSet, VecDeque};
 
-/// The fields of one EXIF block that carry generation metadata.
+/// The most IFDs read from one EXIF block (IFD0, IFD1, Exif, GPS, Interop and any chain).
+pub const MAX_IFDS: usize = 32;
+/// The most IFD entries read from one EXIF block, all IFDs together.
+pub const MAX_ENTRIES: usize = 8192;
+
+/// The fields of one EXIF block that carry generation metadata, and what was wrong with it.
 #[derive(Debug, Default)]
 pub(crate) struct ExifText {
     pub user_comment: Option<String>,
     pub image_description: Option<String>,
     pub software: Option<String>,
     pub maker_note: Option<String>,
+    pub make: Option<String>,
+    pub model: Option<String>,
+    pub document_name: Option<String>,
+    /// How many tags were read, in every IFD.
+    pub tags: usize,
+    /// Damage that was stepped over; what could be read was read.
+    pub warnings: Vec<String>,
 }
 
-pub(crate) fn read(tiff: &[u8]) -> Result<ExifText, String> {
-    let big_endian = tiff.starts_with(b"MM");
-    let exif = exif::Reader::new().read_raw(tiff.to_vec()).map_err(|e| e.to_string())?;
-    // By tag number in the primary image's IFD0 or Exif IFD: PIL's top-level `Exif` (used by
-    // Fooocus) writes UserComment and MakerNote into IFD0, piexif into the Exif IFD.
-    let field = |number: u16| {
-        exif.fields().find(|f| f.ifd_num == In::PRIMARY && f.tag.number() == number).map(|f| &f.value)
-    };
-    Ok(ExifText {
-        user_comment: field(0x9286).and_then(|v| match v {
-            Value::Undefined(bytes, _) => decode_user_comment(bytes, big_endian),
-            other => ascii(other),
-        }),
-        image_description: field(0x010E).and_then(ascii),
-        software: field(0x0131).and_then(ascii),
-        maker_note: field(0x927C).and_then(|v| match v {
-            Value::Undefined(bytes, _) => {
-                Some(String::from_utf8_lossy(bytes).trim_end_matches('\0').to_owned())
-            }
-            other => ascii(other),
-        }),
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Ifd {
+    /// IFD0 and the IFDs chained after it (IFD1, the thumbnail, and so on).
+    Chain(u32),
+    Exif,
+    Gps,
+    Interop,
+}
+
+impl Ifd {
+    fn name(self) -> String {
+        match self {
+            Ifd::Chain(n) => format!("IFD{n}"),
+            Ifd::Exif => "the Exif IFD".into(),
+            Ifd::Gps => "the GPS IFD".into(),
+            Ifd::Interop => "the Interop IFD".into(),
+        }
+    }
+
+    /// IFD0 and the Exif IFD describe the primary image, where generators write.
+    fn primary(self) -> bool {
+        matches!(self, Ifd::Chain(0) | Ifd::Exif)
+    }
+}
+
+struct Tiff<'a> {
+    data: &'a [u8],
+    big_endian: bool,
+}
+
+impl Tiff<'_> {
+    fn bytes(&self, at: u64, len: u64) -> Option<&[u8]> {
+        let end = at.checked_add(len)?;
+        if end > self.data.len() as u64 {
+            return None;
+        }
+        Some(&self.data[at as usize..end as usize])
+    }
+
+    fn u16(&self, at: u64) -> Option<u16> {
+        let b: [u8; 2] = self.bytes(at, 2)?.try_into().ok()?;
+        Some(if self.big_endian { u16::from_be_bytes(b) } else { u16::from_le_bytes(b) })
+    }
+
+    fn u32(&self, at: u64) -> Option<u32> {
+        let b: [u8; 4] = self.bytes(at, 4)?.try_into().ok()?;
+        Some(if self.big_endian { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) })
+    }
+}
+
+/// The size in bytes of one value of a TIFF field type; `None` for an unknown type.
+fn type_size(field_type: u16) -> Option<u64> {
+    Some(match field_type {
+        1 | 2 | 6 | 7 => 1,   // BYTE, ASCII, SBYTE, UNDEFINED
+        3 | 8 => 2,           // SHORT, SSHORT
+        4 | 9 | 11 | 13 => 4, // LONG, SLONG, FLOAT, IFD
+        5 | 10 | 12 => 8,     // RATIONAL, SRATIONAL, DOUBLE
+        16..=18 => 8,         // BigTIFF LONG8, SLONG8, IFD8
+        _ => return None,
     })
 }
 
-/// ASCII-typed fields; many writers put UTF-8 there.
-fn ascii(value: &Value) -> Option<String> {
-    match value {
-        Value::Ascii(parts) => {
-            let joined: Vec<u8> = parts.join(&b'\n');
-            let s = String::from_utf8_lossy(&joined).trim_end_matches('\0').to_owned();
-            (!s.is_empty()).then_some(s)
-        }
-        Value::Undefined(bytes, _) | Value::Byte(bytes) => {
-            let s = String::from_utf8_lossy(bytes).trim_end_matches('\0').to_owned();
-            (!s.is_empty()).then_some(s)
-        }
-        _ => None,
+fn tag_name(tag: u16) -> String {
+    let name = match tag {
+        0x9286 => "UserComment",
+        0x010E => "ImageDescription",
+        0x0131 => "Software",
+        0x927C => "MakerNote",
+        0x010F => "Make",
+        0x0110 => "Model",
+        0x010D => "DocumentName",
+        0x8769 => "ExifOffset",
+        0x8825 => "GPSInfo",
+        0xA005 => "InteropOffset",
+        _ => return format!("tag 0x{tag:04x}"),
+    };
+    format!("tag 0x{tag:04x} ({name})")
+}
+
+/// Reads the generation-bearing fields of a raw EXIF block (TIFF header onwards). An error
+/// only when there is no TIFF header at all; any other damage is a warning in the result.
+pub(crate) fn read(tiff: &[u8]) -> Result<ExifText, String> {
+    let big_endian = match tiff.get(..2) {
+        Some(b"MM") => true,
+        Some(b"II") => false,
+        _ => return Err("no TIFF header (the block starts with neither II nor MM)".into()),
+    };
+    let t = Tiff { data: tiff, big_endian };
+    match t.u16(2) {
+        Some(42) => {}
+        Some(n) => return Err(format!("the TIFF header's magic number is {n}, not 42")),
+        None => return Err("the TIFF header is cut short".into()),
     }
+    let ifd0 = t.u32(4).ok_or("the TIFF header is cut short")?;
+    let mut out = ExifText::default();
+    let mut queue = VecDeque::from([(ifd0, Ifd::Chain(0))]);
+    let mut seen = HashSet::new();
+    let mut entries_left = MAX_ENTRIES;
+    let mut ifds = 0;
+    while let Some((offset, ifd)) = queue.pop_front() {
+        if !seen.insert(offset) {
+            out.warnings
+                .push(format!("{} at offset {offset} was already read (a loop); not read again", ifd.name()));
+            continue;
+        }
+        ifds += 1;
+        if ifds > MAX_IFDS {
+            out.warnings.push(format!("more than {MAX_IFDS} IFDs; the rest were not read"));
+            break;
+        }
+        let Some(count) = t.u16(offset as u64) else {
+            out.warnings.push(format!(
+                "{} at offset {offset} lies past the end of the EXIF block ({} bytes)",
+                ifd.name(),
+                tiff.len()
+            ));
+            continue;
+        };
+        let first = offset as u64 + 2;
+        let fit = ((tiff.len() as u64).saturating_sub(first) / 12).min(count as u64) as usize;
+        if fit < count as usize {
+            out.warnings.push(format!(
+                "{} at offset {offset} declares {count} entries but only {fit} fit in the EXIF block",
+                ifd.name()
+            ));
+        }
+        let take = fit.min(entries_left);
+        if take < fit {
+            out.warnings.push(format!("more than {MAX_ENTRIES} EXIF entries; the rest were not read"));
+        }
+        entries_left -= take;
+        for i in 0..take {
+            let at = first + 12 * i as u64;
+            entry(&t, at, ifd, &mut queue, &mut out);
+        }
+        if entries_left == 0 && take < fit {
+            break;
+        }
+        // The next IFD in the chain (IFD0 -> IFD1 -> ...); sub-IFDs end with 0 by rule.
+        if let Ifd::Chain(n) = ifd
+            && fit == count as usize
+        {
+            match t.u32(first + 12 * count as u64) {
+                Some(0) | None => {}
+                Some(next) if next as u64 + 2 > tiff.len() as u64 => out.warnings.push(format!(
+                    "{}'s next-IFD offset {next} lies past the end of the EXIF block ({} bytes); ignored",
+                    ifd.name(),
+                    tiff.len()
+                )),
+                Some(next) => queue.push_back((next, Ifd::Chain(n + 1))),
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One 12-byte IFD entry: tag, type, count, value or offset.
+fn entry(t: &Tiff, at: u64, ifd: Ifd, queue: &mut VecDeque<(u32, Ifd)>, out: &mut ExifText) {
+    let (Some(tag), Some(field_type), Some(count)) = (t.u16(at), t.u16(at + 2), t.u32(at + 4)) else {
+        return;
+    };
+    let Some(size) = type_size(field_type) else {
+        out.warnings.push(format!(
+            "{} in {} has an unknown type {field_type}; skipped",
+            tag_name(tag),
+            ifd.name()
+        ));
+        return;
+    };
+    let len = size * count as u64;
+    let value = if len <= 4 {
+        t.bytes(at + 8, len)
+    } else {
+        let offset = t.u32(at + 8).unwrap_or(u32::MAX) as u64;
+        t.bytes(offset, len).or_else(|| {
+            out.warnings.push(format!(
+                "{} in {}: its {len} bytes at offset {offset} lie past the end of the EXIF block ({} bytes); skipped",
+                tag_name(tag),
+                ifd.name(),
+                t.data.len()
+            ));
+            None
+        })
+    };
+    let Some(value) = value else { return };
+    out.tags += 1;
+    // Sub-IFD pointers: a LONG or IFD value holding an offset.
+    let pointer = || match (field_type, value.len()) {
+        (4 | 13, 4..) => t.u32(at + 8),
+        _ => None,
+    };
+    match (ifd, tag) {
+        (Ifd::Chain(0), 0x8769) => queue.extend(pointer().map(|o| (o, Ifd::Exif))),
+        (Ifd::Chain(0), 0x8825) => queue.extend(pointer().map(|o| (o, Ifd::Gps))),
+        (Ifd::Exif, 0xA005) => queue.extend(pointer().map(|o| (o, Ifd::Interop))),
+        _ => {}
+    }
+    if !ifd.primary() {
+        return;
+    }
+    let slot = match tag {
+        0x9286 => &mut out.user_comment,
+        0x010E => &mut out.image_description,
+        0x0131 => &mut out.software,
+        0x927C => &mut out.maker_note,
+        0x010F => &mut out.make,
+        0x0110 => &mut out.model,
+        0x010D => &mut out.document_name,
+        _ => return,
+    };
+    if slot.is_some() {
+        return;
+    }
+    *slot = match (tag, field_type) {
+        // UNDEFINED by the standard; Pillow writes bytes it has no type for as BYTE.
+        (0x9286, 1 | 7) => decode_user_comment(value, t.big_endian),
+        (0x927C, 7) => text(value),
+        (_, 1 | 2 | 7) => text(value),
+        _ => None,
+    };
+}
+
+/// An ASCII, BYTE or UNDEFINED value as text: UTF-8 when valid (many writers put UTF-8
+/// into ASCII fields), otherwise Latin-1. NUL padding at either end is removed (NovelAI
+/// starts ImageDescription with four NULs) and NULs inside separate strings, read as
+/// newlines.
+fn text(bytes: &[u8]) -> Option<String> {
+    let start = bytes.iter().position(|&b| b != 0)?;
+    let end = bytes.iter().rposition(|&b| b != 0)? + 1;
+    let mut s = utf8_or_latin1(&bytes[start..end]);
+    if s.contains('\0') {
+        s = s.split('\0').filter(|p| !p.is_empty()).collect::<Vec<_>>().join("\n");
+    }
+    let s = s.trim_end().to_owned();
+    (!s.is_empty()).then_some(s)
 }
 
 /// Decodes an EXIF UserComment: an 8-byte character-code header, then the text.

@@ -124,9 +124,11 @@ pub fn parse(text: &str, source: &str) -> Option<Generation> {
         if in_negative { negative.push(line) } else { prompt.push(line) }
     }
     let mut g = Generation::new(Generator::Automatic1111, source, text);
-    g.prompt = Some(prompt.join("\n"));
+    // Blank lines around the prompts (Civitai leaves one before the parameter line) are not
+    // part of them.
+    g.prompt = Some(prompt.join("\n").trim_matches('\n').to_owned());
     if in_negative {
-        g.negative_prompt = Some(negative.join("\n"));
+        g.negative_prompt = Some(negative.join("\n").trim_matches('\n').to_owned());
     }
     apply_pairs(&mut g, pairs);
     prompt_adapters(&mut g);
@@ -152,7 +154,8 @@ fn apply_pairs(g: &mut Generation, pairs: Vec<(String, Value)>) {
             "Steps" if num::<u32>(&s).is_some() => g.steps = num(&s),
             "Sampler" => g.sampler = Some(s),
             "Schedule type" => g.scheduler = Some(s),
-            "CFG scale" if num::<f64>(&s).is_some() => g.cfg_scale = num(&s),
+            // comfy-image-saver writes `CFG Scale`.
+            "CFG scale" | "CFG Scale" if num::<f64>(&s).is_some() => g.cfg_scale = num(&s),
             "Seed" if num::<u64>(&s).is_some() => g.seed = num(&s),
             "Size" if parse_size(&s).is_some() => {
                 let (w, h) = parse_size(&s).unwrap();
@@ -194,6 +197,7 @@ fn apply_pairs(g: &mut Generation, pairs: Vec<(String, Value)>) {
         img.denoising_strength = denoise;
         g.img2img = Some(img);
     }
+    split_comfy_scheduler(g);
     if variation != Variation::default() {
         g.variation = Some(variation);
     }
@@ -204,11 +208,43 @@ fn apply_pairs(g: &mut Generation, pairs: Vec<(String, Value)>) {
         Generator::Forge
     } else if version.starts_with("Fooocus") {
         Generator::Fooocus
+    } else if version == "ComfyUI" {
+        // comfy-image-saver's A1111 text from a ComfyUI graph.
+        Generator::ComfyUi
     } else {
         Generator::Automatic1111
     };
     if let Some(app) = app.filter(|a| a != "SD.Next") {
         g.extra.insert("App".into(), Value::String(app));
+    }
+}
+
+/// ComfyUI saver nodes (SaveImageWithMetaData, comfy-image-saver) write the sampler and a
+/// scheduler other than `normal` as one value, `dpmpp_2m_karras`. ComfyUI's names are
+/// lower case with underscores, which AUTOMATIC1111's (`DPM++ 2M`) never are, so the
+/// split applies only to those and only when no `Schedule type` was given.
+fn split_comfy_scheduler(g: &mut Generation) {
+    const SCHEDULERS: [&str; 8] = [
+        "karras",
+        "exponential",
+        "sgm_uniform",
+        "simple",
+        "ddim_uniform",
+        "beta",
+        "linear_quadratic",
+        "kl_optimal",
+    ];
+    let Some(sampler) = g.sampler.as_deref().filter(|_| g.scheduler.is_none()) else { return };
+    if !sampler.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+        return;
+    }
+    for scheduler in SCHEDULERS {
+        if let Some(name) = sampler.strip_suffix(scheduler).and_then(|s| s.strip_suffix('_'))
+            && !name.is_empty()
+        {
+            (g.sampler, g.scheduler) = (Some(name.to_owned()), Some(scheduler.to_owned()));
+            return;
+        }
     }
 }
 

@@ -4,6 +4,7 @@ mod a1111;
 mod comfyui;
 mod drawthings;
 mod easydiffusion;
+mod exif_layouts;
 mod fooocus;
 mod hf_space;
 mod invokeai;
@@ -16,7 +17,7 @@ mod tensorart;
 use serde_json::{Map, Value};
 
 use crate::container::Metadata;
-use crate::{Generation, Generator, MAX_GENERATIONS, exif, xmp};
+use crate::{Generation, Generator, MAX_GENERATIONS, xmp};
 
 pub use a1111::parameter_pairs;
 
@@ -113,38 +114,9 @@ pub(crate) fn recognise(meta: &mut Metadata) -> Vec<Generation> {
         found.records.push(g);
     }
 
-    // EXIF: UserComment (A1111 family, Fooocus, SwarmUI, Easy Diffusion JSON), descriptions.
-    for (origin, tiff) in std::mem::take(&mut meta.exif) {
-        let fields = match exif::read(&tiff) {
-            Ok(f) => f,
-            Err(e) => {
-                found.warnings.push(format!("{origin}: unreadable EXIF: {e}"));
-                continue;
-            }
-        };
-        if let Some(comment) = &fields.user_comment {
-            let source = format!("{origin}:UserComment");
-            meta.keys.push(source.clone());
-            let scheme = fields.maker_note.as_deref().filter(|m| *m == "fooocus" || *m == "a1111");
-            let r = parameters(comment, &source, scheme);
-            match r {
-                Ok(g) => found.records.push(g),
-                Err(_) if !comment.contains("Steps:") => {
-                    // Not generation parameters: an ordinary comment, kept as a key only.
-                }
-                Err(e) => found.warnings.push(format!("{source}: {e}")),
-            }
-        }
-        if let Some(desc) = &fields.image_description {
-            meta.keys.push(format!("{origin}:ImageDescription"));
-            if let Some(g) = midjourney::parse(desc, None, &format!("{origin}:ImageDescription")) {
-                found.records.push(g);
-            }
-        }
-        if let Some(sw) = &fields.software {
-            meta.keys.push(format!("{origin}:Software={sw}"));
-        }
-    }
+    // EXIF: UserComment (A1111 family, Fooocus, SwarmUI, Easy Diffusion JSON, Civitai,
+    // NovelAI), ComfyUI graphs in Make / Model / ImageDescription, descriptions.
+    exif_layouts::read(meta, &mut found);
 
     // XMP: Draw Things, Midjourney.
     for (origin, packet) in &meta.xmp {
