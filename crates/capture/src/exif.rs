@@ -318,7 +318,130 @@ fn decode_utf16(body: &[u8], tiff_big_endian: bool) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::decode_user_comment;
+    use super::{MAX_IFDS, decode_user_comment, read};
+
+    /// A big-endian TIFF: IFD0 at 8 with `entries` (tag, type, count, value-or-offset), then
+    /// `next` as IFD0's next-IFD offset, then `tail` (data and further IFDs) at offset
+    /// 8 + 2 + 12 * entries + 4.
+    fn tiff(entries: &[(u16, u16, u32, u32)], next: u32, tail: &[u8]) -> Vec<u8> {
+        let mut t = b"MM\0\x2a\0\0\0\x08".to_vec();
+        t.extend((entries.len() as u16).to_be_bytes());
+        for &(tag, typ, count, value) in entries {
+            t.extend(tag.to_be_bytes());
+            t.extend(typ.to_be_bytes());
+            t.extend(count.to_be_bytes());
+            t.extend(value.to_be_bytes());
+        }
+        t.extend(next.to_be_bytes());
+        t.extend(tail);
+        t
+    }
+
+    fn tail_at(entries: usize) -> u32 {
+        8 + 2 + 12 * entries as u32 + 4
+    }
+
+    fn utf16_be(s: &str) -> Vec<u8> {
+        let mut out = b"UNICODE\0".to_vec();
+        out.extend(s.encode_utf16().flat_map(u16::to_be_bytes));
+        out
+    }
+
+    #[test]
+    fn piexif_sub_ifd_without_a_next_pointer_is_read_without_warnings() {
+        // piexif.dump({"Exif": {UserComment: ...}}): the Exif IFD's one entry is followed
+        // directly by the comment's bytes, where a next-IFD offset would be.
+        let comment = utf16_be("a cat\nSteps: 20, Sampler: Euler, Seed: 1");
+        let exif_at = tail_at(1);
+        let mut tail = 1u16.to_be_bytes().to_vec();
+        tail.extend(0x9286u16.to_be_bytes());
+        tail.extend(7u16.to_be_bytes());
+        tail.extend((comment.len() as u32).to_be_bytes());
+        tail.extend((exif_at + 2 + 12).to_be_bytes());
+        tail.extend(&comment);
+        let block = tiff(&[(0x8769, 4, 1, exif_at)], 0, &tail);
+        let read = read(&block).unwrap();
+        assert_eq!(read.user_comment.as_deref(), Some("a cat\nSteps: 20, Sampler: Euler, Seed: 1"));
+        assert!(read.warnings.is_empty(), "{:?}", read.warnings);
+        assert_eq!(read.tags, 2);
+    }
+
+    #[test]
+    fn a_next_ifd_past_the_end_is_a_warning_and_ifd0_is_still_read() {
+        let at = tail_at(1);
+        let block = tiff(&[(0x0131, 2, 8, at)], 0xFFFF_0000, b"NovelAI\0");
+        let read = read(&block).unwrap();
+        assert_eq!(read.software.as_deref(), Some("NovelAI"));
+        assert_eq!(read.warnings.len(), 1, "{:?}", read.warnings);
+        assert!(read.warnings[0].contains("next-IFD offset 4294901760"), "{:?}", read.warnings);
+    }
+
+    #[test]
+    fn a_tag_pointing_past_the_end_is_skipped_and_the_others_are_read() {
+        let at = tail_at(2);
+        let block =
+            tiff(&[(0x010E, 2, 4000, 1 << 20), (0x0131, 2, 3, u32::from_be_bytes(*b"ab\0\0"))], 0, b"");
+        let read = read(&block).unwrap();
+        assert_eq!(read.image_description, None);
+        assert_eq!(read.software.as_deref(), Some("ab"));
+        assert!(read.warnings[0].contains("tag 0x010e (ImageDescription)"), "{:?}", read.warnings);
+        assert!(at > 0);
+    }
+
+    #[test]
+    fn loops_between_ifds_end_with_a_warning() {
+        // IFD0's Exif pointer and its next IFD both lead back to IFD0.
+        let block = tiff(&[(0x8769, 4, 1, 8), (0x0131, 2, 2, u32::from_be_bytes(*b"x\0\0\0"))], 8, b"");
+        let read = read(&block).unwrap();
+        assert_eq!(read.software.as_deref(), Some("x"));
+        assert_eq!(read.warnings.len(), 2, "{:?}", read.warnings);
+        assert!(read.warnings.iter().all(|w| w.contains("a loop")), "{:?}", read.warnings);
+    }
+
+    #[test]
+    fn a_long_chain_of_ifds_stops_at_the_limit() {
+        // IFD0 and 99 more empty IFDs, each pointing to the next.
+        let mut block = tiff(&[], 14, b"");
+        for i in 0..99u32 {
+            block.extend(0u16.to_be_bytes());
+            block.extend(if i == 98 { 0 } else { 14 + 6 * (i + 1) }.to_be_bytes());
+        }
+        let read = read(&block).unwrap();
+        assert!(
+            read.warnings.iter().any(|w| w.contains(&format!("more than {MAX_IFDS} IFDs"))),
+            "{:?}",
+            read.warnings
+        );
+    }
+
+    #[test]
+    fn more_entries_declared_than_fit_reads_those_that_fit() {
+        let mut block = tiff(&[(0x0131, 2, 2, u32::from_be_bytes(*b"y\0\0\0"))], 0, b"");
+        block[8..10].copy_from_slice(&500u16.to_be_bytes());
+        block.truncate(8 + 2 + 12);
+        let read = read(&block).unwrap();
+        assert_eq!(read.software.as_deref(), Some("y"));
+        assert!(read.warnings[0].contains("declares 500 entries but only 1 fit"), "{:?}", read.warnings);
+    }
+
+    #[test]
+    fn unknown_types_are_skipped_and_nul_padding_is_removed() {
+        let at = tail_at(2);
+        let block = tiff(&[(0x0110, 99, 1, 0), (0x010E, 2, 9, at)], 0, b"\0\0\0\0a cat\0");
+        let read = read(&block).unwrap();
+        assert_eq!(read.model, None);
+        assert_eq!(read.image_description.as_deref(), Some("a cat"));
+        assert!(read.warnings[0].contains("unknown type 99"), "{:?}", read.warnings);
+    }
+
+    #[test]
+    fn only_a_missing_tiff_header_is_an_error() {
+        assert!(read(b"").is_err());
+        assert!(read(b"Exif\0\0MM").is_err());
+        assert!(read(b"MM\0\x2b\0\0\0\x08").is_err());
+        let empty = read(b"MM\0\x2a\0\0\0\x08").unwrap();
+        assert!(empty.warnings[0].contains("past the end"), "{:?}", empty.warnings);
+    }
 
     fn utf16(s: &str, big: bool) -> Vec<u8> {
         let mut out = b"UNICODE\0".to_vec();
