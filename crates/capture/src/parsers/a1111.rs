@@ -42,7 +42,8 @@ pub fn parameter_pairs(line: &str) -> Vec<(String, Value)> {
                     .map(Value::String)
                     .unwrap_or_else(|_| Value::String(raw.trim_matches('"').to_owned()))
             }
-            Some(b'{') => {
+            // Civitai's `Hashes: {…}` and `Civitai resources: [{…}, …]`.
+            Some(b'{' | b'[') => {
                 i = skip_json_object(bytes, i);
                 let raw = &line[value_start..i];
                 serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_owned()))
@@ -88,8 +89,8 @@ fn skip_json_object(b: &[u8], mut i: usize) -> usize {
                 i = skip_json_string(b, i);
                 continue;
             }
-            b'{' => depth += 1,
-            b'}' => {
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
                 depth -= 1;
                 if depth == 0 {
                     return i + 1;
@@ -198,6 +199,7 @@ fn apply_pairs(g: &mut Generation, pairs: Vec<(String, Value)>) {
         g.img2img = Some(img);
     }
     split_comfy_scheduler(g);
+    civitai_checkpoint(g);
     if variation != Variation::default() {
         g.variation = Some(variation);
     }
@@ -216,6 +218,23 @@ fn apply_pairs(g: &mut Generation, pairs: Vec<(String, Value)>) {
     };
     if let Some(app) = app.filter(|a| a != "SD.Next") {
         g.extra.insert("App".into(), Value::String(app));
+    }
+}
+
+/// Civitai's generator names its checkpoint only in `Civitai resources: [{"type":
+/// "checkpoint", "modelName": …}]`; that name is the model when no `Model` was given. The
+/// list stays verbatim.
+fn civitai_checkpoint(g: &mut Generation) {
+    if g.model.as_ref().is_some_and(|m| m.name.is_some()) {
+        return;
+    }
+    let Some(Value::Array(resources)) = g.extra.get("Civitai resources") else { return };
+    let name = resources
+        .iter()
+        .find(|r| r.get("type").and_then(Value::as_str) == Some("checkpoint"))
+        .and_then(|r| r.get("modelName").and_then(Value::as_str));
+    if let Some(name) = name {
+        g.model.get_or_insert_with(ModelRef::default).name = Some(name.to_owned());
     }
 }
 

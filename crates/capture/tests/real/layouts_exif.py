@@ -558,6 +558,7 @@ CIVITAI_A1111_FIELDS = {
     "seed": 1311178179,
     "width": 1024,
     "height": 1024,
+    "model": "WAI-illustrious-SDXL",
 }
 
 
@@ -569,7 +570,7 @@ def civitai_a1111(path):
         f"{f['prompt']} \nNegative prompt: {f['negative_prompt']} \n\n"
         f"Steps: {f['steps']}, Sampler: {f['sampler']}, CFG scale: {f['cfg_scale']}, Seed: {f['seed']}, "
         f"Size: {f['width']}x{f['height']}, Clip skip: 2, Created Date: 2026-01-04T01:27:21.2717070Z, "
-        'Civitai resources: [{"type":"checkpoint","modelVersionId":2514310,"modelName":"WAI-illustrious-SDXL","modelVersionName":"v16.0"}], '
+        'Civitai resources: [{"type":"checkpoint","modelVersionId":2514310,"modelName":"' + f["model"] + '","modelVersionName":"v16.0"}], '
         "Civitai metadata: {}"
     )
     exif = tiff_le(
