@@ -40,12 +40,20 @@ type Graph = BTreeMap<String, Node>;
 
 /// A link input: `[source node id, output slot]`.
 fn link(v: &Value) -> Option<String> {
+    link_slot(v).map(|(id, _)| id)
+}
+
+/// A link input's source node id and output slot.
+fn link_slot(v: &Value) -> Option<(String, u64)> {
     match v.as_array()?.as_slice() {
-        [id, slot] if slot.is_u64() => match id {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        },
+        [id, slot] => {
+            let slot = slot.as_u64()?;
+            match id {
+                Value::String(s) => Some((s.clone(), slot)),
+                Value::Number(n) => Some((n.to_string(), slot)),
+                _ => None,
+            }
+        }
         _ => None,
     }
 }
@@ -522,13 +530,18 @@ impl<'g> Walker<'g> {
 
     /// The texts that feed a conditioning input, in graph order (depth first): first those
     /// that apply to the whole image, then those set to an area or a mask (area composition).
-    fn texts(&self, start: String) -> Vec<String> {
+    ///
+    /// A node that takes both a `positive` and a `negative` input and gives them out again
+    /// (ControlNetApplyAdvanced, InstructPixToPixConditioning, …) is followed only on the
+    /// side its output slot stands for: 0 positive, 1 negative.
+    fn texts(&self, (start, slot): (String, u64)) -> Vec<String> {
         let (mut out, mut areas) = (Vec::new(), Vec::new());
         let mut have = HashSet::new();
         let mut seen = HashSet::new();
-        let mut stack = vec![(start, 0usize, false)];
-        while let Some((id, depth, in_area)) = stack.pop() {
-            if !seen.insert(id.clone()) {
+        let mut empty = false;
+        let mut stack = vec![(start, slot, 0usize, false)];
+        while let Some((id, slot, depth, in_area)) = stack.pop() {
+            if !seen.insert((id.clone(), slot)) {
                 continue;
             }
             let Some(node) = self.visit(&id) else { continue };
@@ -537,7 +550,9 @@ impl<'g> Walker<'g> {
                 let Some(v) = node.inputs.get(key) else { continue };
                 if let Some(text) = self.string(v) {
                     found = true;
-                    if have.insert(text.clone()) {
+                    if text.is_empty() {
+                        empty = true;
+                    } else if have.insert(text.clone()) {
                         if in_area { &mut areas } else { &mut out }.push(text);
                     }
                 }
@@ -548,18 +563,27 @@ impl<'g> Walker<'g> {
             let in_area = in_area
                 || node.class.starts_with("ConditioningSetArea")
                 || node.class == "ConditioningSetMask";
+            let paired = node.inputs.contains_key("positive") && node.inputs.contains_key("negative");
+            let side = match slot {
+                0 => "negative",
+                1 => "positive",
+                _ => "",
+            };
             let before = stack.len();
             for (name, v) in &node.inputs {
-                if NOT_CONDITIONING.contains(&name.as_str()) {
+                if NOT_CONDITIONING.contains(&name.as_str()) || paired && name == side {
                     continue;
                 }
-                if let Some(src) = link(v).filter(|src| !seen.contains(src)) {
-                    stack.push((src, depth + 1, in_area));
+                if let Some(src) = link_slot(v).filter(|src| !seen.contains(src)) {
+                    stack.push((src.0, src.1, depth + 1, in_area));
                 }
             }
             stack[before..].reverse(); // the first input is walked first
         }
         out.extend(areas);
+        if out.is_empty() && empty {
+            out.push(String::new());
+        }
         out
     }
 
@@ -624,20 +648,22 @@ impl<'g> Walker<'g> {
     }
 
     /// Where `input` of the sampler (or of its guider) links to.
-    fn setting_link(&self, sampler: &str, input: &str) -> Option<String> {
+    /// (BasicGuider names its conditioning `conditioning`, DualCFGGuider `cond1`.)
+    fn setting_link(&self, sampler: &str, input: &str) -> Option<(String, u64)> {
         let node = self.node(sampler)?;
-        if let Some(src) = node.inputs.get(input).and_then(link) {
+        if let Some(src) = node.inputs.get(input).and_then(link_slot) {
             return Some(src);
         }
         let guider = node.inputs.get("guider").and_then(link)?;
         let g = self.visit(&guider)?;
-        let alias = if input == "positive" { "conditioning" } else { input };
-        g.inputs.get(input).or_else(|| g.inputs.get(alias)).and_then(link)
+        let aliases: &[&str] =
+            if input == "positive" { &["positive", "conditioning", "cond1"] } else { &[input] };
+        aliases.iter().find_map(|a| g.inputs.get(*a).and_then(link_slot))
     }
 
     /// Follows `model` links to the checkpoint, collecting LoRAs on the way.
     fn model(&self, sampler: &str, g: &mut Generation) {
-        let mut next = self.setting_link(sampler, "model");
+        let mut next = self.setting_link(sampler, "model").map(|(id, _)| id);
         let mut seen = HashSet::new();
         while let Some(id) = next.take() {
             if self.too_deep(seen.len() + 1) || !seen.insert(id.clone()) {
@@ -813,7 +839,7 @@ impl<'g> Walker<'g> {
         let via = ["noise", "guider", "sampler", "sigmas"];
         g.seed = self.setting(id, &["seed", "noise_seed"], &via).and_then(|v| v.as_u64());
         g.steps = self.setting(id, &["steps"], &via).and_then(|v| v.as_u64()).map(|v| v as u32);
-        g.cfg_scale = self.setting(id, &["cfg"], &via).as_ref().and_then(as_f64);
+        g.cfg_scale = self.setting(id, &["cfg", "cfg_conds"], &via).as_ref().and_then(as_f64);
         g.sampler = self.setting(id, &["sampler_name"], &via).and_then(|v| v.as_str().map(str::to_owned));
         g.scheduler = self.setting(id, &["scheduler"], &via).and_then(|v| v.as_str().map(str::to_owned));
         if g.scheduler.is_none() {
