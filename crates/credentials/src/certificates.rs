@@ -91,6 +91,31 @@ pub fn ed25519_key_of(chain_pem: &str) -> Option<ed25519_dalek::VerifyingKey> {
     ed25519_dalek::VerifyingKey::from_bytes(&bytes).ok()
 }
 
+/// The DER certificates of a PEM chain, in order (blocks that do not decode are skipped).
+pub(crate) fn pem_certificates(chain_pem: &str) -> Vec<Vec<u8>> {
+    use base64::Engine;
+    let mut out = Vec::new();
+    let mut body: Option<String> = None;
+    for line in chain_pem.lines().map(str::trim) {
+        match line {
+            "-----BEGIN CERTIFICATE-----" => body = Some(String::new()),
+            "-----END CERTIFICATE-----" => {
+                if let Some(der) =
+                    body.take().and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+                {
+                    out.push(der);
+                }
+            }
+            _ => {
+                if let Some(b) = body.as_mut() {
+                    b.push_str(line);
+                }
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,5 +130,9 @@ mod tests {
             Some(false)
         );
         assert_eq!(ed25519_key_of("no certificate"), None);
+        let chain = pem_certificates(&format!("{certificate}{root}"));
+        assert_eq!(chain.len(), 2);
+        assert!(chain.iter().all(|der| der.first() == Some(&0x30)), "DER SEQUENCEs");
+        assert!(pem_certificates("no certificate").is_empty());
     }
 }

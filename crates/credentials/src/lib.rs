@@ -12,8 +12,12 @@ mod manifest;
 mod report;
 
 pub use certificates::{certificates, ed25519_key_of};
-pub use manifest::{Edit, Seal, Signer, SourceImage, SourceType, WATERMARK_ALG, sign};
-pub use report::{Credentials, ManifestSummary, Status, read};
+pub use manifest::{
+    Edit, Seal, Signer, SourceImage, SourceType, Timestamper, WATERMARK_ALG, sign, sign_with,
+};
+pub use report::{
+    AI_GENERATORS, AiClaim, ChainLink, Credentials, ManifestSummary, Remote, Status, read, read_remote,
+};
 
 /// Image formats a manifest is written into and read from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

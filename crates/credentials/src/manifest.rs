@@ -6,7 +6,7 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use c2pa::crypto::raw_signature::SigningAlg;
-use c2pa::{Builder, CallbackSigner, Context, Settings};
+use c2pa::{Builder, Context, Settings};
 use ed25519_dalek::{Signer as _, SigningKey};
 use serde_json::{Value, json};
 
@@ -27,27 +27,96 @@ pub struct Signer {
     pub certificates_pem: String,
 }
 
-/// How the image came to be, in IPTC's digital source type vocabulary.
+/// How the image came to be: a term of IPTC's digital source type vocabulary
+/// (<http://cv.iptc.org/newscodes/digitalsourcetype/>, the scheme released 2024-10-23).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SourceType {
+    DigitalCapture,
+    ComputationalCapture,
+    NegativeFilm,
+    PositiveFilm,
+    Print,
+    MinorHumanEdits,
+    HumanEdits,
+    AlgorithmicallyEnhanced,
+    SoftwareImage,
+    DigitalArt,
+    DigitalCreation,
+    DataDrivenMedia,
     /// Made by a generative model from a prompt, chosen by a person.
     TrainedAlgorithmicMedia,
-    /// Generated, then edited or composited by a person.
+    AlgorithmicMedia,
+    ScreenCapture,
+    VirtualRecording,
+    Composite,
+    CompositeCapture,
+    CompositeSynthetic,
+    /// Generated, then edited, composited or combined with imported material by a person.
     CompositeWithTrainedAlgorithmicMedia,
 }
+
+/// Every term of the vocabulary, in the scheme's order.
+const TERMS: [(SourceType, &str); 20] = [
+    (SourceType::DigitalCapture, "digitalCapture"),
+    (SourceType::ComputationalCapture, "computationalCapture"),
+    (SourceType::NegativeFilm, "negativeFilm"),
+    (SourceType::PositiveFilm, "positiveFilm"),
+    (SourceType::Print, "print"),
+    (SourceType::MinorHumanEdits, "minorHumanEdits"),
+    (SourceType::HumanEdits, "humanEdits"),
+    (SourceType::AlgorithmicallyEnhanced, "algorithmicallyEnhanced"),
+    (SourceType::SoftwareImage, "softwareImage"),
+    (SourceType::DigitalArt, "digitalArt"),
+    (SourceType::DigitalCreation, "digitalCreation"),
+    (SourceType::DataDrivenMedia, "dataDrivenMedia"),
+    (SourceType::TrainedAlgorithmicMedia, "trainedAlgorithmicMedia"),
+    (SourceType::AlgorithmicMedia, "algorithmicMedia"),
+    (SourceType::ScreenCapture, "screenCapture"),
+    (SourceType::VirtualRecording, "virtualRecording"),
+    (SourceType::Composite, "composite"),
+    (SourceType::CompositeCapture, "compositeCapture"),
+    (SourceType::CompositeSynthetic, "compositeSynthetic"),
+    (SourceType::CompositeWithTrainedAlgorithmicMedia, "compositeWithTrainedAlgorithmicMedia"),
+];
 
 impl SourceType {
     /// The term in IPTC's vocabulary.
     pub fn term(self) -> &'static str {
-        match self {
-            SourceType::TrainedAlgorithmicMedia => "trainedAlgorithmicMedia",
-            SourceType::CompositeWithTrainedAlgorithmicMedia => "compositeWithTrainedAlgorithmicMedia",
-        }
+        TERMS.iter().find(|(t, _)| *t == self).map_or("", |(_, name)| name)
     }
 
     pub fn iri(self) -> String {
         format!("{IPTC}{}", self.term())
     }
+
+    /// A term (`digitalCapture`) or its IRI; `None` for anything outside the vocabulary.
+    pub fn parse(text: &str) -> Option<SourceType> {
+        let term = text.strip_prefix(IPTC).unwrap_or(text);
+        TERMS.iter().find(|(_, name)| *name == term).map(|(t, _)| *t)
+    }
+
+    /// Every term, in the scheme's order.
+    pub fn terms() -> impl Iterator<Item = &'static str> {
+        TERMS.iter().map(|(_, name)| *name)
+    }
+
+    /// Made with a generative model trained on sampled content, in whole or in part: the
+    /// content China's AIGC label and AI disclosure rules are about.
+    pub fn is_generative_ai(self) -> bool {
+        matches!(self, SourceType::TrainedAlgorithmicMedia | SourceType::CompositeWithTrainedAlgorithmicMedia)
+    }
+}
+
+/// An RFC 3161 time-stamping authority for the manifest's signature.
+#[derive(Clone)]
+pub struct Timestamper {
+    /// Where the authority is (what the manifest's signer reports as its time authority).
+    pub url: String,
+    /// Sends a DER `TimeStampReq` over the SHA-256 of `message` to the authority and returns its
+    /// DER `TimeStampResp`, checked to answer the request; an error says why not. The caller
+    /// owns the transport (HTTP, limits, trust), this crate none.
+    #[allow(clippy::type_complexity)]
+    pub send: Arc<dyn Fn(&[u8]) -> Result<Vec<u8>, String> + Send + Sync>,
 }
 
 /// A manual edit from the journal, as a `c2pa.edited` action.
@@ -90,7 +159,46 @@ pub struct Seal {
     pub journal: Value,
 }
 
-fn context(signer: &Signer) -> Result<Arc<Context>, CredentialsError> {
+/// The signer handed to the c2pa crate: the creator's Ed25519 key and chain, and the
+/// time-stamping authority, if any, whose token goes into the signature (`sigTst2`).
+struct C2paSigner {
+    key: SigningKey,
+    certificates: Vec<Vec<u8>>,
+    timestamper: Option<Timestamper>,
+}
+
+impl c2pa::Signer for C2paSigner {
+    fn sign(&self, data: &[u8]) -> c2pa::Result<Vec<u8>> {
+        Ok(self.key.sign(data).to_bytes().to_vec())
+    }
+
+    fn alg(&self) -> SigningAlg {
+        SigningAlg::Ed25519
+    }
+
+    fn certs(&self) -> c2pa::Result<Vec<Vec<u8>>> {
+        Ok(self.certificates.clone())
+    }
+
+    fn reserve_size(&self) -> usize {
+        let chain: usize = self.certificates.iter().map(Vec::len).sum();
+        // A TSA's token carries its own certificates: room for a chain of several.
+        10_000 + chain + if self.timestamper.is_some() { 32_768 } else { 0 }
+    }
+
+    fn time_authority_url(&self) -> Option<String> {
+        self.timestamper.as_ref().map(|t| t.url.clone())
+    }
+
+    fn send_timestamp_request(&self, message: &[u8]) -> Option<c2pa::Result<Vec<u8>>> {
+        let t = self.timestamper.as_ref()?;
+        Some((t.send)(message).map_err(|e| {
+            c2pa::Error::OtherError(format!("the time-stamping authority {}: {e}", t.url).into())
+        }))
+    }
+}
+
+fn context(signer: &Signer, timestamper: Option<&Timestamper>) -> Result<Arc<Context>, CredentialsError> {
     let settings = Settings::new().with_json(
         &json!({
             "builder": {
@@ -103,10 +211,11 @@ fn context(signer: &Signer) -> Result<Arc<Context>, CredentialsError> {
         })
         .to_string(),
     )?;
-    let key = signer.key.clone();
-    let callback = move |_: *const (), data: &[u8]| Ok(key.sign(data).to_bytes().to_vec());
-    let c2pa_signer =
-        CallbackSigner::new(callback, SigningAlg::Ed25519, signer.certificates_pem.as_bytes().to_vec());
+    let certificates = crate::certificates::pem_certificates(&signer.certificates_pem);
+    if certificates.is_empty() {
+        return Err(CredentialsError::Signer("no PEM certificate in the signer's chain".into()));
+    }
+    let c2pa_signer = C2paSigner { key: signer.key.clone(), certificates, timestamper: timestamper.cloned() };
     Ok(Context::new().with_settings(settings)?.with_signer(c2pa_signer).into_shared())
 }
 
@@ -176,7 +285,20 @@ fn actions(seal: &Seal) -> Vec<Value> {
 
 /// `image` (in `format`) with a C2PA manifest for `seal`, signed by `signer`.
 pub fn sign(image: &[u8], format: Format, seal: &Seal, signer: &Signer) -> Result<Vec<u8>, CredentialsError> {
-    let context = context(signer)?;
+    sign_with(image, format, seal, signer, None)
+}
+
+/// [`sign`], with an RFC 3161 timestamp from `timestamper` over the signature when given: the
+/// trusted time at which the manifest was signed, which keeps it valid once the signing
+/// certificate has expired.
+pub fn sign_with(
+    image: &[u8],
+    format: Format,
+    seal: &Seal,
+    signer: &Signer,
+    timestamper: Option<&Timestamper>,
+) -> Result<Vec<u8>, CredentialsError> {
+    let context = context(signer, timestamper)?;
     let mut builder =
         Builder::from_shared_context(&context).with_definition(definition(seal, format).to_string())?;
     if let Some(original) = &seal.original {
