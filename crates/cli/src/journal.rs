@@ -202,6 +202,10 @@ pub struct VerifyArgs {
     /// PEM root certificates to trust as C2PA signers, besides your own root.
     #[arg(long, value_name = "PEM")]
     trust: Vec<PathBuf>,
+    /// Fetch a remote manifest an image's XMP names (http:// only, at most 16 MiB, 10 s) and
+    /// validate it against the image; without, it is reported as not fetched.
+    #[arg(long, conflicts_with = "export")]
+    fetch_remote: bool,
     /// Check an exported project folder instead of the store. What is verified is the key
     /// that signed it, shown by its SHA-256 fingerprint; the name it gives is shown as claimed.
     #[arg(long, value_name = "DIR")]
@@ -575,7 +579,7 @@ pub fn log(home: &Path, args: LogArgs) -> anyhow::Result<ExitCode> {
 
 pub fn verify(home: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
     if !args.images.is_empty() {
-        return crate::sealing::verify_images(home, &args.images, &args.trust, args.json);
+        return crate::sealing::verify_images(home, &args.images, &args.trust, args.fetch_remote, args.json);
     }
     let (summary, findings, mut value) = match &args.export {
         Some(dir) => verify_export(dir)?,

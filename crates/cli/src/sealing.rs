@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use credentials::Status;
 use registry::seal::SealOptions;
-use registry::verify_image::{ImageVerdict, Registered, verify_image};
+use registry::verify_image::{ImageVerdict, Registered, VerifyOptions, verify_image_with};
 
 use crate::journal::{open, print_json, signer};
 use crate::terminal::esc;
@@ -20,11 +20,19 @@ use crate::works::{existing_store, rounded};
 ///   4. writes China's implicit AIGC label (GB 45438-2025: XMP `TC260:AIGC`), and with
 ///      --visible-label its explicit label in the image's corner;
 ///   5. signs a C2PA manifest with your certificate (from `handprint init`): c2pa.created
-///      with the IPTC digital source type (trainedAlgorithmicMedia, or
-///      compositeWithTrainedAlgorithmicMedia when the journal holds edits or imports),
-///      c2pa.edited for each recorded edit, you as author, the source generations as
-///      ingredients, a soft binding naming the watermark, and the journal proof (the sealed
-///      event, the checkpoint, the inclusion proof) — docs/credentials.md.
+///      with the IPTC digital source type, c2pa.edited for each recorded edit, you as
+///      author, the source generations as ingredients, a soft binding naming the watermark,
+///      and the journal proof (the sealed event, the checkpoint, the inclusion proof) —
+///      docs/credentials.md. With --tsa (or the data directory's config.json), an RFC 3161
+///      timestamp goes into the signature: the credential stays valid after your
+///      certificate expires.
+///
+/// The digital source type follows the file's lineage in the journal: generations only,
+/// trainedAlgorithmicMedia; generations with edits or imports,
+/// compositeWithTrainedAlgorithmicMedia. With no generation in the lineage (a photo, a
+/// drawing, a file from elsewhere) handprint cannot tell, and you say it with --source-type;
+/// seal refuses without it. The AIGC label (step 4) is written only for AI-generated
+/// source types.
 ///
 /// The file must be in the project's journal (recorded, or an edit's output) unless --import
 /// says it comes from elsewhere. JPEG, PNG and WebP; the same format is written. The input
@@ -58,6 +66,22 @@ pub struct SealArgs {
     /// "AI生成"; the embedded font has ASCII and 生成合人工智能内容由标识.
     #[arg(long, value_name = "TEXT", num_args = 0..=1, default_missing_value = credentials::label::DEFAULT_TEXT)]
     visible_label: Option<String>,
+    /// What the image is, as an IPTC digital source type term (digitalCapture, digitalCreation,
+    /// trainedAlgorithmicMedia, …): needed when the journal holds no generation in its
+    /// lineage; refused when it contradicts the lineage.
+    #[arg(long, value_name = "TERM")]
+    source_type: Option<String>,
+    /// An RFC 3161 time-stamping authority (http:// URL) to timestamp the C2PA signature
+    /// (default: "seal": {"tsa": URL} in the data directory's config.json). Its token must
+    /// verify against a root you trust (--tsa-root, or `handprint timestamp --tsa-root`).
+    #[arg(long, value_name = "URL", conflicts_with = "no_tsa")]
+    tsa: Option<String>,
+    /// Trust this TSA root certificate (PEM) from now on, then seal.
+    #[arg(long, value_name = "PEM")]
+    tsa_root: Option<PathBuf>,
+    /// No timestamp, whatever config.json says.
+    #[arg(long)]
+    no_tsa: bool,
     #[arg(long)]
     json: bool,
 }
@@ -75,6 +99,14 @@ pub fn seal(home: &Path, args: SealArgs) -> anyhow::Result<ExitCode> {
         (None, false) => default_output(&args.file),
     };
     let mut reg = open(home)?;
+    if let Some(pem) = &args.tsa_root {
+        reg.trust_tsa_root(pem)?;
+    }
+    let tsa = match (&args.tsa, args.no_tsa) {
+        (_, true) => None,
+        (Some(url), false) => Some(url.clone()),
+        (None, false) => reg.seal_config()?.tsa,
+    };
     let id = signer(&reg)?;
     let options = SealOptions {
         project: &args.project,
@@ -82,6 +114,8 @@ pub fn seal(home: &Path, args: SealArgs) -> anyhow::Result<ExitCode> {
         license: args.license.as_deref(),
         import: args.import,
         visible_label: args.visible_label.as_deref(),
+        source_type: args.source_type.as_deref(),
+        tsa: tsa.as_deref(),
         output: &output,
     };
     let sealed = reg.seal(&id, &args.file, &options)?;
@@ -117,6 +151,9 @@ pub fn seal(home: &Path, args: SealArgs) -> anyhow::Result<ExitCode> {
             esc(&sealed.work.registrant),
             esc(&sealed.source_type)
         );
+        if let Some(time) = &sealed.timestamp {
+            println!("  timestamped at {} by {}", esc(time), esc(tsa.as_deref().unwrap_or("?")));
+        }
         if sealed.imported {
             println!("  the file was not in the journal: recorded as imported first");
         }
@@ -127,17 +164,41 @@ pub fn seal(home: &Path, args: SealArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// One action of a manifest, on one line.
+fn action_line(a: &serde_json::Value) -> String {
+    let mut line = a["action"].as_str().unwrap_or("?").to_owned();
+    if let Some(t) = a["digitalSourceType"].as_str() {
+        line += &format!(" ({})", t.rsplit('/').next().unwrap_or(t));
+    }
+    if let Some(agent) = a["softwareAgent"]["name"].as_str().or_else(|| a["softwareAgent"].as_str()) {
+        line += &format!(" by {agent}");
+    }
+    line
+}
+
 fn print_verdict(v: &ImageVerdict) {
     println!("{}: {}", esc(v.file.display()), esc(&v.verdict));
     let c = &v.c2pa;
+    if let Some(r) = c.remote.as_ref().filter(|r| !r.fetched) {
+        match &r.error {
+            None => println!("  remote manifest at {}, not fetched (--fetch-remote fetches it)", esc(&r.url)),
+            Some(e) => println!("  remote manifest at {}: could not fetch it: {}", esc(&r.url), esc(e)),
+        }
+    }
     if let Some(m) = &c.active {
+        let time = match (m.signed_at.as_deref(), m.timestamp.as_deref()) {
+            (Some(t), Some(stamp)) => format!("timestamped at {t} (time-stamp {stamp})"),
+            (None, Some(stamp)) => format!("time-stamp {stamp}, no trusted signing time"),
+            (Some(t), None) => format!("at {t}"),
+            (None, None) => "no trusted signing time".to_owned(),
+        };
         println!(
             "  C2PA {:?}: {} signed by {} ({}), {}",
             c.status,
             esc(m.claim_generator.as_deref().unwrap_or("?")),
             esc(m.signer.as_deref().unwrap_or("?")),
             esc(m.issuer.as_deref().unwrap_or("?")),
-            esc(m.signed_at.as_deref().map_or("no trusted signing time".to_owned(), |t| format!("at {t}")))
+            esc(time)
         );
         for a in &m.actions {
             let mut line = format!("    {}", a["action"].as_str().unwrap_or("?"));
@@ -150,6 +211,31 @@ fn print_verdict(v: &ImageVerdict) {
             println!("{}", esc(line));
         }
         println!("    {} ingredient(s), {} manifest(s) in the store", m.ingredients.len(), c.manifests);
+    }
+    if c.chain.len() > 1 {
+        println!("  provenance chain, first to last:");
+        for (i, link) in c.chain.iter().enumerate() {
+            let actions: Vec<String> = link.actions.iter().map(action_line).collect();
+            println!(
+                "    {}. {}{}: {} signed by {}{}; {}",
+                i + 1,
+                esc(&link.label),
+                if link.active { " (active)" } else { "" },
+                esc(link.claim_generator.as_deref().unwrap_or("?")),
+                esc(link.signer.as_deref().unwrap_or("?")),
+                esc(link.signed_at.as_deref().map(|t| format!(" at {t}")).unwrap_or_default()),
+                esc(if actions.is_empty() { "no actions".to_owned() } else { actions.join(", ") })
+            );
+        }
+    }
+    for ai in &c.ai {
+        println!(
+            "  AI-generated, says {} {} signed by {}: {}",
+            if ai.active { "the active manifest" } else { "earlier manifest" },
+            esc(&ai.manifest),
+            esc(ai.signer.as_deref().unwrap_or("?")),
+            esc(&ai.reason)
+        );
     }
     for f in &c.failures {
         println!("    FAIL {}", esc(f));
@@ -179,6 +265,7 @@ pub fn verify_images(
     home: &Path,
     files: &[PathBuf],
     trust: &[PathBuf],
+    fetch_remote: bool,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let store = existing_store(home)?;
@@ -189,11 +276,20 @@ pub fn verify_images(
     for t in trust {
         anchors += &std::fs::read_to_string(t).map_err(|e| anyhow::anyhow!("{}: {e}", t.display()))?;
     }
+    // The time-stamping authorities trusted for the journal are trusted for signatures' times.
+    for der in registry::timestamps::read_roots(&home.join("tsa-roots")).unwrap_or_default() {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+        let lines: Vec<&str> =
+            b64.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap_or_default()).collect();
+        anchors += &format!("-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n", lines.join("\n"));
+    }
     let anchors = (!anchors.is_empty()).then_some(anchors);
+    let options = VerifyOptions { trust_anchors: anchors.as_deref(), fetch_remote };
     // 1 when a claim a file makes fails, 2 when a file cannot be read at all; the highest wins.
     let mut code = 0u8;
     for f in files {
-        match verify_image(f, registered.as_ref(), anchors.as_deref()) {
+        match verify_image_with(f, registered.as_ref(), &options) {
             Ok(v) => {
                 let bad = matches!(v.c2pa.status, Status::Tampered | Status::Invalid)
                     || v.journal.as_ref().is_some_and(|j| !j.verified);

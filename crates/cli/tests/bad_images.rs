@@ -48,7 +48,19 @@ fn a_jpeg_declaring_65535_squared_is_refused_by_every_command_before_decoding() 
     std::fs::write(&bomb, fixtures::containers::jpeg_declaring(&photo.jpeg(85), 65535, 65535)).unwrap();
     let out_jpg = s(&tmp.path().join("out.jpg"));
     let commands: [&[&str]; 5] = [
-        &["seal", &s(&bomb), "--import", "-p", "p", "--title", "t", "-o", &out_jpg],
+        &[
+            "seal",
+            &s(&bomb),
+            "--import",
+            "--source-type",
+            "digitalCapture",
+            "-p",
+            "p",
+            "--title",
+            "t",
+            "-o",
+            &out_jpg,
+        ],
         &["watermark", "embed", &s(&bomb), &out_jpg, "--payload", "0000000000000001"],
         &["register", &s(&bomb), "--title", "t"],
         &["search", &s(&bomb)],
@@ -86,7 +98,20 @@ fn seal_refuses_an_xmp_packet_that_inflates_past_the_limit() {
     itxt.extend(containers::zlib(&vec![b' '; 96 << 20]));
     let file = tmp.path().join("xmp-bomb.png");
     std::fs::write(&file, containers::png(320, 256, 3, &photo.rgb, &[Chunk(*b"iTXt", itxt)])).unwrap();
-    let out = run_capped(&home, &["seal", &s(&file), "--import", "-p", "p", "--title", "t"]);
+    let out = run_capped(
+        &home,
+        &[
+            "seal",
+            &s(&file),
+            "--import",
+            "--source-type",
+            "trainedAlgorithmicMedia",
+            "-p",
+            "p",
+            "--title",
+            "t",
+        ],
+    );
     let said = text(&out);
     assert_eq!(out.status.code(), Some(2), "{said}");
     assert!(
@@ -112,7 +137,21 @@ fn large_metadata_chunks_are_carried_through_a_seal_not_called_damage() {
     let chunks = [Chunk(*b"tEXt", text_chunk), Chunk(*b"eXIf", exif)];
     let file = tmp.path().join("big-metadata.png");
     std::fs::write(&file, containers::png(320, 256, 3, &photo.rgb, &chunks)).unwrap();
-    let sealed = json(&home, &["seal", &s(&file), "--import", "-p", "p", "--title", "t", "--json"]);
+    let sealed = json(
+        &home,
+        &[
+            "seal",
+            &s(&file),
+            "--import",
+            "--source-type",
+            "digitalCapture",
+            "-p",
+            "p",
+            "--title",
+            "t",
+            "--json",
+        ],
+    );
     let out = std::fs::read(sealed["output"].as_str().unwrap()).unwrap();
     for (kind, len) in [(b"tEXt", 8 + (66 << 20)), (b"eXIf", 66 << 20)] {
         let at = out.windows(4).position(|w| w == kind).unwrap_or_else(|| panic!("{kind:?} kept"));

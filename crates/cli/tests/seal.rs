@@ -161,6 +161,8 @@ fn a_file_from_elsewhere_needs_import_and_a_jpeg_seals_as_jpeg() {
             "--title",
             "Door",
             "--import",
+            "--source-type",
+            "trainedAlgorithmicMedia",
             "--visible-label",
             "-o",
             &s(&out_path),
@@ -217,7 +219,21 @@ fn a_webp_seals_as_webp_and_a_damaged_manifest_is_reported_not_fatal() {
         .unwrap();
     let input = dir.join("hats.webp");
     std::fs::write(&input, webp).unwrap();
-    let sealed = json(&home, &["seal", &s(&input), "-p", "hats", "--title", "Hats", "--import", "--json"]);
+    let sealed = json(
+        &home,
+        &[
+            "seal",
+            &s(&input),
+            "-p",
+            "hats",
+            "--title",
+            "Hats",
+            "--import",
+            "--source-type",
+            "trainedAlgorithmicMedia",
+            "--json",
+        ],
+    );
     let out = dir.join("hats.sealed.webp");
     let bytes = std::fs::read(&out).unwrap();
     assert_eq!((&bytes[..4], &bytes[8..12]), (&b"RIFF"[..], &b"WEBP"[..]));

@@ -99,6 +99,8 @@ fn main() {
             license: None,
             import: false,
             visible_label: None,
+            source_type: None,
+            tsa: None,
             output: &output,
         };
         let t = Instant::now();

@@ -14,9 +14,10 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use credentials::aigc::{self, AigcLabel};
-use credentials::{Edit, Format, Seal, SourceImage, SourceType};
+use credentials::{Edit, Format, Seal, SourceImage, SourceType, Timestamper};
 use fingerprint::decode::Limits;
 use ledger::{Draft, DraftLink, EventKind, Hash, SignedEvent};
 use serde::Serialize;
@@ -44,8 +45,34 @@ pub struct SealOptions<'a> {
     pub import: bool,
     /// Draw this explicit AI label (GB 45438-2025) in the image's corner.
     pub visible_label: Option<&'a str>,
+    /// What the image is, as the creator says (an IPTC digital source type term): needed when
+    /// the lineage holds no generation, refused when it contradicts the lineage.
+    pub source_type: Option<&'a str>,
+    /// An RFC 3161 time-stamping authority (`http://` URL) whose token goes into the C2PA
+    /// signature; its token must verify against the data directory's `tsa-roots/`.
+    pub tsa: Option<&'a str>,
     pub output: &'a Path,
 }
+
+/// The `seal` section of the data directory's `config.json` (docs/credentials.md).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SealConfig {
+    /// The time-stamping authority used when `seal` is given none.
+    pub tsa: Option<String>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct Config {
+    #[serde(default)]
+    seal: SealConfig,
+}
+
+/// The name of the data directory's configuration file.
+pub const CONFIG_FILE: &str = "config.json";
+
+/// How long a time-stamping authority may take to answer, in all.
+const TSA_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// What `seal` did.
 #[derive(Debug, Serialize)]
@@ -56,6 +83,9 @@ pub struct Sealed {
     pub log_index: u64,
     pub checkpoint_size: u64,
     pub source_type: &'static str,
+    /// The time-stamping authority's time in the signature (RFC 3339), when one was asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
     /// The watermark's PSNR; `None` when the seal was found already made (`recovered`).
     pub psnr: Option<f64>,
     pub imported: bool,
@@ -136,7 +166,112 @@ fn sources(lineage: &[&SignedEvent]) -> Vec<SourceImage> {
         .collect()
 }
 
+/// The digital source type of a sealed file: from the lineage when it holds a generation
+/// (generations only: trained algorithmic media; with edits or imports: composite with it),
+/// else as the creator states it. A stated term that contradicts the lineage is refused.
+fn source_type(
+    input: &Path,
+    lineage: &[&SignedEvent],
+    composite: bool,
+    stated: Option<&str>,
+) -> Result<SourceType, RegistryError> {
+    let stated = stated
+        .map(|t| {
+            SourceType::parse(t.trim()).ok_or_else(|| {
+                RegistryError::Invalid(format!(
+                    "--source-type {t:?} is not a term of IPTC's digital source type vocabulary \
+                     (http://cv.iptc.org/newscodes/digitalsourcetype/); one of: {}",
+                    SourceType::terms().collect::<Vec<_>>().join(", ")
+                ))
+            })
+        })
+        .transpose()?;
+    let generations = count(lineage, EventKind::Generated);
+    if generations == 0 {
+        return stated.ok_or_else(|| {
+            fail(
+                input,
+                "no generation in its lineage in the journal, so handprint cannot tell how it was made: \
+                 say what it is with --source-type TERM, an IPTC digital source type (digitalCapture for a \
+                 photograph, digitalCreation for art made with digital tools, trainedAlgorithmicMedia for an \
+                 AI image made elsewhere, compositeWithTrainedAlgorithmicMedia for one edited since, …)",
+            )
+        });
+    }
+    let lineage_type = if composite {
+        SourceType::CompositeWithTrainedAlgorithmicMedia
+    } else {
+        SourceType::TrainedAlgorithmicMedia
+    };
+    match stated {
+        Some(t) if t != lineage_type => Err(fail(
+            input,
+            format!(
+                "--source-type {} contradicts the journal: its lineage holds {generations} generation(s){}, \
+                 so it is {}; leave --source-type out",
+                t.term(),
+                if composite { " and edits or imports" } else { " and nothing else" },
+                lineage_type.term()
+            ),
+        )),
+        _ => Ok(lineage_type),
+    }
+}
+
+/// POSTs a TimeStampReq (RFC 3161 §3.4: HTTP, application/timestamp-query).
+fn post_timestamp_request(url: &str, request: &[u8]) -> Result<Vec<u8>, String> {
+    let agent = ureq::Agent::config_builder().timeout_global(Some(TSA_TIMEOUT)).build().new_agent();
+    let mut response = agent
+        .post(url)
+        .header("Content-Type", "application/timestamp-query")
+        .send(request)
+        .map_err(|e| e.to_string())?;
+    response.body_mut().with_config().limit(1 << 20).read_to_vec().map_err(|e| e.to_string())
+}
+
 impl Registry {
+    /// The `seal` section of the data directory's `config.json` (empty when there is none).
+    pub fn seal_config(&self) -> Result<SealConfig, RegistryError> {
+        let path = self.home.join(CONFIG_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(SealConfig::default()),
+            Err(e) => return Err(RegistryError::io(&path, e)),
+        };
+        let config: Config = serde_json::from_str(&text).map_err(|e| fail(&path, e.to_string()))?;
+        Ok(config.seal)
+    }
+
+    /// Asks `url` for an RFC 3161 token over the signature, checks it answers the request and
+    /// verifies against the trusted TSA roots, and keeps its time in `stamped`.
+    fn timestamper(
+        &self,
+        url: &str,
+        stamped: Arc<Mutex<Option<String>>>,
+    ) -> Result<Timestamper, RegistryError> {
+        if !url.starts_with("http://") {
+            return Err(RegistryError::Invalid(format!(
+                "--tsa {url:?}: an http:// URL is needed (RFC 3161 over HTTP; this build has no TLS)"
+            )));
+        }
+        let roots = crate::timestamps::read_roots(&self.tsa_roots_dir())?;
+        let target = url.to_owned();
+        let send = move |message: &[u8]| {
+            let nonce = rand_core::RngCore::next_u64(&mut rand_core::OsRng) >> 1;
+            let response = post_timestamp_request(&target, &ledger::timestamp::request(message, nonce))?;
+            let token =
+                ledger::timestamp::token_from_response(&response, nonce).map_err(|e| e.to_string())?;
+            let stamp = ledger::timestamp::verify(&token, message, &roots).map_err(|e| {
+                format!(
+                    "the token does not verify ({e}); add the authority's root certificate with --tsa-root"
+                )
+            })?;
+            *stamped.lock().unwrap_or_else(|p| p.into_inner()) = Some(stamp.time);
+            Ok(response)
+        };
+        Ok(Timestamper { url: url.to_owned(), send: Arc::new(send) })
+    }
+
     /// Seals the image at `input` as a new work (see the module documentation).
     pub fn seal(
         &mut self,
@@ -214,11 +349,18 @@ impl Registry {
             .collect();
         let composite =
             !edits.is_empty() || lineage.iter().any(|e| e.event.kind == EventKind::Imported) || o.import;
-        let source_type = if composite {
-            SourceType::CompositeWithTrainedAlgorithmicMedia
-        } else {
-            SourceType::TrainedAlgorithmicMedia
-        };
+        let source_type = source_type(input, &lineage, composite, o.source_type)?;
+        if let Some(text) = o.visible_label.filter(|_| !source_type.is_generative_ai()) {
+            return Err(fail(
+                input,
+                format!(
+                    "--visible-label {text:?} is the explicit AI label, and the image is {}, not AI-generated",
+                    source_type.term()
+                ),
+            ));
+        }
+        let stamped = Arc::new(Mutex::new(None));
+        let timestamper = o.tsa.map(|url| self.timestamper(url, stamped.clone())).transpose()?;
         let generator = lineage
             .iter()
             .find_map(|e| e.event.data["generations"][0]["generator"].as_str())
@@ -298,7 +440,9 @@ impl Registry {
                 ..Default::default()
             };
             let edit_xmp = |old: Option<&str>| aigc::with_label(old, &label).map_err(|e| fail(input, e.to_string()));
-            let (marked, embedded) = embed_bytes(input, &bytes, work_id as u64, Some(&edit_xmp), o.visible_label)?;
+            // China's implicit label says "generated with AI": written only when it is true.
+            let edit_xmp: Option<crate::marking::XmpEdit> = source_type.is_generative_ai().then_some(&edit_xmp);
+            let (marked, embedded) = embed_bytes(input, &bytes, work_id as u64, edit_xmp, o.visible_label)?;
             if crate::binding::image_data_sha256(&marked).ok() != Some(image_data) {
                 return Err(RegistryError::Store(format!(
                     "{}: the watermarked image came out differently twice; nothing was sealed",
@@ -326,7 +470,8 @@ impl Registry {
                     "summary": summary,
                 }),
             };
-            let signed = credentials::sign(&marked, format, &seal, &chain).map_err(|e| fail(input, e.to_string()))?;
+            let signed = credentials::sign_with(&marked, format, &seal, &chain, timestamper.as_ref())
+                .map_err(|e| fail(input, e.to_string()))?;
             let scanned = Scanned::from_bytes(&output, &signed, &Limits::default())?;
             tx.insert_work(Some(work_id), &scanned, o.title, o.license, &identity)?;
             std::fs::write(&tmp_out, &signed).map_err(|e| RegistryError::io(&tmp_out, e))?;
@@ -351,6 +496,7 @@ impl Registry {
             log_index: event.event.log_index,
             checkpoint_size: size,
             source_type: source_type.term(),
+            timestamp: stamped.lock().unwrap_or_else(|p| p.into_inner()).take(),
             psnr: Some(psnr),
             imported,
             kept_manifest,
@@ -393,13 +539,11 @@ impl Registry {
                 event_hash: prior.hash(),
                 log_index: prior.event.log_index,
                 checkpoint_size: self.store.latest_checkpoint()?.map_or(0, |c| c.0),
-                source_type: if prior.event.data["source_type"]
-                    == SourceType::CompositeWithTrainedAlgorithmicMedia.iri().as_str()
-                {
-                    SourceType::CompositeWithTrainedAlgorithmicMedia.term()
-                } else {
-                    SourceType::TrainedAlgorithmicMedia.term()
-                },
+                source_type: prior.event.data["source_type"]
+                    .as_str()
+                    .and_then(SourceType::parse)
+                    .map_or("unknown", SourceType::term),
+                timestamp: None,
                 psnr: None,
                 imported: false,
                 kept_manifest: false,

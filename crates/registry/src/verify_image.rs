@@ -205,16 +205,75 @@ pub struct Registered<'a> {
     pub catalog: &'a Catalog,
 }
 
+/// How [`verify_image_with`] checks an image.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct VerifyOptions<'a> {
+    /// PEM roots whose C2PA signers and time-stamping authorities count as trusted.
+    pub trust_anchors: Option<&'a str>,
+    /// Fetch a remote manifest store the file's XMP names (within [`MAX_REMOTE_MANIFEST`]
+    /// bytes and [`REMOTE_TIMEOUT`]) and validate it against the image.
+    pub fetch_remote: bool,
+}
+
+/// The largest remote manifest store fetched.
+pub const MAX_REMOTE_MANIFEST: u64 = 16 << 20;
+/// How long fetching a remote manifest store may take, in all.
+pub const REMOTE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// GETs a remote manifest store: plain `http://` only (the HTTP client is built without
+/// TLS), at most [`MAX_REMOTE_MANIFEST`] bytes within [`REMOTE_TIMEOUT`].
+pub fn fetch_remote_manifest(url: &str) -> Result<Vec<u8>, String> {
+    if url.starts_with("https://") {
+        return Err("https is not supported: this build's HTTP client has no TLS".into());
+    }
+    if !url.starts_with("http://") {
+        return Err("not an http:// URL".into());
+    }
+    let agent = ureq::Agent::config_builder()
+        .timeout_global(Some(REMOTE_TIMEOUT))
+        .max_redirects(3)
+        .build()
+        .new_agent();
+    let mut response = agent.get(url).call().map_err(|e| e.to_string())?;
+    response.body_mut().with_config().limit(MAX_REMOTE_MANIFEST).read_to_vec().map_err(|e| match e {
+        ureq::Error::BodyExceedsLimit(_) => format!("larger than {MAX_REMOTE_MANIFEST} bytes"),
+        e => e.to_string(),
+    })
+}
+
 /// Checks one image. `trust_anchors`: PEM roots whose C2PA signers count as trusted.
 pub fn verify_image(
     path: &Path,
     registered: Option<&Registered>,
     trust_anchors: Option<&str>,
 ) -> Result<ImageVerdict, RegistryError> {
+    verify_image_with(path, registered, &VerifyOptions { trust_anchors, fetch_remote: false })
+}
+
+/// Checks one image, as [`VerifyOptions`] say.
+pub fn verify_image_with(
+    path: &Path,
+    registered: Option<&Registered>,
+    options: &VerifyOptions,
+) -> Result<ImageVerdict, RegistryError> {
+    let trust_anchors = options.trust_anchors;
     let fail = |m: String| RegistryError::File { path: path.into(), message: m };
     let bytes = crate::read_limited(path, MAX_IMAGE_FILE)?;
     let format = Format::sniff(&bytes).ok_or_else(|| fail("not a JPEG, PNG or WebP image".into()))?;
-    let c2pa = credentials::read(&bytes, format, trust_anchors).map_err(|e| fail(e.to_string()))?;
+    let mut c2pa = credentials::read(&bytes, format, trust_anchors).map_err(|e| fail(e.to_string()))?;
+    if options.fetch_remote
+        && let Some(remote) = c2pa.remote.clone().filter(|r| !r.fetched)
+    {
+        match fetch_remote_manifest(&remote.url) {
+            Ok(store) => {
+                c2pa = credentials::read_remote(&bytes, format, &remote.url, &store, trust_anchors)
+                    .map_err(|e| fail(e.to_string()))?
+            }
+            Err(e) => {
+                c2pa.remote = Some(credentials::Remote { error: Some(e), ..remote });
+            }
+        }
+    }
     // Pixels that do not decode (a damaged or tampered file) still leave the rest to report.
     let mut problems = Vec::new();
     if let Some(note) = &c2pa.unreadable {
@@ -292,8 +351,30 @@ fn verdict(
         Status::Tampered => "Content Credentials TAMPERED",
         Status::Invalid => "Content Credentials invalid",
         Status::None => "no Content Credentials",
+        Status::Remote => "",
     };
-    let mut parts = vec![credentials.to_owned()];
+    let mut parts = vec![match &c2pa.remote {
+        Some(r) if !r.fetched => match &r.error {
+            None => format!("remote manifest at {}, not fetched", r.url),
+            Some(e) => format!("remote manifest at {}, could not be fetched ({e})", r.url),
+        },
+        Some(r) => format!("{credentials} (remote manifest fetched from {})", r.url),
+        None => credentials.to_owned(),
+    }];
+    // "Is it AI-generated?" from every manifest of the chain, the first to say so named.
+    if let Some(ai) = c2pa.ai.first() {
+        let whose = if ai.active { "the active manifest" } else { "an earlier manifest" };
+        let more = match c2pa.ai.len() {
+            1 => String::new(),
+            n => format!(" and {} more", n - 1),
+        };
+        parts.push(format!(
+            "AI-generated per {whose} {} signed by {} ({}){more}",
+            ai.manifest,
+            ai.signer.as_deref().unwrap_or("an unnamed signer"),
+            ai.reason
+        ));
+    }
     if let Some(j) = journal {
         parts.push(if j.verified {
             format!(
