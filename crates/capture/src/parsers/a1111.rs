@@ -206,7 +206,11 @@ fn apply_pairs(g: &mut Generation, pairs: Vec<(String, Value)>) {
     let version = g.generator_version.as_deref().unwrap_or("");
     g.generator = if app.as_deref() == Some("SD.Next") {
         Generator::SdNext
-    } else if version.starts_with('f') && version[1..].starts_with(|c: char| c.is_ascii_digit()) {
+    } else if version.starts_with('f') && version[1..].starts_with(|c: char| c.is_ascii_digit())
+        || version == "classic"
+        || version == "neo"
+    {
+        // Forge (and reForge) `f<digit>…`; Forge Classic and Forge Neo write their branch name.
         Generator::Forge
     } else if version.starts_with("Fooocus") {
         Generator::Fooocus
@@ -336,6 +340,25 @@ mod tests {
             parse(&format!("{base}, App: SD.Next, Version: 6ec7d2f"), "t").unwrap().generator,
             Generator::SdNext
         );
+        for branch in ["classic", "neo"] {
+            assert_eq!(
+                parse(&format!("{base}, Version: {branch}"), "t").unwrap().generator,
+                Generator::Forge
+            );
+        }
+        assert_eq!(parse(&format!("{base}, Version: ComfyUI"), "t").unwrap().generator, Generator::ComfyUi);
+    }
+
+    #[test]
+    fn comfyui_sampler_and_scheduler_written_as_one_are_split() {
+        let g = parse("a cat\nSteps: 20, Sampler: dpmpp_2m_sde_karras, CFG Scale: 7, Seed: 1", "t").unwrap();
+        assert_eq!((g.sampler.as_deref(), g.scheduler.as_deref()), (Some("dpmpp_2m_sde"), Some("karras")));
+        assert_eq!(g.cfg_scale, Some(7.0));
+        // A1111's own names and an explicit schedule type stay as written.
+        let g = parse("a cat\nSteps: 20, Sampler: DPM++ 2M Karras, Seed: 1", "t").unwrap();
+        assert_eq!((g.sampler.as_deref(), g.scheduler), (Some("DPM++ 2M Karras"), None));
+        let g = parse("a cat\nSteps: 20, Sampler: euler_simple, Schedule type: beta, Seed: 1", "t").unwrap();
+        assert_eq!((g.sampler.as_deref(), g.scheduler.as_deref()), (Some("euler_simple"), Some("beta")));
     }
 
     #[test]
