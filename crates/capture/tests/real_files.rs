@@ -7,8 +7,18 @@ use capture::inspect_bytes;
 use serde_json::Value;
 
 /// The fields compared, as `inspect --json` names them.
-const FIELDS: [&str; 10] =
-    ["prompt", "negative_prompt", "seed", "steps", "cfg_scale", "sampler", "scheduler", "width", "height", "model"];
+const FIELDS: [&str; 10] = [
+    "prompt",
+    "negative_prompt",
+    "seed",
+    "steps",
+    "cfg_scale",
+    "sampler",
+    "scheduler",
+    "width",
+    "height",
+    "model",
+];
 
 fn same(expected: &Value, got: &Value) -> bool {
     match (expected, got) {
