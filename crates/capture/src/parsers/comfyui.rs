@@ -873,3 +873,117 @@ impl<'g> Walker<'g> {
         g
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn records(graph: Value) -> Vec<Generation> {
+        let mut warnings = Vec::new();
+        let records = parse(Some(&graph.to_string()), None, "png:tEXt:prompt", &mut warnings).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        records
+    }
+
+    fn text(t: &str) -> Value {
+        json!({"class_type": "CLIPTextEncode", "inputs": {"text": t}})
+    }
+
+    #[test]
+    fn a_pixel_space_second_pass_comes_after_its_first_pass_whatever_the_ids() {
+        // Named ids, as Stability Matrix writes them: "HiresFix_Sampler" sorts before "Sampler".
+        let r = records(json!({
+            "ckpt": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "base.safetensors"}},
+            "pos": text("a castle"),
+            "neg": text("blurry"),
+            "empty": {"class_type": "EmptyLatentImage", "inputs": {"width": 1024, "height": 768, "batch_size": 1}},
+            "Sampler": {"class_type": "KSampler", "inputs": {"seed": 1, "steps": 20, "cfg": 5.0, "sampler_name": "euler",
+                "scheduler": "karras", "denoise": 1.0, "model": ["ckpt", 0], "positive": ["pos", 0],
+                "negative": ["neg", 0], "latent_image": ["empty", 0]}},
+            "decode": {"class_type": "VAEDecode", "inputs": {"samples": ["Sampler", 0], "vae": ["ckpt", 2]}},
+            "loader": {"class_type": "UpscaleModelLoader", "inputs": {"model_name": "4x-UltraSharp.pth"}},
+            "up": {"class_type": "ImageUpscaleWithModel", "inputs": {"upscale_model": ["loader", 0], "image": ["decode", 0]}},
+            "scale": {"class_type": "ImageScale", "inputs": {"image": ["up", 0], "upscale_method": "bilinear",
+                "width": 1536, "height": 1152, "crop": "disabled"}},
+            "encode": {"class_type": "VAEEncode", "inputs": {"pixels": ["scale", 0], "vae": ["ckpt", 2]}},
+            "HiresFix_Sampler": {"class_type": "KSampler", "inputs": {"seed": 2, "steps": 10, "cfg": 5.0,
+                "sampler_name": "euler", "scheduler": "karras", "denoise": 0.4, "model": ["ckpt", 0],
+                "positive": ["pos", 0], "negative": ["neg", 0], "latent_image": ["encode", 0]}},
+        }));
+        assert_eq!(r.len(), 2);
+        assert_eq!(
+            (r[0].seed, r[0].width, r[0].height, r[0].hires.as_ref()),
+            (Some(1), Some(1024), Some(768), None)
+        );
+        assert!(r[0].raw.is_some() && r[1].raw.is_none());
+        let h = r[1].hires.as_ref().expect("the second pass is hires");
+        assert_eq!(h.upscaler.as_deref(), Some("4x-UltraSharp.pth"));
+        assert_eq!((h.width, h.height, h.denoising_strength), (Some(1536), Some(1152), Some(0.4)));
+        assert_eq!(r[1].img2img, None);
+        assert_eq!(r[1].extra["upstream_sampler"], "Sampler");
+    }
+
+    #[test]
+    fn group_node_ids_sort_part_by_part() {
+        let sampler = |seed: u64, latent: &str| {
+            json!({"class_type": "KSampler", "inputs": {"seed": seed, "steps": 20, "cfg": 7.0,
+                "sampler_name": "euler", "scheduler": "normal", "positive": ["10:1", 0],
+                "negative": ["10:1", 0], "latent_image": [latent, 0]}})
+        };
+        let r = records(json!({
+            "10:1": text("a fox"),
+            "9:2": {"class_type": "EmptyLatentImage", "inputs": {"width": 512, "height": 512, "batch_size": 1}},
+            "10:4": sampler(104, "9:2"),
+            "9:30": sampler(930, "9:2"),
+            "9:4": sampler(94, "9:2"),
+        }));
+        let seeds: Vec<_> = r.iter().map(|g| g.seed.unwrap()).collect();
+        assert_eq!(seeds, [94, 930, 104]);
+    }
+
+    #[test]
+    fn paired_conditioning_is_followed_on_its_own_side_and_whole_image_texts_lead() {
+        let r = records(json!({
+            "global": text("a valley at dawn"),
+            "sky": text("red sky"),
+            "neg": text("blurry"),
+            "area": {"class_type": "ConditioningSetArea", "inputs": {"conditioning": ["sky", 0],
+                "width": 512, "height": 256, "x": 0, "y": 0, "strength": 1.0}},
+            "combine": {"class_type": "ConditioningCombine", "inputs": {"conditioning_1": ["area", 0],
+                "conditioning_2": ["global", 0]}},
+            "cn": {"class_type": "ControlNetApplyAdvanced", "inputs": {"positive": ["combine", 0],
+                "negative": ["neg", 0], "control_net": ["cnl", 0], "image": ["img", 0], "strength": 0.8}},
+            "empty": {"class_type": "EmptyLatentImage", "inputs": {"width": 512, "height": 512, "batch_size": 1}},
+            "3": {"class_type": "KSampler", "inputs": {"seed": 5, "steps": 20, "cfg": 7.0, "sampler_name": "euler",
+                "scheduler": "normal", "positive": ["cn", 0], "negative": ["cn", 1], "latent_image": ["empty", 0]}},
+            "cnl": {"class_type": "ControlNetLoader", "inputs": {"control_net_name": "canny.safetensors"}},
+            "img": {"class_type": "LoadImage", "inputs": {"image": "edges.png"}},
+        }));
+        assert_eq!(r[0].prompt.as_deref(), Some("a valley at dawn\nred sky"));
+        assert_eq!(r[0].negative_prompt.as_deref(), Some("blurry"));
+    }
+
+    #[test]
+    fn custom_sampler_helpers_give_the_settings() {
+        let r = records(json!({
+            "unet": {"class_type": "UNETLoader", "inputs": {"unet_name": "flux1-dev.safetensors", "weight_dtype": "default"}},
+            "t": text("a lamp"),
+            "n": text(""),
+            "noise": {"class_type": "RandomNoise", "inputs": {"noise_seed": 77}},
+            "guider": {"class_type": "CFGGuider", "inputs": {"model": ["unet", 0], "positive": ["t", 0],
+                "negative": ["n", 0], "cfg": 3.5}},
+            "select": {"class_type": "KSamplerSelect", "inputs": {"sampler_name": "dpmpp_2m"}},
+            "sigmas": {"class_type": "KarrasScheduler", "inputs": {"steps": 24, "sigma_max": 14.6, "sigma_min": 0.03, "rho": 7.0}},
+            "empty": {"class_type": "EmptySD3LatentImage", "inputs": {"width": 1024, "height": 1024, "batch_size": 1}},
+            "13": {"class_type": "SamplerCustomAdvanced", "inputs": {"noise": ["noise", 0], "guider": ["guider", 0],
+                "sampler": ["select", 0], "sigmas": ["sigmas", 0], "latent_image": ["empty", 0]}},
+        }));
+        let g = &r[0];
+        assert_eq!((g.seed, g.steps, g.cfg_scale), (Some(77), Some(24), Some(3.5)));
+        assert_eq!((g.sampler.as_deref(), g.scheduler.as_deref()), (Some("dpmpp_2m"), Some("karras")));
+        assert_eq!((g.prompt.as_deref(), g.negative_prompt.as_deref()), (Some("a lamp"), Some("")));
+        assert_eq!(g.model.as_ref().and_then(|m| m.name.as_deref()), Some("flux1-dev.safetensors"));
+    }
+}
