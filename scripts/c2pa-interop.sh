@@ -6,7 +6,7 @@
 #     then sealed by handprint with c2patool's manifest kept as an ingredient's, and the
 #     result validated by c2patool again.
 # Needs c2patool on PATH or in $C2PATOOL (`cargo install c2patool@0.27.0 --locked`; 0.28
-# needs Rust 1.96) and python3 with Pillow to write the test JPEG.
+# needs Rust 1.96), python3 with Pillow to write the test JPEG, and openssl for the test TSA.
 # Usage: scripts/c2pa-interop.sh [WORK_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +26,7 @@ for src in crates/fingerprint/tests/data/kodim03.png crates/fingerprint/tests/da
   name=$(basename "$src" .png)
   out="$work/$name.sealed.png"
   rm -f "$out"
-  hp seal "$src" --project interop --title "$name" --import --out "$out" >/dev/null
+  hp seal "$src" --project interop --title "$name" --import --source-type digitalCapture --out "$out" >/dev/null
   echo "== c2patool on $out"
   "$c2patool" "$out" | state
   "$c2patool" "$out" trust --trust_anchors "$HANDPRINT_HOME/root.pem" | state
@@ -49,6 +49,22 @@ JSON
 hp verify "$work/other-signed.jpg" || true
 echo "== sealed by handprint, c2patool's manifest kept"
 rm -f "$work/other-signed.sealed.jpg"
-hp seal "$work/other-signed.jpg" --project interop --title "Chained" --import >/dev/null
+hp seal "$work/other-signed.jpg" --project interop --title "Chained" --import \
+  --source-type compositeWithTrainedAlgorithmicMedia >/dev/null
 hp verify "$work/other-signed.sealed.jpg"
 "$c2patool" "$work/other-signed.sealed.jpg" trust --trust_anchors "$HANDPRINT_HOME/root.pem" | state
+
+echo "== a seal timestamped by an RFC 3161 authority (openssl ts on loopback), read by c2patool"
+cargo build --quiet -p handprint-fixtures --bin test-tsa
+./target/debug/test-tsa "$work/tsa" > "$work/tsa.out" &
+tsa_pid=$!
+trap 'kill $tsa_pid 2>/dev/null' EXIT
+for _ in $(seq 50); do [ -s "$work/tsa.out" ] && break; sleep 0.1; done
+read -r tsa_url tsa_root < "$work/tsa.out"
+rm -f "$work/stamped.png"
+hp seal crates/fingerprint/tests/data/kodim01.png --project interop --title "Stamped" --import \
+  --source-type digitalCapture --tsa "$tsa_url" --tsa-root "$tsa_root" --out "$work/stamped.png" >/dev/null
+"$c2patool" "$work/stamped.png" | python3 -c 'import json,sys; d=json.load(sys.stdin); m=d["manifests"][d["active_manifest"]]
+print("   signature_info", json.dumps(m["signature_info"]))'
+"$c2patool" "$work/stamped.png" trust --trust_anchors "$HANDPRINT_HOME/root.pem" | state
+hp verify "$work/stamped.png"
