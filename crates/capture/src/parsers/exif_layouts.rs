@@ -7,11 +7,13 @@
 //! - Civitai's generator: a UserComment holding the API graph's nodes beside `extra` and
 //!   `extraMetadata` (a JSON string with the settings it was given);
 //! - NovelAI's WebP: a UserComment `{"Comment": "<settings JSON>", "Software", "Source", …}`
-//!   with the prompt, NUL-prefixed, in ImageDescription.
+//!   with the prompt, NUL-prefixed, in ImageDescription;
+//! - Stability Matrix's WebP: its settings JSON (`PositivePrompt`, …) in ImageDescription and
+//!   its project in Software, beside the `prompt:{…}` ComfyUI's SaveAnimatedWEBP put in Model.
 
 use serde_json::{Map, Value};
 
-use super::{Found, comfyui, midjourney, novelai, parameters};
+use super::{Found, comfyui, midjourney, novelai, parameters, stability_matrix};
 use crate::container::Metadata;
 use crate::{Generation, Generator, exif};
 
@@ -59,6 +61,17 @@ fn block(origin: &str, fields: &exif::ExifText, meta: &mut Metadata, found: &mut
         user_comment(comment, &source, fields, &mut graph, &mut described, found);
     }
 
+    // Stability Matrix (AddMetadataToWebp): its record comes before the graph's.
+    let mut project = false;
+    if let Some(desc) = fields.image_description.as_deref().filter(|d| !described && stability_matrix_json(d))
+    {
+        let source = format!("{origin}:ImageDescription");
+        meta.keys.push(source.clone());
+        described = true;
+        project = true;
+        found.add(stability_matrix::parse(desc, &source), &source);
+    }
+
     if (graph.prompt.is_some() || graph.workflow.is_some()) && !found.has(Generator::ComfyUi) {
         comfy(graph, None, found);
     }
@@ -72,8 +85,19 @@ fn block(origin: &str, fields: &exif::ExifText, meta: &mut Metadata, found: &mut
         }
     }
     if let Some(sw) = &fields.software {
-        meta.keys.push(format!("{origin}:Software={sw}"));
+        // Stability Matrix's Software is its whole project document: kept as a key only.
+        meta.keys.push(if project {
+            format!("{origin}:Software")
+        } else {
+            format!("{origin}:Software={sw}")
+        });
     }
+}
+
+/// Stability Matrix's `GenerationParameters` as JSON: an object with `PositivePrompt`.
+fn stability_matrix_json(text: &str) -> bool {
+    text.trim_start().starts_with('{')
+        && serde_json::from_str::<Map<String, Value>>(text).is_ok_and(|o| o.contains_key("PositivePrompt"))
 }
 
 /// `prompt:{…}`, `Prompt: {…}`, `workflow:{…}`, `Workflow: {…}`: the label (lower case)

@@ -1,5 +1,6 @@
 """EXIF-borne layouts: AUTOMATIC1111, Forge, reForge and SD.Next JPEG/WebP (piexif), PNG eXIf,
-ComfyUI's own WebP saver and the saver nodes, Civitai's generator, NovelAI's WebP. See make.py.
+ComfyUI's own WebP saver and the saver nodes, Civitai's generator, NovelAI's WebP, Stability
+Matrix's WebP. See make.py.
 
 Each layout names the program's repository, the file and the commit whose saving code it
 follows; the write function makes the same library calls (Pillow, piexif) with the same
@@ -33,6 +34,10 @@ SIP = "Goktug/comfyui-saveimage-plus"
 SIP_COMMIT = "efa54493216e47126e022a6a38cdaf0c0480256d"
 SDM = "enslo/sd-metadata"
 SDM_COMMIT = "0270638ac6d09b2f4a53363b97fc3114f6eb0c88"
+SMATRIX = "LykosAI/StabilityMatrix"
+SMATRIX_COMMIT = "c255230fb76e92ea4c691d3cff25493e08f5de47"
+EXIFLIB = "oozcitak/exiflibrary"
+EXIFLIB_COMMIT = "1e0f8381cf9ed1788fd24d9a0ee1b8a7d198abdc"
 
 
 def image(mode="RGB"):
@@ -308,19 +313,22 @@ def comfy_workflow():
     }
 
 
-def comfy_core_webp(path):
+def comfy_core_webp(path, prompt=None, extra_pnginfo=None, fps=6.0, lossless=False, quality=80, method=4, frames=1):
     """comfy_extras/nodes_images.py SaveAnimatedWEBP.save_images: Pillow's getexif(), Model
     (0x0110) = "prompt:" + json.dumps(prompt), Make (0x010f) and down = "<key>:" + json.dumps
     for each extra_pnginfo key (the UI sends `workflow`), save_all=True."""
+    prompt = comfy_prompt() if prompt is None else prompt
+    extra_pnginfo = {"workflow": comfy_workflow()} if extra_pnginfo is None else extra_pnginfo
     img = image()
     metadata = img.getexif()
-    metadata[0x0110] = "prompt:{}".format(json.dumps(comfy_prompt()))
-    extra_pnginfo = {"workflow": comfy_workflow()}
+    metadata[0x0110] = "prompt:{}".format(json.dumps(prompt))
     inital_exif = 0x010F
     for x in extra_pnginfo:
         metadata[inital_exif] = "{}:{}".format(x, json.dumps(extra_pnginfo[x]))
         inital_exif -= 1
-    img.save(path, save_all=True, duration=int(1000.0 / 6.0), append_images=[], exif=metadata, lossless=False, quality=80, method=4)
+    # pil_images[0].save(..., append_images=pil_images[1:], ...): one image per frame.
+    rest = [image() for _ in range(frames - 1)]
+    img.save(path, save_all=True, duration=int(1000.0 / fps), append_images=rest, exif=metadata, lossless=lossless, quality=quality, method=method)
 
 
 def save_image_extended(path):
@@ -646,8 +654,215 @@ def novelai_webp(path):
     image("RGBA").save(path, format="WEBP", lossless=True, exif=exif)
 
 
+# ---- Stability Matrix's WebP: ComfyUI's SaveAnimatedWEBP, then AddMetadataToWebp ----
+# InferenceGenerationViewModelBase.cs (ProcessOutputImages), for a `.webp` output:
+#   paramsJson = JsonSerializer.Serialize(parameters, {WhenWritingNull, JsonStringEnumConverter})
+#   smProject = JsonSerializer.Serialize(project, same options)
+#   ImageMetadata.AddMetadataToWebp(imageArray, {ImageDescription: paramsJson, Software: smProject})
+# AddMetadataToWebp walks the RIFF chunks from offset 12 to the `EXIF` chunk, drops its first
+# six bytes (the `Exif\0\0` Pillow's save_all keeps), reads the TIFF with ExifLibNet's
+# TIFFFile (UTF-8), sets the two tags and saves; the new chunk is the six bytes plus the new
+# TIFF and replaces everything from the old chunk on; an odd file gets a 0 byte; RIFF size fixed.
+# ExifLibNet (TIFFFile.SaveInternal, ExifAscii) writes IFD0 only, in the machine's byte order
+# (little-endian), the tags read first in file order and the new ones after them, an ASCII
+# count of the string's length + 1 and UTF-8 bytes + NUL, then StripOffsets and
+# StripByteCounts as LONG with count 0. piexif cannot write that byte order or order of tags,
+# so the TIFF is written here with struct, field by field as SaveInternal does; piexif.load
+# reads ComfyUI's block as TIFFFile's constructor does.
+
+SM_FIELDS = {
+    "prompt": COMFY_FIELDS["prompt"],
+    "negative_prompt": COMFY_FIELDS["negative_prompt"],
+    "seed": COMFY_FIELDS["seed"],
+    "steps": COMFY_FIELDS["steps"],
+    "cfg_scale": COMFY_FIELDS["cfg_scale"],
+    # SamplerCardViewModel.SaveStateToParameters: GenerationParametersConverter's A1111 name
+    # for dpmpp_2m + karras.
+    "sampler": "DPM++ 2M Karras",
+    # The sampler card's size (the WebP path does not take the image's own, as the PNG one does).
+    "width": COMFY_FIELDS["width"],
+    "height": COMFY_FIELDS["height"],
+    "model": COMFY_FIELDS["model"],
+}
+
+
+def cs_default_json(obj):
+    """System.Text.Json with the default encoder: compact, every character outside printable
+    ASCII and the HTML-sensitive ones (\" & ' + < > `) as \\uXXXX (upper-case hex), whole
+    doubles without a fraction."""
+    def string(s):
+        out = ['"']
+        for ch in s:
+            o = ord(ch)
+            if ch == "\\":
+                out.append("\\\\")
+            elif ch in "\n\r\t\b\f":
+                out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}[ch])
+            elif o < 0x20 or o > 0x7E or ch in "\"&'+<>`":
+                units = ch.encode("utf-16-be")
+                out.extend("\\u" + units[i:i + 2].hex().upper() for i in range(0, len(units), 2))
+            else:
+                out.append(ch)
+        return "".join(out) + '"'
+
+    def value(v):
+        if v is None:
+            return "null"
+        if v is True or v is False:
+            return "true" if v else "false"
+        if isinstance(v, float):
+            return str(int(v)) if v.is_integer() else repr(v)
+        if isinstance(v, int):
+            return str(v)
+        if isinstance(v, str):
+            return string(v)
+        if isinstance(v, list):
+            return "[" + ",".join(value(x) for x in v) + "]"
+        return "{" + ",".join(string(k) + ":" + value(x) for k, x in v.items()) + "}"
+
+    return value(obj)
+
+
+def sm_parameters():
+    """GenerationParameters as a video project's cards fill it (SaveStateToParameters of the
+    sampler, model, prompt and video output cards, then the seed), properties in declaration
+    order; nulls are left out (ModelHash: a model without connected info; ModelVersionId,
+    ExtraNetworkModelVersionIds)."""
+    f = SM_FIELDS
+    return {
+        "PositivePrompt": f["prompt"], "NegativePrompt": f["negative_prompt"], "Steps": f["steps"],
+        "Sampler": f["sampler"], "CfgScale": f["cfg_scale"], "Seed": f["seed"],
+        "Height": f["height"], "Width": f["width"], "ModelName": f["model"],
+        "FrameCount": 0, "MotionBucketId": 0,
+        # VideoOutputSettingsCardViewModel's defaults: Fps 6, Lossless, Quality 85, Default.
+        "VideoQuality": 85, "Lossless": True, "Fps": 0, "OutputFps": 6.0, "MinCfg": 0.0,
+        "AugmentationLevel": 0.0, "VideoOutputMethod": "Default",
+    }
+
+
+def sm_project():
+    """InferenceProjectDocument (Version, ProjectType as its enum name, State: the cards'
+    saved state); kept as a key by readers, so only its outline is written."""
+    f = SM_FIELDS
+    return {
+        "Version": 2,
+        "ProjectType": "WanTextToVideo",
+        "State": {
+            "Seed": {"Seed": f["seed"], "IsRandomizeEnabled": False},
+            "Sampler": {"Steps": f["steps"], "CfgScale": f["cfg_scale"], "Width": f["width"], "Height": f["height"]},
+            "Prompt": {"Prompt": f["prompt"], "NegativePrompt": f["negative_prompt"]},
+        },
+    }
+
+
+def sm_graph():
+    """The graph Stability Matrix queues, ending in VideoOutputSettingsCardViewModel.ApplyStep's
+    SaveAnimatedWEBP (prefix InferenceVideo, fps 6, lossless, quality 85, method default); its
+    sampler part is the txt2img graph of the ComfyUI layouts above."""
+    g = comfy_prompt()
+    g["9"] = {
+        "inputs": {"filename_prefix": "InferenceVideo", "fps": 6.0, "lossless": True, "quality": 85,
+                   "method": "default", "images": ["8", 0]},
+        "class_type": "SaveAnimatedWEBP", "_meta": {"title": "SaveAnimatedWEBP"},
+    }
+    return g
+
+
+def exiflib_resave(tiff, tags):
+    """ExifLibNet TIFFFile(stream, UTF8) then Properties.Set(tag, string) and Save."""
+    import struct
+
+    # The constructor: IFD0's fields become properties, in file order (Pillow writes them
+    # sorted by tag; piexif.load gives them back the same way). ComfyUI's are ASCII.
+    ifd0 = piexif.load(b"Exif\0\0" + tiff)["0th"]
+    props = []
+    for tag in sorted(ifd0):
+        value = ifd0[tag]
+        text = value.split(b"\0")[0].decode("utf-8")
+        props.append((tag, text))
+    props += list(tags.items())
+
+    fields = []
+    for tag, text in props:
+        # ExifAscii.Interoperability: count = string length + 1, UTF-8 bytes and a NUL.
+        fields.append((tag, 2, len(text.encode("utf-16-le")) // 2 + 1, text.encode("utf-8") + b"\0"))
+    fields += [(273, 4, 0, b""), (279, 4, 0, b"")]
+
+    out = bytearray(b"II" + struct.pack("<HI", 42, 8))
+    data_offset = 8 + 2 + len(fields) * 12 + 4
+    data = bytearray()
+    out += struct.pack("<H", len(fields))
+    for tag, typ, count, value in fields:
+        out += struct.pack("<HHI", tag, typ, count)
+        if len(value) <= 4:
+            out += value.ljust(4, b"\0")
+        else:
+            out += struct.pack("<I", data_offset + len(data))
+            data += value
+    out += struct.pack("<I", 0)
+    return bytes(out + data)
+
+
+def add_metadata_to_webp(image_bytes, tags):
+    """ImageMetadata.AddMetadataToWebp, step by step."""
+    import struct
+
+    if image_bytes[:4] != b"RIFF" or image_bytes[8:12] != b"WEBP":
+        raise ValueError("not a WebP")
+    pos = 12
+    while pos < len(image_bytes) - 4:
+        kind = image_bytes[pos:pos + 4]
+        (size,) = struct.unpack("<i", image_bytes[pos + 4:pos + 8])
+        pos += 8
+        if kind != b"EXIF":
+            pos += size
+            continue
+        exif_start = pos - 8
+        exif_bytes = image_bytes[pos:pos + size]
+        new_exif = exif_bytes[:6] + exiflib_resave(exif_bytes[6:], tags)
+        new_chunk = b"EXIF" + struct.pack("<i", len(new_exif)) + new_exif
+        new_image = bytearray(image_bytes[:exif_start] + new_chunk)
+        if len(new_image) % 2 != 0:
+            new_image += b"\0"
+        new_image[4:8] = struct.pack("<i", len(new_image) - 8)
+        return bytes(new_image)
+    raise ValueError("no EXIF chunk: Stability Matrix would write an empty file")
+
+
+def stability_matrix_webp(path):
+    # ComfyUI's SaveAnimatedWEBP with the node's settings; Stability Matrix queues the graph
+    # without extra_pnginfo, so only Model = prompt:{…} is written. A video has several
+    # frames: Pillow's save_all then keeps the `Exif\0\0` that AddMetadataToWebp cuts off (a
+    # single frame goes through Pillow's plain save, which drops it, and ExifLibNet would
+    # refuse what is left).
+    comfy_core_webp(path, prompt=sm_graph(), extra_pnginfo={}, fps=6.0, lossless=True, quality=85, method=4, frames=2)
+    with open(path, "rb") as f:
+        original = f.read()
+    tags = {0x010E: cs_default_json(sm_parameters()), 0x0131: cs_default_json(sm_project())}
+    with open(path, "wb") as f:
+        f.write(add_metadata_to_webp(original, tags))
+
+
 def other_layouts():
     return [
+        {
+            "file": "stabilitymatrix.webp",
+            "program": "Stability Matrix",
+            "follows": f"{SMATRIX} StabilityMatrix.Avalonia/ViewModels/Base/InferenceGenerationViewModelBase.cs "
+            "(ProcessOutputImages, .webp), StabilityMatrix.Core/Helper/ImageMetadata.cs (AddMetadataToWebp), "
+            "StabilityMatrix.Core/Models/GenerationParameters.cs, "
+            f"ViewModels/Inference/Video/VideoOutputSettingsCardViewModel.cs @ {SMATRIX_COMMIT}; "
+            f"the EXIF it writes through ExifLibNet (pinned 2.1.4): {EXIFLIB} ExifLibrary/TIFFFile.cs "
+            f"(SaveInternal), ExifProperty.cs (ExifAscii), ExifPropertyCollection.cs @ {EXIFLIB_COMMIT} "
+            "(its source tree at 2.1.3), reproduced byte for byte with struct (piexif writes big-endian and "
+            "sorts tags, ExifLibNet does neither); the WebP under it from "
+            f"{COMFY} comfy_extras/nodes_images.py @ {COMFY_COMMIT} (SaveAnimatedWEBP)",
+            "generator": "stability-matrix",
+            # Its own record first, then the graph's.
+            "records": 2,
+            "fields": SM_FIELDS,
+            "write": stability_matrix_webp,
+        },
         {
             "file": "civitai-comfy.jpg",
             "program": "Civitai generator",
