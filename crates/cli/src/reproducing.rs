@@ -26,7 +26,8 @@ pub enum ApiArg {
 /// recorded settings to a generator: AUTOMATIC1111, Forge or SD.Next (`POST
 /// /sdapi/v1/txt2img`: prompt, negative prompt, seed, steps, CFG, sampler, scheduler, size,
 /// hires fix, variation seed, with the recorded model and VAE as override settings) or
-/// ComfyUI (`POST /prompt` with the recorded API graph, then `/history` and `/view`). The
+/// ComfyUI (`POST /prompt` with the recorded API graph, then `/history` and `/view`; also
+/// for Stability Matrix and Tensor.Art, which ran the ComfyUI graph recorded beside them). The
 /// image it returns is written to --out, and its PDQ distance (0–256 bits; a re-encoded copy
 /// of one image is within about 30) to the recorded generation (--recorded FILE, checked
 /// against the journal's SHA-256) or, when nothing was edited after it, to the sealed work.
@@ -81,7 +82,8 @@ pub fn reproduce(home: &Path, args: ReproduceArgs) -> anyhow::Result<ExitCode> {
         Some(ApiArg::Comfyui) => Api::ComfyUi,
         None => Api::for_generator(generation["generator"].as_str().unwrap_or_default()),
     };
-    let (png, request) = reproduce::run(api, &args.url, generation, Duration::from_secs(args.timeout))?;
+    let generations = &event.event.data["generations"];
+    let (png, request) = reproduce::run(api, &args.url, generations, Duration::from_secs(args.timeout))?;
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("reproduced-{work}.png")));
     std::fs::write(&out, &png).map_err(|e| anyhow!("{}: {e}", out.display()))?;
     let reproduced = pdq_of(&png, "the generator's image")?;

@@ -109,3 +109,70 @@ fn a_comfyui_graph_is_resubmitted_and_its_output_fetched() {
     let r = json(&home, &["reproduce", &work, "--url", &url, "-o", &s(&out), "--json"]);
     assert!(r["pdq_distance"].is_null(), "{r}");
 }
+
+/// The text of a PNG's `tEXt` chunk `key`, read here without handprint.
+fn png_text(png: &[u8], key: &str) -> Option<String> {
+    let mut pos = 8;
+    while pos + 12 <= png.len() {
+        let len = u32::from_be_bytes(png[pos..pos + 4].try_into().unwrap()) as usize;
+        let data = png.get(pos + 8..pos + 8 + len)?;
+        if &png[pos + 4..pos + 8] == b"tEXt"
+            && let Some(rest) = data.strip_prefix(key.as_bytes()).and_then(|r| r.strip_prefix(b"\0"))
+        {
+            return Some(String::from_utf8(rest.to_vec()).unwrap());
+        }
+        pos += 12 + len;
+    }
+    None
+}
+
+#[test]
+fn a_stability_matrix_generation_is_re_run_with_the_comfyui_graph_it_ran() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (home, dir) = (tmp.path().join("home"), tmp.path().join("images"));
+    std::fs::create_dir_all(&dir).unwrap();
+    json(&home, &["init", "--name", "Ana Ruiz", "--json"]);
+    json(&home, &["project", "new", "tower", "--json"]);
+    // Written as Stability Matrix writes it: ComfyUI's PNG with `prompt`, then its own
+    // `parameters`, `parameters-json` and `smproj` (crates/capture/tests/real/make.py).
+    let bytes = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../capture/tests/real/files/stabilitymatrix-hires.png"),
+    )
+    .unwrap();
+    let generated = dir.join("stabilitymatrix-hires.png");
+    std::fs::write(&generated, &bytes).unwrap();
+    json(&home, &["record", &s(&generated), "-p", "tower", "--json"]);
+    let sealed = json(&home, &["seal", &s(&generated), "-p", "tower", "--title", "Tower", "--json"]);
+    let work = sealed["work"]["id"].as_i64().unwrap().to_string();
+
+    // The journal holds Stability Matrix's own record first, then the graph's.
+    let log_out = String::from_utf8(run(&home, &["log", "-p", "tower", "--json"]).stdout).unwrap();
+    let event: Value = log_out
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|e| e["event"]["kind"] == "generated")
+        .unwrap();
+    let generations = &event["event"]["data"]["generations"];
+    assert_eq!(generations[0]["generator"], "stability-matrix", "{generations}");
+    assert_eq!(generations[1]["generator"], "comfy-ui", "{generations}");
+
+    // Without --api: ComfyUI, with the graph the file carries, node for node.
+    let (url, requests) = fixtures::http::comfyui(bytes.clone(), 1);
+    let out = tmp.path().join("again.png");
+    let r = json(
+        &home,
+        &["reproduce", &work, "--url", &url, "-o", &s(&out), "--recorded", &s(&generated), "--json"],
+    );
+    assert_eq!(r["api"], "comfyui", "{r}");
+    assert_eq!(r["pdq_distance"], 0, "{r}");
+    assert_eq!(std::fs::read(&out).unwrap(), bytes);
+    let log = requests.lock().unwrap();
+    assert_eq!((log[0].method.as_str(), log[0].path.as_str()), ("POST", "/prompt"));
+    let posted: Value = serde_json::from_slice(&log[0].body).unwrap();
+    let in_file: Value = serde_json::from_str(&png_text(&bytes, "prompt").unwrap()).unwrap();
+    assert_eq!(posted["prompt"], in_file);
+    // Stability Matrix's own node names are in it: the graph it ran, not one rebuilt.
+    assert_eq!(posted["prompt"]["Sampler"]["class_type"], "KSampler", "{}", posted["prompt"]);
+    assert!(log.iter().all(|q| !q.path.starts_with("/sdapi")));
+}

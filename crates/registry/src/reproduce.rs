@@ -1,6 +1,8 @@
 //! Re-running a recorded generation on a generator's API, to show that the journal's
 //! settings make the image again: AUTOMATIC1111's `POST /sdapi/v1/txt2img` (also Forge and
-//! SD.Next) and ComfyUI's `POST /prompt` (the recorded API graph, resubmitted as it was).
+//! SD.Next) and ComfyUI's `POST /prompt` (the recorded API graph, resubmitted as it was; also
+//! for the front ends that ran a ComfyUI graph and recorded it beside their own record:
+//! Stability Matrix, Tensor.Art).
 
 use std::time::{Duration, Instant};
 
@@ -20,10 +22,12 @@ pub enum Api {
 }
 
 impl Api {
-    /// The API that fits the generator that wrote the record (its JSON name).
+    /// The API that fits the generator that wrote the record (its JSON name). Stability
+    /// Matrix and Tensor.Art ran a ComfyUI graph: it is re-run on ComfyUI.
     pub fn for_generator(generator: &str) -> Api {
+        use capture::Generator::{ComfyUi, StabilityMatrix, TensorArt};
         match capture::Generator::from_json_name(generator) {
-            Some(capture::Generator::ComfyUi) => Api::ComfyUi,
+            Some(ComfyUi | StabilityMatrix | TensorArt) => Api::ComfyUi,
             _ => Api::A1111,
         }
     }
@@ -78,10 +82,22 @@ pub fn a1111_request(g: &Value) -> Result<Value, RegistryError> {
     Ok(Value::Object(r))
 }
 
-/// The ComfyUI API graph a generation was recorded from.
-pub fn comfyui_graph(g: &Value) -> Result<Value, RegistryError> {
-    let raw =
-        g["raw"].as_str().ok_or_else(|| fail("the recorded generation keeps no ComfyUI graph".into()))?;
+/// The ComfyUI API graph among a generated event's records (its `generations`): the text of
+/// the first ComfyUI record, kept in its `raw` or in the record its `raw_in` names. A front
+/// end's own record (Stability Matrix, Tensor.Art) comes first and the graph's after it.
+pub fn comfyui_graph(generations: &Value) -> Result<Value, RegistryError> {
+    let records = generations.as_array().map(Vec::as_slice).unwrap_or_default();
+    let g = records
+        .iter()
+        .find(|g| {
+            g["generator"].as_str().and_then(capture::Generator::from_json_name)
+                == Some(capture::Generator::ComfyUi)
+        })
+        .ok_or_else(|| fail("the recorded generation keeps no ComfyUI graph".into()))?;
+    let raw = g["raw"]
+        .as_str()
+        .or_else(|| records.get(usize::try_from(g["raw_in"].as_u64()?).ok()?)?["raw"].as_str())
+        .ok_or_else(|| fail("the recorded ComfyUI generation keeps no graph text".into()))?;
     let graph: Value =
         serde_json::from_str(raw).map_err(|e| fail(format!("the recorded ComfyUI graph: {e}")))?;
     if graph.get("nodes").is_some() {
@@ -108,12 +124,13 @@ fn read_json(mut response: ureq::http::Response<ureq::Body>, what: &str) -> Resu
     serde_json::from_str(&text).map_err(|e| fail(format!("{what}: not JSON: {e}")))
 }
 
-/// Runs the generation on the API at `url` (e.g. `http://127.0.0.1:7860`) and returns the
-/// first image it makes (PNG bytes) and the request sent.
+/// Runs a generated event's records (its `generations`: the first for AUTOMATIC1111, the
+/// ComfyUI graph among them for ComfyUI) on the API at `url` (e.g. `http://127.0.0.1:7860`)
+/// and returns the first image it makes (PNG bytes) and the request sent.
 pub fn run(
     api: Api,
     url: &str,
-    generation: &Value,
+    generations: &Value,
     timeout: Duration,
 ) -> Result<(Vec<u8>, Value), RegistryError> {
     let url = url.trim_end_matches('/');
@@ -121,7 +138,7 @@ pub fn run(
     let unreachable = |e: ureq::Error| fail(format!("{url}: {e}"));
     match api {
         Api::A1111 => {
-            let request = a1111_request(generation)?;
+            let request = a1111_request(&generations[0])?;
             let response = agent
                 .post(&format!("{url}/sdapi/v1/txt2img"))
                 .header("Content-Type", "application/json")
@@ -136,7 +153,7 @@ pub fn run(
             Ok((png, request))
         }
         Api::ComfyUi => {
-            let graph = comfyui_graph(generation)?;
+            let graph = comfyui_graph(generations)?;
             let request = json!({"prompt": graph, "client_id": "handprint"});
             let response = agent
                 .post(&format!("{url}/prompt"))
@@ -181,5 +198,30 @@ pub fn run(
             let png = response.body_mut().read_to_vec().map_err(|e| fail(format!("view: {e}")))?;
             Ok((png, request))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn front_ends_that_ran_a_graph_are_re_run_with_it() {
+        assert_eq!(Api::for_generator("tensor-art"), Api::ComfyUi);
+        assert_eq!(Api::for_generator("stability-matrix"), Api::ComfyUi);
+        assert_eq!(Api::for_generator("forge"), Api::A1111);
+        let graph = json!({"3": {"class_type": "KSampler", "inputs": {}}});
+        // The front end's record first; the graph's text on a later record, named by raw_in.
+        let gens = json!([
+            {"generator": "tensor-art", "raw": "{\"prompt\": \"a fox\"}"},
+            {"generator": "automatic1111", "raw": "not a graph"},
+            {"generator": "comfy-ui", "raw_in": 3},
+            {"generator": "comfy-ui", "raw": graph.to_string()},
+        ]);
+        assert_eq!(comfyui_graph(&gens).unwrap(), graph);
+        let none = json!([{"generator": "tensor-art", "raw": "{}"}]);
+        assert!(comfyui_graph(&none).unwrap_err().to_string().contains("no ComfyUI graph"));
+        let dangling = json!([{"generator": "comfy-ui", "raw_in": 7}]);
+        assert!(comfyui_graph(&dangling).unwrap_err().to_string().contains("no graph text"));
     }
 }
