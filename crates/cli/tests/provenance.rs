@@ -6,14 +6,11 @@
 
 mod common;
 
-use std::io::Cursor;
 use std::path::Path;
 use std::process::Output;
 
-use c2pa::crypto::raw_signature::SigningAlg;
-use c2pa::{Builder, CallbackSigner, Context, Settings};
 use credentials::Signer;
-use ed25519_dalek::{Signer as _, SigningKey};
+use ed25519_dalek::SigningKey;
 use fixtures::containers::{self, pil_text};
 use fixtures::images::{Picture, kodak};
 use fixtures::samples::a1111_parameters;
@@ -209,41 +206,9 @@ fn c2pa_signed(
     parent: Option<&[u8]>,
     remote: Option<&str>,
 ) -> (Vec<u8>, Vec<u8>) {
-    let settings = Settings::new()
-        .with_json(
-            &json!({"builder": {"thumbnail": {"enabled": false},
-                                "actions": {"auto_created_action": {"enabled": false}, "auto_opened_action": {"enabled": false},
-                                            "auto_placed_action": {"enabled": false}}},
-                    "verify": {"verify_after_sign": false}})
-            .to_string(),
-        )
-        .unwrap();
-    let key = who.key.clone();
-    let callback = move |_: *const (), data: &[u8]| Ok(key.sign(data).to_bytes().to_vec());
-    let c2pa_signer = CallbackSigner::new(callback, SigningAlg::Ed25519, who.certificates_pem.into_bytes());
-    let context = Context::new().with_settings(settings).unwrap().with_signer(c2pa_signer).into_shared();
     let definition =
         json!({"title": "image.png", "claim_generator_info": [{"name": generator, "version": "3"}]});
-    let mut builder = Builder::from_shared_context(&context).with_definition(definition.to_string()).unwrap();
-    if let Some(parent) = parent {
-        builder
-            .add_ingredient_from_stream(
-                json!({"title": "parent.png", "relationship": "parentOf", "label": "parent"}).to_string(),
-                "image/png",
-                &mut Cursor::new(parent),
-            )
-            .unwrap();
-    }
-    for a in actions.as_array().unwrap() {
-        builder.add_action(a.clone()).unwrap();
-    }
-    if let Some(url) = remote {
-        builder.set_remote_url(url);
-        builder.set_no_embed(true);
-    }
-    let mut out = Cursor::new(Vec::new());
-    let store = builder.save_to_stream("image/png", &mut Cursor::new(image), &mut out).unwrap();
-    (out.into_inner(), store)
+    credentials::foreign::sign_png(image, &definition, &actions, parent, &who, remote).unwrap()
 }
 
 fn created_by_ai() -> Value {

@@ -7,6 +7,8 @@
 
 pub mod aigc;
 mod certificates;
+#[doc(hidden)]
+pub mod foreign;
 pub mod label;
 mod manifest;
 mod report;

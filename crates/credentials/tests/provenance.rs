@@ -1,15 +1,12 @@
 //! Trusted time in the signature, "is it AI-generated?" over the whole provenance chain, and
 //! remote manifests: through the c2pa crate, on real encoded images.
 
-use std::io::Cursor;
 use std::sync::{Arc, Mutex};
 
-use c2pa::crypto::raw_signature::SigningAlg;
-use c2pa::{Builder, CallbackSigner, Context, Settings};
 use credentials::{
     Format, Seal, Signer, SourceType, Status, Timestamper, read, read_remote, sign, sign_with,
 };
-use ed25519_dalek::{Signer as _, SigningKey};
+use ed25519_dalek::SigningKey;
 use fixtures::tsa::{KeyKind, Tsa};
 use serde_json::{Value, json};
 
@@ -40,9 +37,7 @@ fn picture() -> Vec<u8> {
     fixtures::images::kodak("kodim03").crop(0, 0, 256, 256).png()
 }
 
-/// Signs `image` with the c2pa crate as another program would: `definition` (title, claim
-/// generator), `actions`, optionally a parent ingredient (labelled `parent`) and a remote URL
-/// with nothing embedded. Returns the image written and the manifest store.
+/// Signs `image` as another program would (see `credentials::foreign`).
 fn c2pa_sign(
     image: &[u8],
     definition: Value,
@@ -51,42 +46,7 @@ fn c2pa_sign(
     who: &Signer,
     remote: Option<&str>,
 ) -> (Vec<u8>, Vec<u8>) {
-    let settings = Settings::new()
-        .with_json(
-            &json!({
-                "builder": {"thumbnail": {"enabled": false},
-                            "actions": {"auto_created_action": {"enabled": false}, "auto_opened_action": {"enabled": false},
-                                        "auto_placed_action": {"enabled": false}}},
-                "verify": {"verify_after_sign": false}
-            })
-            .to_string(),
-        )
-        .unwrap();
-    let key = who.key.clone();
-    let callback = move |_: *const (), data: &[u8]| Ok(key.sign(data).to_bytes().to_vec());
-    let c2pa_signer =
-        CallbackSigner::new(callback, SigningAlg::Ed25519, who.certificates_pem.as_bytes().to_vec());
-    let context = Context::new().with_settings(settings).unwrap().with_signer(c2pa_signer).into_shared();
-    let mut builder = Builder::from_shared_context(&context).with_definition(definition.to_string()).unwrap();
-    if let Some(parent) = parent {
-        builder
-            .add_ingredient_from_stream(
-                json!({"title": "parent.png", "relationship": "parentOf", "label": "parent"}).to_string(),
-                "image/png",
-                &mut Cursor::new(parent),
-            )
-            .unwrap();
-    }
-    for a in actions.as_array().unwrap() {
-        builder.add_action(a.clone()).unwrap();
-    }
-    if let Some(url) = remote {
-        builder.set_remote_url(url);
-        builder.set_no_embed(true);
-    }
-    let mut out = Cursor::new(Vec::new());
-    let store = builder.save_to_stream("image/png", &mut Cursor::new(image), &mut out).unwrap();
-    (out.into_inner(), store)
+    credentials::foreign::sign_png(image, &definition, &actions, parent, who, remote).unwrap()
 }
 
 /// An image made by an AI generator, signed by it: `c2pa.created`, trainedAlgorithmicMedia.
