@@ -67,4 +67,6 @@ hp seal crates/fingerprint/tests/data/kodim01.png --project interop --title "Sta
 "$c2patool" "$work/stamped.png" | python3 -c 'import json,sys; d=json.load(sys.stdin); m=d["manifests"][d["active_manifest"]]
 print("   signature_info", json.dumps(m["signature_info"]))'
 "$c2patool" "$work/stamped.png" trust --trust_anchors "$HANDPRINT_HOME/root.pem" | state
+cat "$HANDPRINT_HOME/root.pem" "$tsa_root" > "$work/roots.pem"
+"$c2patool" "$work/stamped.png" trust --trust_anchors "$work/roots.pem" | state   # the TSA trusted too
 hp verify "$work/stamped.png"
