@@ -240,6 +240,7 @@ fn a_webp_seals_as_webp_and_a_damaged_manifest_is_reported_not_fatal() {
     let v = json(&home, &["verify", &s(&out), "--json"]);
     assert_eq!(v["c2pa"]["status"], "trusted", "{v}");
     assert_eq!(v["format"], "image/webp");
+    assert_eq!(v["journal"]["verified"], true, "the proof is bound to a WebP's image data too: {v}");
     assert_eq!(v["watermark"]["payload"], format!("{:016x}", sealed["work"]["id"].as_i64().unwrap()));
     assert_eq!(v["aigc"]["Label"], "1");
 
