@@ -48,7 +48,12 @@ pub fn inspect_path(path: &Path) -> Result<Inspection, CaptureError> {
     if !std::fs::metadata(path)?.is_file() {
         return Err(CaptureError::NotRegularFile);
     }
-    let file = File::open(path)?;
+    // Non-blocking, so that a FIFO swapped in after the check cannot block the open either.
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file: File = options.open(path)?;
     if !file.metadata()?.is_file() {
         return Err(CaptureError::NotRegularFile);
     }

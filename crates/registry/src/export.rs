@@ -339,7 +339,12 @@ fn open_regular(dir: &Path, rel: &str, limit: u64) -> Result<std::io::Take<File>
     if meta.len() > limit {
         return Err(format!("{} bytes: larger than the {} handprint reads", meta.len(), shown(limit)));
     }
-    let file = File::open(&path).map_err(|e| e.to_string())?;
+    // Never through a link, and never waiting on a FIFO swapped in after the check above.
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    let file = options.open(&path).map_err(|e| e.to_string())?;
     let opened = file.metadata().map_err(|e| e.to_string())?;
     #[cfg(unix)]
     let same = {

@@ -67,9 +67,20 @@ impl RegistryError {
 /// Reads a regular file of at most `limit` bytes into memory; anything else is refused with
 /// a message naming the file.
 pub(crate) fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, RegistryError> {
-    let meta = std::fs::metadata(path).map_err(|e| RegistryError::io(path, e))?;
+    let not_regular = || RegistryError::File { path: path.into(), message: "not a regular file".into() };
+    if !std::fs::metadata(path).map_err(|e| RegistryError::io(path, e))?.is_file() {
+        return Err(not_regular());
+    }
+    // Non-blocking, and checked again on the handle: a FIFO swapped in after the check above
+    // can neither block the open nor be read.
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path).map_err(|e| RegistryError::io(path, e))?;
+    let meta = file.metadata().map_err(|e| RegistryError::io(path, e))?;
     if !meta.is_file() {
-        return Err(RegistryError::File { path: path.into(), message: "not a regular file".into() });
+        return Err(not_regular());
     }
     if meta.len() > limit {
         let shown =
@@ -79,7 +90,16 @@ pub(crate) fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, RegistryE
             message: format!("{} bytes: larger than the {shown} handprint reads", meta.len()),
         });
     }
-    std::fs::read(path).map_err(|e| RegistryError::io(path, e))
+    let mut data = Vec::with_capacity(meta.len() as usize);
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, limit + 1), &mut data)
+        .map_err(|e| RegistryError::io(path, e))?;
+    if data.len() as u64 > limit {
+        return Err(RegistryError::File {
+            path: path.into(),
+            message: "grew past the size handprint reads".into(),
+        });
+    }
+    Ok(data)
 }
 
 /// Where handprint keeps its data: `--home`, else `HANDPRINT_HOME`, else
