@@ -121,7 +121,7 @@ pub fn reproduce(home: &Path, args: ReproduceArgs) -> anyhow::Result<ExitCode> {
             "output": out,
             "compared_with": against,
             "pdq_distance": distance,
-            "same_image": distance.map(|d| d <= 31),
+            "same_image": distance.map(|d| d <= fingerprint::catalog::PDQ_RADIUS),
         }));
     } else {
         println!(
@@ -133,7 +133,11 @@ pub fn reproduce(home: &Path, args: ReproduceArgs) -> anyhow::Result<ExitCode> {
             (Some(a), Some(d)) => println!(
                 "  PDQ distance to {}: {d} of 256 bits ({})",
                 esc(a),
-                if d <= 31 { "the same image, as far as PDQ can tell" } else { "a different image" }
+                if d <= fingerprint::catalog::PDQ_RADIUS {
+                    "the same image, as far as PDQ can tell"
+                } else {
+                    "a different image"
+                }
             ),
             _ => {
                 println!("  nothing to compare with: edits came after this generation; give --recorded FILE")
