@@ -16,16 +16,7 @@ use std::io;
 /// C1 controls, the bidirectional marks, embeddings, overrides and isolates, and the Unicode
 /// line and paragraph separators.
 pub fn is_unsafe(c: char) -> bool {
-    matches!(
-        c,
-        '\0'..='\x1f'
-            | '\x7f'..='\u{9f}'
-            | '\u{61c}'
-            | '\u{200e}'
-            | '\u{200f}'
-            | '\u{2028}'..='\u{202e}'
-            | '\u{2066}'..='\u{2069}'
-    )
+    registry::identity::is_deceptive(c)
 }
 
 /// Writes `s` into `out` with every unsafe character escaped.

@@ -118,11 +118,12 @@ fn encrypt_key(keypair: &ed25519_dalek::pkcs8::KeypairBytes, passphrase: &str) -
         .map_err(|e| e.to_string())
 }
 
-/// A character that can make shown text lie: C0 and C1 controls, DEL, and the bidirectional
-/// formatting characters (embeddings, overrides, isolates, marks).
+/// A character that can make shown text lie: C0 and C1 controls, DEL, the bidirectional
+/// formatting characters (embeddings, overrides, isolates, marks) and the Unicode line and
+/// paragraph separators.
 pub fn is_deceptive(c: char) -> bool {
     c.is_control()
-        || matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        || matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{2028}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Creates `dir` if needed and makes it private to its owner (0700) whatever the umask: it
