@@ -305,6 +305,26 @@ pub(crate) fn embed_bytes(
     xmp: Option<XmpEdit>,
     label: Option<&str>,
 ) -> Result<(Vec<u8>, Embedded), RegistryError> {
+    let mut marked = mark(path, bytes, payload, label)?;
+    let out = marked.encode(path, xmp)?;
+    Ok((out, marked.embedded))
+}
+
+/// Watermarked pixels with the file's metadata, ready to be written in the file's format.
+pub(crate) struct Marked {
+    decoded: Decoded,
+    pub embedded: Embedded,
+}
+
+/// Decodes `bytes` (read from `path`), draws the visible `label` (if given) and embeds
+/// `payload`: the costly part of marking, done once however many times the result is
+/// encoded.
+pub(crate) fn mark(
+    path: &Path,
+    bytes: &[u8],
+    payload: u64,
+    label: Option<&str>,
+) -> Result<Marked, RegistryError> {
     let mut decoded = decode(path, bytes)?;
     if let Some(text) = label {
         let d = &mut decoded;
@@ -314,8 +334,20 @@ pub(crate) fn embed_bytes(
     let embedded =
         watermark::embed(decoded.width, decoded.height, decoded.channels, &mut decoded.pixels, payload)
             .map_err(|e| fail(path, e.to_string()))?;
-    if let Some(edit) = xmp {
-        match &mut decoded.kind {
+    Ok(Marked { decoded, embedded })
+}
+
+impl Marked {
+    /// The marked image in its file's format, its XMP packet rewritten by `xmp` (if given).
+    pub(crate) fn encode(&mut self, path: &Path, xmp: Option<XmpEdit>) -> Result<Vec<u8>, RegistryError> {
+        if let Some(edit) = xmp {
+            self.rewrite_xmp(path, edit)?;
+        }
+        Ok(encode(&self.decoded))
+    }
+
+    fn rewrite_xmp(&mut self, path: &Path, edit: XmpEdit) -> Result<(), RegistryError> {
+        match &mut self.decoded.kind {
             Kind::Png(chunks) => {
                 let at = chunks.iter().position(|(k, d)| k == b"iTXt" && d.starts_with(XMP_KEYWORD));
                 let old = match at {
@@ -349,8 +381,8 @@ pub(crate) fn embed_bytes(
                 *packet = Some(edit(old.as_deref())?.into_bytes());
             }
         }
+        Ok(())
     }
-    Ok((encode(&decoded), embedded))
 }
 
 /// The most an XMP packet may inflate to: a packet is kilobytes; a zlib stream of a few

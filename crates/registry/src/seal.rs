@@ -24,7 +24,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::identity::Identity;
-use crate::marking::{embed_bytes, temporary_path};
+use crate::marking::{mark, temporary_path};
 use crate::ops::read_file;
 use crate::store::Pending;
 use crate::works::{MAX_IMAGE_FILE, Scanned, Work};
@@ -387,7 +387,8 @@ impl Registry {
             }
             // The event names the image data it seals (watermark in, before any label or
             // manifest is written), so that its proof cannot be moved into another image.
-            let (plain, _) = embed_bytes(input, &bytes, work_id as u64, None, o.visible_label)?;
+            let mut marking = mark(input, &bytes, work_id as u64, o.visible_label)?;
+            let plain = marking.encode(input, None)?;
             let image_data = crate::binding::image_data_sha256(&plain).map_err(|e| fail(input, e))?;
             let mut data = json!({
                 "work": work_id,
@@ -442,10 +443,12 @@ impl Registry {
             let edit_xmp = |old: Option<&str>| aigc::with_label(old, &label).map_err(|e| fail(input, e.to_string()));
             // China's implicit label says "generated with AI": written only when it is true.
             let edit_xmp: Option<crate::marking::XmpEdit> = source_type.is_generative_ai().then_some(&edit_xmp);
-            let (marked, embedded) = embed_bytes(input, &bytes, work_id as u64, edit_xmp, o.visible_label)?;
+            let marked = marking.encode(input, edit_xmp)?;
+            let embedded = &marking.embedded;
+            // The label lives in metadata: the image data must be what the event names.
             if crate::binding::image_data_sha256(&marked).ok() != Some(image_data) {
                 return Err(RegistryError::Store(format!(
-                    "{}: the watermarked image came out differently twice; nothing was sealed",
+                    "{}: writing the label changed the image data; nothing was sealed",
                     input.display()
                 )));
             }
