@@ -71,9 +71,6 @@ struct Config {
 /// The name of the data directory's configuration file.
 pub const CONFIG_FILE: &str = "config.json";
 
-/// How long a time-stamping authority may take to answer, in all.
-const TSA_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
-
 /// What `seal` did.
 #[derive(Debug, Serialize)]
 pub struct Sealed {
@@ -218,17 +215,6 @@ fn source_type(
     }
 }
 
-/// POSTs a TimeStampReq (RFC 3161 §3.4: HTTP, application/timestamp-query).
-fn post_timestamp_request(url: &str, request: &[u8]) -> Result<Vec<u8>, String> {
-    let agent = ureq::Agent::config_builder().timeout_global(Some(TSA_TIMEOUT)).build().new_agent();
-    let mut response = agent
-        .post(url)
-        .header("Content-Type", "application/timestamp-query")
-        .send(request)
-        .map_err(|e| e.to_string())?;
-    response.body_mut().with_config().limit(1 << 20).read_to_vec().map_err(|e| e.to_string())
-}
-
 impl Registry {
     /// The `seal` section of the data directory's `config.json` (empty when there is none).
     pub fn seal_config(&self) -> Result<SealConfig, RegistryError> {
@@ -258,7 +244,8 @@ impl Registry {
         let target = url.to_owned();
         let send = move |message: &[u8]| {
             let nonce = rand_core::RngCore::next_u64(&mut rand_core::OsRng) >> 1;
-            let response = post_timestamp_request(&target, &ledger::timestamp::request(message, nonce))?;
+            let response =
+                crate::timestamps::post_request(&target, &ledger::timestamp::request(message, nonce))?;
             let token =
                 ledger::timestamp::token_from_response(&response, nonce).map_err(|e| e.to_string())?;
             let stamp = ledger::timestamp::verify(&token, message, &roots).map_err(|e| {

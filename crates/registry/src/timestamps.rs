@@ -124,14 +124,21 @@ impl Registry {
     }
 }
 
-/// POSTs a TimeStampReq (RFC 3161 §3.4: HTTP, application/timestamp-query).
-fn post(url: &str, request: &[u8]) -> Result<Vec<u8>, RegistryError> {
-    let fail = |m: String| RegistryError::Invalid(format!("{url}: {m}"));
-    let mut response = ureq::post(url)
+/// How long a time-stamping authority may take to answer.
+pub(crate) const TSA_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// POSTs a TimeStampReq (RFC 3161 §3.4: HTTP, application/timestamp-query) and returns the
+/// reply, at most 1 MiB, within [`TSA_TIMEOUT`].
+pub(crate) fn post_request(url: &str, request: &[u8]) -> Result<Vec<u8>, String> {
+    let agent = ureq::Agent::config_builder().timeout_global(Some(TSA_TIMEOUT)).build().new_agent();
+    let mut response = agent
+        .post(url)
         .header("Content-Type", "application/timestamp-query")
         .send(request)
-        .map_err(|e| fail(e.to_string()))?;
-    let body =
-        response.body_mut().with_config().limit(1 << 20).read_to_vec().map_err(|e| fail(e.to_string()))?;
-    Ok(body)
+        .map_err(|e| e.to_string())?;
+    response.body_mut().with_config().limit(1 << 20).read_to_vec().map_err(|e| e.to_string())
+}
+
+fn post(url: &str, request: &[u8]) -> Result<Vec<u8>, RegistryError> {
+    post_request(url, request).map_err(|m| RegistryError::Invalid(format!("{url}: {m}")))
 }
