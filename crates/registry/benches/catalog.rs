@@ -108,7 +108,7 @@ fn main() {
         .unwrap_or(20_000);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal.sqlite3");
-    let mut store = Store::open(&path).unwrap();
+    let store = Store::open(&path).unwrap();
     let by = PublicIdentity {
         format: "handprint.identity/1".into(),
         name: "Bench".into(),

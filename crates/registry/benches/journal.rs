@@ -42,7 +42,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 fn main() {
     let total: usize = arg("--events").map(|v| v.parse().unwrap()).unwrap_or(1_000_000);
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("journal.sqlite3")).unwrap();
+    let store = Store::open(&dir.path().join("journal.sqlite3")).unwrap();
     store.create_project("bench").unwrap();
     let key = ed25519_dalek::SigningKey::from_bytes(&[1; 32]);
     let data = payload();

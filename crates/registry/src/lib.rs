@@ -1,8 +1,10 @@
-//! handprint's store and the operations on it: the identity and keys on disk, the journal in
-//! an embedded SQLite file, and `record`, `select`, `edit`, `import`, `note`, `verify`,
-//! `export`.
+//! handprint's registry layer, the one every front end calls: the identity and keys on disk,
+//! the store (embedded SQLite or PostgreSQL) holding the journal and the registered works,
+//! and the operations on them: `record`, `choose`, `edit`, `import`, `note`, `seal`,
+//! `register`, search, `verify`, `verify_image`, `export`, timestamps, `reproduce`.
 
 pub mod binding;
+mod error;
 pub mod export;
 pub mod identity;
 pub mod marking;
@@ -17,52 +19,11 @@ pub mod works;
 
 use std::path::{Path, PathBuf};
 
+pub use error::{ErrorKind, RegistryError};
 pub use ops::{FileInfo, Outcome, Recorded};
-pub use store::Store;
+pub use store::{Database, Store};
 
 use identity::{Identity, PublicIdentity};
-
-#[derive(Debug, thiserror::Error)]
-pub enum RegistryError {
-    // The cause is part of the message and not also a `source()`: a printer that walks the
-    // chain of causes would show it twice.
-    #[error("{path}: {error}")]
-    Io { path: PathBuf, error: std::io::Error },
-    #[error("{path}: database error: {error}")]
-    Db { path: PathBuf, error: rusqlite::Error },
-    #[error("{0}: cannot write ({1}): the disk may be full; nothing of this change was stored")]
-    Full(PathBuf, String),
-    #[error("no identity in {0}: run `handprint init --name \"Your Name\"` first")]
-    NoIdentity(PathBuf),
-    #[error("identity: {0}")]
-    Identity(String),
-    #[error("{0}")]
-    Passphrase(String),
-    #[error("no project named {0:?}: create it with `handprint project new {0}`")]
-    NoProject(String),
-    #[error("{0}: not in the journal (record or import it first)")]
-    NotRecorded(PathBuf),
-    #[error("{path}: {message}")]
-    File { path: PathBuf, message: String },
-    #[error("store: {0}")]
-    Store(String),
-    #[error("{0}")]
-    Invalid(String),
-}
-
-impl RegistryError {
-    pub fn io(path: &Path, source: std::io::Error) -> Self {
-        RegistryError::Io { path: path.to_path_buf(), error: source }
-    }
-
-    pub fn db(path: &Path, source: rusqlite::Error) -> Self {
-        use rusqlite::ErrorCode::{DiskFull, SystemIoFailure};
-        match source.sqlite_error_code() {
-            Some(DiskFull | SystemIoFailure) => RegistryError::Full(path.to_path_buf(), source.to_string()),
-            _ => RegistryError::Db { path: path.to_path_buf(), error: source },
-        }
-    }
-}
 
 /// Reads a regular file of at most `limit` bytes into memory; anything else is refused with
 /// a message naming the file.
@@ -126,17 +87,26 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Opens the data directory; the identity must exist.
+    /// Opens the data directory with its embedded store; the identity must exist.
     pub fn open(home: &Path) -> Result<Registry, RegistryError> {
+        Registry::open_with(home, &Database::in_home(home))
+    }
+
+    /// Opens the data directory with the store `database` names; the identity must exist.
+    pub fn open_with(home: &Path, database: &Database) -> Result<Registry, RegistryError> {
         let public = identity::load_public(home)?;
-        let store = Store::open(&home.join("journal.sqlite3"))?;
+        let store = Store::connect(database)?;
         Ok(Registry { home: home.to_path_buf(), public, store })
     }
 
     /// Opens the data directory without writing anything to it (`verify`, `log`, `export`).
     pub fn open_read_only(home: &Path) -> Result<Registry, RegistryError> {
+        Registry::open_read_only_with(home, &Database::in_home(home))
+    }
+
+    pub fn open_read_only_with(home: &Path, database: &Database) -> Result<Registry, RegistryError> {
         let public = identity::load_public(home)?;
-        let store = Store::open_read_only(&home.join("journal.sqlite3"))?;
+        let store = Store::connect_read_only(database)?;
         Ok(Registry { home: home.to_path_buf(), public, store })
     }
 

@@ -162,7 +162,7 @@ impl Registry {
                 return Err(RegistryError::NoProject(project.into()));
             }
             let mut earlier: Vec<Earlier> = view
-                .latest(project, "generated", LINEAGE_WINDOW)?
+                .latest(project, EventKind::Generated, LINEAGE_WINDOW)?
                 .iter()
                 .rev()
                 .map(|e| Earlier {

@@ -463,7 +463,7 @@ impl Registry {
             let signed = credentials::sign_with(&marked, format, &seal, &chain, timestamper.as_ref())
                 .map_err(|e| fail(input, e.to_string()))?;
             let scanned = Scanned::from_bytes(&output, &signed, &Limits::default())?;
-            tx.insert_work(Some(work_id), &scanned, o.title, o.license, &identity)?;
+            tx.insert_work(&crate::works::NewWork::from_scanned(Some(work_id), &scanned, o.title, o.license, &identity))?;
             std::fs::write(&tmp_out, &signed).map_err(|e| RegistryError::io(&tmp_out, e))?;
             Ok((work_id, event, size, embedded.psnr, imported))
         });

@@ -1,0 +1,425 @@
+//! The PostgreSQL backend, for a registry that many processes and machines write to.
+//!
+//! Every write transaction first takes one transaction-level advisory lock, so writers are
+//! serialised as SQLite's `BEGIN IMMEDIATE` serialises them: two appends from different
+//! processes never read the same log size or chain head. The lock goes with the transaction,
+//! so a writer that dies or loses its connection releases it and leaves nothing behind. The
+//! schema's version is the one row of `handprint_schema`.
+
+use std::cell::RefCell;
+use std::str::FromStr;
+use std::time::Duration;
+
+use fingerprint::catalog::WorkId;
+use ledger::Hash;
+use ledger::merkle::Node;
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::{Client, GenericClient, NoTls};
+
+use super::{Backend, EventRow, R, Read, StoredTimestamp, WorkKey, Write};
+use crate::RegistryError;
+use crate::works::{NewWork, Work};
+
+/// The schema, one step per version: version N has run the first N.
+const MIGRATIONS: [&str; 3] = [
+    include_str!("../../migrations/postgres/0001_journal.sql"),
+    include_str!("../../migrations/postgres/0002_timestamps.sql"),
+    include_str!("../../migrations/postgres/0003_works.sql"),
+];
+const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
+
+/// The advisory lock every write transaction holds ("handprint" in ASCII, as a number).
+const WRITE_LOCK: i64 = 0x68_616e_6470_7269;
+
+/// A connection, or a transaction on it: queries go through one or the other.
+pub(super) struct Pg<C> {
+    client: RefCell<C>,
+    shown: String,
+}
+
+pub(super) type Postgres = Pg<Client>;
+
+/// A PostgreSQL failure as an error naming the database: a lost or refused connection is
+/// `Unavailable`, anything else a database error.
+fn pg_err(shown: &str, e: postgres::Error) -> RegistryError {
+    if e.is_closed() || (e.as_db_error().is_none() && e.code().is_none()) {
+        RegistryError::Unavailable {
+            at: shown.to_owned(),
+            message: format!("the connection to PostgreSQL failed ({e}); nothing of this change was stored"),
+        }
+    } else {
+        RegistryError::Db { at: shown.to_owned(), error: Box::new(e) }
+    }
+}
+
+impl Postgres {
+    pub(super) fn connect(url: &str) -> R<Postgres> {
+        let shown = super::redact(url);
+        let mut config = postgres::Config::from_str(url).map_err(|e| {
+            RegistryError::Invalid(format!("database {shown}: not a PostgreSQL connection URL ({e})"))
+        })?;
+        if config.get_application_name().is_none() {
+            config.application_name("handprint");
+        }
+        config.connect_timeout(Duration::from_secs(10)).keepalives_idle(Duration::from_secs(30));
+        let mut client = config.connect(NoTls).map_err(|e| RegistryError::Unavailable {
+            at: shown.clone(),
+            message: format!("cannot connect to PostgreSQL: {e}"),
+        })?;
+        // A writer waits for another's transaction as SQLite's busy timeout waits, then fails.
+        client.batch_execute("SET lock_timeout = '30s'").map_err(|e| pg_err(&shown, e))?;
+        let pg = Pg { client: RefCell::new(client), shown };
+        pg.migrate()?;
+        Ok(pg)
+    }
+
+    fn migrate(&self) -> R<()> {
+        let mut client = self.borrow()?;
+        let err = |e| pg_err(&self.shown, e);
+        let mut tx = client.transaction().map_err(err)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK]).map_err(err)?;
+        tx.batch_execute("CREATE TABLE IF NOT EXISTS handprint_schema (version INTEGER NOT NULL)")
+            .map_err(err)?;
+        let version: i32 =
+            tx.query_opt("SELECT version FROM handprint_schema", &[]).map_err(err)?.map_or(0, |r| r.get(0));
+        if version > SCHEMA_VERSION {
+            return Err(RegistryError::Store(format!(
+                "{}: schema version {version} is newer than this handprint understands ({SCHEMA_VERSION}); \
+                 nothing was changed",
+                self.shown
+            )));
+        }
+        if version < SCHEMA_VERSION {
+            for step in &MIGRATIONS[version as usize..] {
+                tx.batch_execute(step).map_err(err)?;
+            }
+            tx.execute("DELETE FROM handprint_schema", &[]).map_err(err)?;
+            tx.execute("INSERT INTO handprint_schema (version) VALUES ($1)", &[&SCHEMA_VERSION])
+                .map_err(err)?;
+        }
+        tx.commit().map_err(err)
+    }
+}
+
+impl<C> Pg<C> {
+    /// The connection; a query made while a transaction holds it is a bug, reported as an
+    /// error rather than a panic.
+    fn borrow(&self) -> R<std::cell::RefMut<'_, C>> {
+        self.client.try_borrow_mut().map_err(|_| {
+            RegistryError::Store(format!("{}: the store was read outside its open transaction", self.shown))
+        })
+    }
+}
+
+impl Backend for Postgres {
+    fn write(&self, f: &mut dyn FnMut(&dyn Write) -> R<()>) -> R<()> {
+        let mut client = self.borrow()?;
+        let shown = &self.shown;
+        let mut tx = client.transaction().map_err(|e| pg_err(shown, e))?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK]).map_err(|e| pg_err(shown, e))?;
+        let inner = Pg { client: RefCell::new(tx), shown: shown.clone() };
+        f(&inner)?;
+        inner.client.into_inner().commit().map_err(|e| {
+            if e.is_closed() || e.as_db_error().is_none() {
+                RegistryError::Unavailable {
+                    at: shown.clone(),
+                    message: format!(
+                        "the connection to PostgreSQL was lost while committing ({e}): the change may or may \
+                         not be stored; `handprint log` shows which"
+                    ),
+                }
+            } else {
+                pg_err(shown, e)
+            }
+        })
+    }
+}
+
+fn work_from_row(row: &postgres::Row) -> R<Work> {
+    let sha: Vec<u8> = row.get(6);
+    Ok(Work {
+        id: row.get(0),
+        title: row.get(1),
+        license: row.get(2),
+        registrant: row.get(3),
+        public_key: row.get(4),
+        file_name: row.get(5),
+        sha256: Hash::from_slice(&sha)
+            .ok_or_else(|| RegistryError::Store("a work's SHA-256 is not 32 bytes".into()))?,
+        width: row.get::<_, i32>(7) as u32,
+        height: row.get::<_, i32>(8) as u32,
+        registered: row.get(9),
+    })
+}
+
+const WORK_COLUMNS: &str =
+    "id, title, license, registrant, public_key, file_name, sha256, width, height, registered";
+
+impl<C: GenericClient> Pg<C> {
+    fn err(&self) -> impl Fn(postgres::Error) -> RegistryError + '_ {
+        move |e| pg_err(&self.shown, e)
+    }
+
+    fn rows(&self, sql: &str, params: &[&(dyn postgres::types::ToSql + Sync)]) -> R<Vec<postgres::Row>> {
+        self.borrow()?.query(sql, params).map_err(self.err())
+    }
+
+    fn opt(&self, sql: &str, params: &[&(dyn postgres::types::ToSql + Sync)]) -> R<Option<postgres::Row>> {
+        self.borrow()?.query_opt(sql, params).map_err(self.err())
+    }
+
+    fn exec(&self, sql: &str, params: &[&(dyn postgres::types::ToSql + Sync)]) -> R<u64> {
+        self.borrow()?.execute(sql, params).map_err(self.err())
+    }
+
+    /// Streams the rows of `sql` to `f` without holding them all.
+    fn each(
+        &self,
+        sql: &str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+        f: &mut dyn FnMut(&postgres::Row) -> R<()>,
+    ) -> R<()> {
+        let mut client = self.borrow()?;
+        let mut rows = client.query_raw(sql, params.iter().copied()).map_err(self.err())?;
+        while let Some(row) = rows.next().map_err(self.err())? {
+            f(&row)?;
+        }
+        Ok(())
+    }
+}
+
+impl<C: GenericClient> Read for Pg<C> {
+    fn project_exists(&self, name: &str) -> R<bool> {
+        Ok(self.opt("SELECT 1 FROM projects WHERE name = $1", &[&name])?.is_some())
+    }
+
+    fn projects(&self) -> R<Vec<(String, String, u64)>> {
+        let rows = self.rows(
+            "SELECT p.name, p.created, (SELECT COUNT(*) FROM events e WHERE e.project = p.name)
+             FROM projects p ORDER BY p.name",
+            &[],
+        )?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get::<_, i64>(2) as u64)).collect())
+    }
+
+    fn each_event(&self, project: Option<&str>, f: &mut dyn FnMut(u64, Vec<u8>) -> R<()>) -> R<()> {
+        self.each(
+            "SELECT log_index, bytes FROM events WHERE $1::text IS NULL OR project = $1 ORDER BY log_index",
+            &[&project],
+            &mut |r| f(r.get::<_, i64>(0) as u64, r.get(1)),
+        )
+    }
+
+    fn events_with_file(&self, sha256: &Hash, role: &str, project: Option<&str>) -> R<Vec<Vec<u8>>> {
+        let rows = self.rows(
+            "SELECT e.bytes FROM files f JOIN events e ON e.log_index = f.log_index
+             WHERE f.sha256 = $1 AND f.role = $2 AND ($3::text IS NULL OR e.project = $3)
+             ORDER BY e.log_index DESC",
+            &[&sha256.0.as_slice(), &role, &project],
+        )?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    fn latest_events(&self, project: &str, kind: &str, limit: usize) -> R<Vec<Vec<u8>>> {
+        let rows = self.rows(
+            "SELECT bytes FROM events WHERE project = $1 AND kind = $2 ORDER BY log_index DESC LIMIT $3",
+            &[&project, &kind, &(limit as i64)],
+        )?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    fn log_size(&self) -> R<u64> {
+        let row = self.opt("SELECT COALESCE(MAX(log_index) + 1, 0)::bigint FROM events", &[])?;
+        Ok(row.map_or(0, |r| r.get::<_, i64>(0) as u64))
+    }
+
+    fn head(&self, project: &str) -> R<Option<(u64, Vec<u8>)>> {
+        let row = self.opt(
+            "SELECT project_seq, hash FROM events WHERE project = $1 ORDER BY project_seq DESC LIMIT 1",
+            &[&project],
+        )?;
+        Ok(row.map(|r| (r.get::<_, i64>(0) as u64, r.get(1))))
+    }
+
+    fn nodes_at(&self, at: &[(u8, u64)]) -> R<Vec<(u8, u64, Vec<u8>)>> {
+        let levels: Vec<i16> = at.iter().map(|(l, _)| *l as i16).collect();
+        let indexes: Vec<i64> = at.iter().map(|(_, i)| *i as i64).collect();
+        let rows = self.rows(
+            "SELECT m.level, m.idx, m.hash FROM merkle_nodes m
+             JOIN UNNEST($1::smallint[], $2::bigint[]) AS w(level, idx) ON m.level = w.level AND m.idx = w.idx",
+            &[&levels, &indexes],
+        )?;
+        Ok(rows.iter().map(|r| (r.get::<_, i16>(0) as u8, r.get::<_, i64>(1) as u64, r.get(2))).collect())
+    }
+
+    fn all_nodes(&self) -> R<Vec<(u8, u64, Vec<u8>)>> {
+        let mut out = Vec::new();
+        self.each("SELECT level, idx, hash FROM merkle_nodes ORDER BY level, idx", &[], &mut |r| {
+            out.push((r.get::<_, i16>(0) as u8, r.get::<_, i64>(1) as u64, r.get(2)));
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    fn checkpoints(&self) -> R<Vec<String>> {
+        Ok(self.rows("SELECT note FROM checkpoints ORDER BY size", &[])?.iter().map(|r| r.get(0)).collect())
+    }
+
+    fn latest_checkpoint(&self) -> R<Option<(u64, String)>> {
+        let row = self.opt("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1", &[])?;
+        Ok(row.map(|r| (r.get::<_, i64>(0) as u64, r.get(1))))
+    }
+
+    fn timestamps(&self) -> R<Vec<StoredTimestamp>> {
+        let rows = self.rows(
+            "SELECT t.size, t.tsa, t.token, c.note FROM timestamps t JOIN checkpoints c ON c.size = t.size
+             ORDER BY t.size",
+            &[],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| StoredTimestamp {
+                size: r.get::<_, i64>(0) as u64,
+                tsa_url: r.get(1),
+                token: r.get(2),
+                note: r.get(3),
+            })
+            .collect())
+    }
+
+    fn work(&self, key: WorkKey) -> R<Option<Work>> {
+        let row = match key {
+            WorkKey::Id(id) => {
+                self.opt(&format!("SELECT {WORK_COLUMNS} FROM works WHERE id = $1"), &[&id])?
+            }
+            WorkKey::Sha256(sha) => self
+                .opt(&format!("SELECT {WORK_COLUMNS} FROM works WHERE sha256 = $1"), &[&sha.0.as_slice()])?,
+        };
+        row.as_ref().map(work_from_row).transpose()
+    }
+
+    fn works(&self) -> R<Vec<Work>> {
+        self.rows(&format!("SELECT {WORK_COLUMNS} FROM works ORDER BY id"), &[])?
+            .iter()
+            .map(work_from_row)
+            .collect()
+    }
+
+    fn thumbnail(&self, id: WorkId) -> R<Option<Vec<u8>>> {
+        Ok(self.opt("SELECT thumbnail FROM works WHERE id = $1", &[&id])?.map(|r| r.get(0)))
+    }
+
+    fn each_work_code(&self, f: &mut dyn FnMut(WorkId, String, Vec<u8>) -> R<()>) -> R<()> {
+        self.each("SELECT work, variant, code FROM work_codes", &[], &mut |r| f(r.get(0), r.get(1), r.get(2)))
+    }
+
+    fn each_work_features(&self, f: &mut dyn FnMut(WorkId, Vec<u8>) -> R<()>) -> R<()> {
+        self.each("SELECT id, features FROM works ORDER BY id", &[], &mut |r| f(r.get(0), r.get(1)))
+    }
+}
+
+impl<C: GenericClient> Write for Pg<C> {
+    fn create_project(&self, name: &str, created: &str) -> R<bool> {
+        let n = self.exec(
+            "INSERT INTO projects (name, created) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&name, &created],
+        )?;
+        Ok(n == 1)
+    }
+
+    // Rows go in as arrays, one statement per table: an append is a few round trips
+    // whatever its size.
+    fn insert_events(&self, events: &[EventRow]) -> R<()> {
+        let log_index: Vec<i64> = events.iter().map(|e| e.log_index as i64).collect();
+        let project: Vec<&str> = events.iter().map(|e| e.project).collect();
+        let seq: Vec<i64> = events.iter().map(|e| e.project_seq as i64).collect();
+        let kind: Vec<&str> = events.iter().map(|e| e.kind).collect();
+        let hash: Vec<&[u8]> = events.iter().map(|e| e.hash.0.as_slice()).collect();
+        let bytes: Vec<&[u8]> = events.iter().map(|e| e.bytes.as_slice()).collect();
+        self.exec(
+            "INSERT INTO events (log_index, project, project_seq, kind, hash, bytes)
+             SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::bytea[], $6::bytea[])",
+            &[&log_index, &project, &seq, &kind, &hash, &bytes],
+        )
+        .map(drop)
+    }
+
+    fn insert_files(&self, files: &[(Hash, u64, &str)]) -> R<()> {
+        if files.is_empty() {
+            return Ok(());
+        }
+        let sha: Vec<&[u8]> = files.iter().map(|f| f.0.0.as_slice()).collect();
+        let log_index: Vec<i64> = files.iter().map(|f| f.1 as i64).collect();
+        let role: Vec<&str> = files.iter().map(|f| f.2).collect();
+        self.exec(
+            "INSERT INTO files (sha256, log_index, role)
+             SELECT * FROM UNNEST($1::bytea[], $2::bigint[], $3::text[]) ON CONFLICT DO NOTHING",
+            &[&sha, &log_index, &role],
+        )
+        .map(drop)
+    }
+
+    fn insert_nodes(&self, nodes: &[Node]) -> R<()> {
+        let level: Vec<i16> = nodes.iter().map(|n| n.level as i16).collect();
+        let index: Vec<i64> = nodes.iter().map(|n| n.index as i64).collect();
+        let hash: Vec<&[u8]> = nodes.iter().map(|n| n.hash.0.as_slice()).collect();
+        self.exec(
+            "INSERT INTO merkle_nodes (level, idx, hash) SELECT * FROM UNNEST($1::smallint[], $2::bigint[], $3::bytea[])",
+            &[&level, &index, &hash],
+        )
+        .map(drop)
+    }
+
+    fn insert_checkpoint(&self, size: u64, note: &str) -> R<()> {
+        self.exec("INSERT INTO checkpoints (size, note) VALUES ($1, $2)", &[&(size as i64), &note]).map(drop)
+    }
+
+    fn put_timestamp(&self, size: u64, tsa: &str, token: &[u8], time: &str) -> R<()> {
+        self.exec(
+            "INSERT INTO timestamps (size, tsa, token, time) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (size, tsa) DO UPDATE SET token = EXCLUDED.token, time = EXCLUDED.time",
+            &[&(size as i64), &tsa, &token, &time],
+        )
+        .map(drop)
+    }
+
+    fn next_work_id(&self) -> R<WorkId> {
+        let row = self.opt("SELECT COALESCE(MAX(id), 0) + 1 FROM works", &[])?;
+        Ok(row.map_or(1, |r| r.get(0)))
+    }
+
+    fn insert_work(&self, w: &NewWork) -> R<WorkId> {
+        let id = match w.id {
+            Some(id) => id,
+            None => self.next_work_id()?,
+        };
+        self.exec(
+            "INSERT INTO works (id, title, license, registrant, public_key, file_name, sha256, width, height,
+                                registered, pdq_quality, phash, features, thumbnail)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            &[
+                &id,
+                &w.title,
+                &w.license,
+                &w.registrant,
+                &w.public_key,
+                &w.file_name,
+                &w.sha256.0.as_slice(),
+                &(w.width as i32),
+                &(w.height as i32),
+                &w.registered,
+                &(w.pdq_quality as i32),
+                &w.phash,
+                &w.features,
+                &w.thumbnail,
+            ],
+        )?;
+        let variants: Vec<&str> = w.codes.iter().map(|(v, _)| v.as_str()).collect();
+        let codes: Vec<&[u8]> = w.codes.iter().map(|(_, c)| c.as_slice()).collect();
+        self.exec(
+            "INSERT INTO work_codes (work, variant, code) SELECT $1, * FROM UNNEST($2::text[], $3::bytea[])",
+            &[&id, &variants, &codes],
+        )?;
+        Ok(id)
+    }
+}
