@@ -39,16 +39,45 @@ pub(super) struct Pg<C> {
 
 pub(super) type Postgres = Pg<Client>;
 
-/// A PostgreSQL failure as an error naming the database: a lost or refused connection is
-/// `Unavailable`, anything else a database error.
+/// A PostgreSQL failure as an error naming the database: a lost, refused or shut-down
+/// connection is `Unavailable`, anything else a database error with the server's words.
 fn pg_err(shown: &str, e: postgres::Error) -> RegistryError {
-    if e.is_closed() || (e.as_db_error().is_none() && e.code().is_none()) {
+    let text = describe(&e);
+    // SQLSTATE classes 08 (connection exception) and 57 (operator intervention: the server
+    // shutting down or ending the session).
+    let lost = e.is_closed()
+        || e.code().is_some_and(|c| c.code().starts_with("08") || c.code().starts_with("57"))
+        || (e.as_db_error().is_none() && e.code().is_none());
+    if lost {
         RegistryError::Unavailable {
             at: shown.to_owned(),
-            message: format!("the connection to PostgreSQL failed ({e}); nothing of this change was stored"),
+            message: format!(
+                "the connection to PostgreSQL failed ({text}); nothing of this change was stored"
+            ),
         }
     } else {
-        RegistryError::Db { at: shown.to_owned(), error: Box::new(e) }
+        RegistryError::Db { at: shown.to_owned(), error: text.into() }
+    }
+}
+
+/// The server's message with its SQLSTATE, detail and hint, or the client's error and cause
+/// (`postgres::Error` alone displays "db error").
+fn describe(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut text = format!("{} (SQLSTATE {})", db.message(), db.code().code());
+            if let Some(detail) = db.detail() {
+                text.push_str(&format!("; {detail}"));
+            }
+            if let Some(hint) = db.hint() {
+                text.push_str(&format!("; hint: {hint}"));
+            }
+            text
+        }
+        None => match std::error::Error::source(e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        },
     }
 }
 
@@ -64,7 +93,7 @@ impl Postgres {
         config.connect_timeout(Duration::from_secs(10)).keepalives_idle(Duration::from_secs(30));
         let mut client = config.connect(NoTls).map_err(|e| RegistryError::Unavailable {
             at: shown.clone(),
-            message: format!("cannot connect to PostgreSQL: {e}"),
+            message: format!("cannot connect to PostgreSQL: {}", describe(&e)),
         })?;
         // A writer waits for another's transaction as SQLite's busy timeout waits, then fails.
         client.batch_execute("SET lock_timeout = '30s'").map_err(|e| pg_err(&shown, e))?;
@@ -124,8 +153,9 @@ impl Backend for Postgres {
                 RegistryError::Unavailable {
                     at: shown.clone(),
                     message: format!(
-                        "the connection to PostgreSQL was lost while committing ({e}): the change may or may \
-                         not be stored; `handprint log` shows which"
+                        "the connection to PostgreSQL was lost while committing ({}): the change may or may \
+                         not be stored; `handprint log` shows which",
+                        describe(&e)
                     ),
                 }
             } else {

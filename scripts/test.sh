@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The tests, with the programs they use installed from Debian when missing (`openssl ts` for
+# the timestamp tests, poppler's `pdftotext` for the report's text) and a throwaway
+# PostgreSQL cluster, so that every store test runs on SQLite and on PostgreSQL.
+# Usage: scripts/test.sh [NEXTEST ARGS...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+missing=""
+command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
+command -v pdftotext >/dev/null 2>&1 || missing="$missing poppler-utils"
+if [ -n "$missing" ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+fi
+cargo nextest --version >/dev/null 2>&1 || cargo install cargo-nextest --locked
+# Without PostgreSQL a PostgreSQL test fails here instead of being skipped.
+export HANDPRINT_TEST_REQUIRE_POSTGRES=1
+exec scripts/with-postgres.sh cargo nextest run --workspace "$@"
