@@ -488,7 +488,7 @@ impl Tx<'_> {
     }
 
     /// Stores a work with its codes.
-    pub(crate) fn insert_work(&self, work: &NewWork) -> R<WorkId> {
+    pub fn insert_work(&self, work: &NewWork) -> R<WorkId> {
         self.w.insert_work(work)
     }
 }
