@@ -534,7 +534,7 @@ fn summary(e: &SignedEvent) -> String {
         }
         EventKind::Imported => format!("{} ({})", s(&d["file"]["name"]), s(&d["what"])),
         EventKind::Note => clip(s(&d["text"])),
-        EventKind::Sealed => s(&d["title"]),
+        EventKind::Sealed | EventKind::Registered => s(&d["title"]),
     }
 }
 

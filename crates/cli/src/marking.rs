@@ -73,10 +73,11 @@ fn embed(home: &Path, args: EmbedArgs) -> anyhow::Result<ExitCode> {
         (None, Some(id)) => {
             let store = existing_store(home)?
                 .context("no registry here: register the work first (`handprint register`)")?;
-            store
+            let work = store
                 .work(id)?
                 .with_context(|| format!("no work {id} in the registry (see `handprint works`)"))?;
-            id as u64
+            // Works registered before watermark IDs were derived from keys carry their ID.
+            work.watermark_id.unwrap_or(id as u64)
         }
         (None, None) => unreachable!("clap requires one"),
     };
@@ -110,7 +111,7 @@ fn detect(home: &Path, args: DetectArgs) -> anyhow::Result<ExitCode> {
             }
             Ok(d) => {
                 let work = match (&store, d.payload) {
-                    (Some(s), Some(p)) => i64::try_from(p).ok().map(|id| s.work(id)).transpose()?.flatten(),
+                    (Some(s), Some(p)) => s.work_by_watermark(p)?,
                     _ => None,
                 };
                 if args.json {

@@ -143,7 +143,7 @@ pub fn seal(home: &Path, args: SealArgs) -> anyhow::Result<ExitCode> {
         );
         println!(
             "  watermark: payload {:016x}, PSNR {} dB",
-            sealed.work.id,
+            sealed.work.watermark_id.unwrap_or_default(),
             rounded(sealed.psnr.unwrap_or(f64::NAN), 2)
         );
         println!(

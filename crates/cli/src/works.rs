@@ -24,7 +24,8 @@ const SCAN_EXTENSIONS: [&str; 5] = ["png", "jpg", "jpeg", "webp", "gif"];
 /// Stores the work's title, licence, your name and key, the file's SHA-256, a thumbnail and
 /// its fingerprints: PDQ in its eight rotations and mirrors, PDQ without uniform borders,
 /// pHash, and 256 local features that find crops, rotations and partial overlays. The image
-/// file itself is not copied. Registering the same file again reports the existing work.
+/// file itself is not copied. A signed `registered` event in the project's journal records
+/// it, like every other change. Registering the same file again reports the existing work.
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct RegisterArgs {
@@ -36,6 +37,10 @@ pub struct RegisterArgs {
     /// Its licence, as you want reusers to see it (an SPDX id such as CC-BY-4.0, or a URL).
     #[arg(long)]
     license: Option<String>,
+    /// The project whose journal records the registration (default: `works`, created on
+    /// first use).
+    #[arg(long, short)]
+    project: Option<String>,
     #[arg(long)]
     json: bool,
 }
@@ -126,9 +131,12 @@ fn work_json(w: &Work) -> Value {
 }
 
 pub fn register(home: &Path, args: RegisterArgs) -> anyhow::Result<ExitCode> {
-    let mut reg = Registry::open(home)?;
+    let reg = Registry::open(home)?;
     let scanned = scan_file(&args.image, &Limits::default())?;
-    let (work, new) = match reg.store.register(&scanned, &args.title, args.license.as_deref(), &reg.public)? {
+    let id = crate::journal::signer(&reg)?;
+    let registered =
+        reg.register(&id, args.project.as_deref(), &scanned, &args.title, args.license.as_deref())?;
+    let (work, new) = match registered {
         Registration::New(w) => (w, true),
         Registration::Already(w) => (w, false),
     };

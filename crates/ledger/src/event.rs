@@ -31,6 +31,8 @@ pub enum EventKind {
     Note,
     /// A final work was sealed.
     Sealed,
+    /// A finished image was registered as a work (fingerprinted, not watermarked).
+    Registered,
 }
 
 impl EventKind {
@@ -44,6 +46,7 @@ impl EventKind {
             EventKind::Imported => "imported",
             EventKind::Note => "note",
             EventKind::Sealed => "sealed",
+            EventKind::Registered => "registered",
         }
     }
 }

@@ -132,7 +132,8 @@ fn main() {
             },
             fingerprint: f.clone(),
         };
-        store.register(&scanned, &format!("work {i}"), None, &by).unwrap();
+        let work = registry::works::NewWork::from_scanned(None, &scanned, &format!("work {i}"), None, &by);
+        store.transaction(|tx| tx.insert_work(&work)).unwrap();
         prints.push(f);
     }
     let register = n as f64 / t.elapsed().as_secs_f64();

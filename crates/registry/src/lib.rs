@@ -15,6 +15,7 @@ pub mod store;
 pub mod timestamps;
 pub mod verify_image;
 pub mod watch;
+pub mod watermark_id;
 pub mod works;
 
 use std::path::{Path, PathBuf};

@@ -374,7 +374,9 @@ impl Registry {
             }
             // The event names the image data it seals (watermark in, before any label or
             // manifest is written), so that its proof cannot be moved into another image.
-            let mut marking = mark(input, &bytes, work_id as u64, o.visible_label)?;
+            let nonce = crate::watermark_id::new_nonce();
+            let watermark_id = crate::watermark_id::derive(&signer.key.verifying_key(), &nonce);
+            let mut marking = mark(input, &bytes, watermark_id, o.visible_label)?;
             let plain = marking.encode(input, None)?;
             let image_data = crate::binding::image_data_sha256(&plain).map_err(|e| fail(input, e))?;
             let mut data = json!({
@@ -383,7 +385,11 @@ impl Registry {
                 "title": o.title,
                 "file": read.info,
                 "source_type": source_type.iri(),
-                "watermark": {"alg": credentials::WATERMARK_ALG, "payload": format!("{work_id:016x}")},
+                "watermark": {
+                    "alg": credentials::WATERMARK_ALG,
+                    "payload": format!("{watermark_id:016x}"),
+                    "id_nonce": hex::encode(nonce),
+                },
                 "summary": summary,
             });
             if let Some(l) = o.license {
@@ -463,7 +469,9 @@ impl Registry {
             let signed = credentials::sign_with(&marked, format, &seal, &chain, timestamper.as_ref())
                 .map_err(|e| fail(input, e.to_string()))?;
             let scanned = Scanned::from_bytes(&output, &signed, &Limits::default())?;
-            tx.insert_work(&crate::works::NewWork::from_scanned(Some(work_id), &scanned, o.title, o.license, &identity))?;
+            let mut work = crate::works::NewWork::from_scanned(Some(work_id), &scanned, o.title, o.license, &identity);
+            work.watermark_id = Some(watermark_id);
+            tx.insert_work(&work)?;
             std::fs::write(&tmp_out, &signed).map_err(|e| RegistryError::io(&tmp_out, e))?;
             Ok((work_id, event, size, embedded.psnr, imported))
         });

@@ -196,6 +196,19 @@ fn binding_problems(e: &SignedEvent, assertion: &Value, carrier: &Carrier) -> Ve
         }
         (None, _) => problems.push("the sealed event names no watermark".into()),
     }
+    // Since watermark IDs are derived from the author's key, an ID the key does not give
+    // was taken from another creator's work. (Older seals carry no nonce.)
+    if let (Some(id), Some(nonce)) = (payload, data["watermark"]["id_nonce"].as_str()) {
+        let key = B64
+            .decode(&e.event.author)
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .and_then(|b| ed25519_dalek::VerifyingKey::from_bytes(&b).ok());
+        let derived = u64::from_str_radix(id, 16).ok().zip(key);
+        if !derived.is_some_and(|(id, key)| crate::watermark_id::belongs_to(id, &key, nonce)) {
+            problems.push(format!("the watermark ID {id} is not derived from the author's key"));
+        }
+    }
     problems
 }
 
@@ -306,7 +319,7 @@ pub fn verify_image_with(
     let (mut work, mut fingerprint) = (None, None);
     if let Some(Registered { store, catalog }) = registered {
         if let Some(p) = detection.as_ref().and_then(|d| d.payload) {
-            work = store.work(p as i64)?;
+            work = store.work_by_watermark(p)?;
         }
         // Fingerprinted only when there is a catalog to look it up in.
         let found =

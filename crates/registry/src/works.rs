@@ -13,8 +13,12 @@ use fingerprint::prints::{self, Fingerprint};
 use ledger::Hash;
 use serde::Serialize;
 
-use crate::identity::PublicIdentity;
-use crate::{RegistryError, Store};
+use ledger::{Draft, EventKind};
+use serde_json::json;
+
+use crate::identity::{Identity, PublicIdentity};
+use crate::store::Pending;
+use crate::{Registry, RegistryError, Store};
 
 /// The largest image file `register`, `search` and `scan` read.
 pub const MAX_IMAGE_FILE: u64 = 256 << 20;
@@ -35,6 +39,16 @@ pub struct Work {
     pub width: u32,
     pub height: u32,
     pub registered: String,
+    /// The ID its watermark carries (sealed works; see [`crate::watermark_id`]).
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "hex_id")]
+    pub watermark_id: Option<u64>,
+}
+
+fn hex_id<S: serde::Serializer>(id: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+    match id {
+        Some(id) => s.serialize_str(&format!("{id:016x}")),
+        None => s.serialize_none(),
+    }
 }
 
 /// An image file read, decoded within limits and fingerprinted.
@@ -69,27 +83,77 @@ pub enum Registration {
     Already(Work),
 }
 
-impl Store {
-    /// Registers `scanned` as a work. The work and its codes are written in one transaction.
+/// The project `register` records into when none is named; created on first use.
+pub const DEFAULT_PROJECT: &str = "works";
+
+impl Registry {
+    /// Registers `scanned` as a work of `project` (default [`DEFAULT_PROJECT`]): the work
+    /// with its codes, and a signed `registered` event naming it, in one transaction.
+    /// Registering the same file again returns the existing work and writes nothing.
     pub fn register(
         &self,
+        signer: &Identity,
+        project: Option<&str>,
         scanned: &Scanned,
         title: &str,
         license: Option<&str>,
-        by: &PublicIdentity,
     ) -> Result<Registration, RegistryError> {
         if title.trim().is_empty() {
             return Err(RegistryError::Invalid("a work needs a title (--title)".into()));
         }
-        if let Some(work) = self.work_by_sha256(&scanned.sha256)? {
+        if let Some(work) = self.store.work_by_sha256(&scanned.sha256)? {
             return Ok(Registration::Already(work));
         }
-        let new = NewWork::from_scanned(None, scanned, title, license, by);
-        let id = self.transaction(|tx| tx.insert_work(&new))?;
-        let work = self.work(id)?.ok_or_else(|| RegistryError::Store(format!("work {id} vanished")))?;
+        let project = match project {
+            Some(p) => p,
+            None => {
+                self.create_project(DEFAULT_PROJECT)?;
+                DEFAULT_PROJECT
+            }
+        };
+        let mut new = NewWork::from_scanned(None, scanned, title, license, &self.public);
+        // An ID for the watermark `watermark embed --work` puts in copies of it.
+        let nonce = crate::watermark_id::new_nonce();
+        let watermark_id = crate::watermark_id::derive(&signer.key.verifying_key(), &nonce);
+        new.watermark_id = Some(watermark_id);
+        let f = &scanned.fingerprint;
+        let id = self.store.transaction(|tx| {
+            if !tx.view().project_exists(project)? {
+                return Err(RegistryError::NoProject(project.into()));
+            }
+            let id = tx.insert_work(&new)?;
+            let mut data = json!({
+                "work": id,
+                "title": title,
+                "file": {
+                    "name": new.file_name,
+                    "sha256": scanned.sha256,
+                    "image_format": scanned.decoded.format.name(),
+                    "width": f.width,
+                    "height": f.height,
+                },
+                "pdq": f.pdq.original.to_hex(),
+                "pdq_quality": f.pdq.quality,
+                "watermark": {
+                    "alg": credentials::WATERMARK_ALG,
+                    "payload": format!("{watermark_id:016x}"),
+                    "id_nonce": hex::encode(nonce),
+                },
+            });
+            if let Some(l) = license {
+                data["license"] = json!(l);
+            }
+            let draft =
+                Draft { project: project.into(), kind: EventKind::Registered, data, derived_from: vec![] };
+            tx.append(&signer.key, vec![Pending { draft, files: vec![(scanned.sha256, "input")] }])?;
+            Ok(id)
+        })?;
+        let work = self.store.work(id)?.ok_or_else(|| RegistryError::Store(format!("work {id} vanished")))?;
         Ok(Registration::New(work))
     }
+}
 
+impl Store {
     /// The work's stored thumbnail, decoded.
     pub fn thumbnail(&self, id: WorkId) -> Result<decode::Rgb, RegistryError> {
         let png = self.thumbnail_png(id)?;
@@ -127,6 +191,8 @@ impl Store {
 pub struct NewWork {
     /// The ID to store it under (a seal names its work before storing it); next free if none.
     pub id: Option<WorkId>,
+    /// The ID its watermark carries, unique in the store (sealed works).
+    pub watermark_id: Option<u64>,
     pub title: String,
     pub license: Option<String>,
     pub registrant: String,
@@ -158,6 +224,7 @@ impl NewWork {
         let image = &scanned.decoded.image;
         NewWork {
             id,
+            watermark_id: None,
             title: title.to_owned(),
             license: license.map(str::to_owned),
             registrant: by.name.clone(),

@@ -120,6 +120,7 @@ on_both!(
     another_key_cannot_append,
     a_newer_schema_is_refused_untouched,
     reopening_migrates_nothing_and_keeps_everything,
+    a_watermark_id_names_one_work,
 );
 
 /// Record, choose, edit, import, note, register, seal, prove, export: everything stored is
@@ -178,13 +179,12 @@ fn the_whole_story(mut s: Setup) {
         &fingerprint::decode::Limits::default(),
     )
     .unwrap();
-    let registered =
-        match s.reg.store.register(&scanned, "Red fox", Some("CC-BY-4.0"), &s.reg.public).unwrap() {
-            registry::works::Registration::New(w) => w,
-            other => panic!("{other:?}"),
-        };
+    let registered = match s.reg.register(&s.id, None, &scanned, "Red fox", Some("CC-BY-4.0")).unwrap() {
+        registry::works::Registration::New(w) => w,
+        other => panic!("{other:?}"),
+    };
     assert!(matches!(
-        s.reg.store.register(&scanned, "Red fox", None, &s.reg.public).unwrap(),
+        s.reg.register(&s.id, None, &scanned, "Red fox", None).unwrap(),
         registry::works::Registration::Already(w) if w.id == registered.id
     ));
     let sealed_path = s.dir.path().join("sealed.png");
@@ -299,8 +299,8 @@ fn a_newer_schema_is_refused_untouched(mut s: Setup) {
     assert!(err.to_string().contains("newer than this handprint understands"), "{err}");
     assert_eq!(err.kind(), ErrorKind::Damaged);
     match &s.database {
-        Database::Sqlite(_) => s.sql("PRAGMA user_version = 3"),
-        Database::Postgres(_) => s.sql("UPDATE handprint_schema SET version = 3"),
+        Database::Sqlite(_) => s.sql("PRAGMA user_version = 4"),
+        Database::Postgres(_) => s.sql("UPDATE handprint_schema SET version = 4"),
     }
     assert_eq!(Store::connect(&s.database).unwrap().events(None).unwrap().len(), 1, "nothing was lost");
 }
@@ -350,4 +350,33 @@ fn a_connection_lost_mid_append_stores_nothing() {
     assert_eq!(fresh.checkpoints().unwrap().len(), 1);
     let v = fresh.verify(&s.reg.public.verifying_key().unwrap()).unwrap();
     assert!(v.findings.is_empty());
+}
+
+/// Two works never carry one watermark ID: the second is refused as a conflict, and nothing
+/// of it is stored.
+fn a_watermark_id_names_one_work(mut s: Setup) {
+    let mut generations = fixtures::project::write_round(&s.files, 0, 2).unwrap();
+    let limits = fingerprint::decode::Limits::default();
+    let first = registry::works::scan_file(&generations[0], &limits).unwrap();
+    let registry::works::Registration::New(work) =
+        s.reg.register(&s.id, None, &first, "First", None).unwrap()
+    else {
+        panic!("new")
+    };
+    let id = work.watermark_id.expect("a registered work has a watermark ID");
+    assert_eq!(s.reg.store.work_by_watermark(id).unwrap(), Some(work.clone()));
+    // The registered event names the ID and the nonce it derives from, under the author's key.
+    let event = s.reg.store.events(Some("works")).unwrap().pop().unwrap();
+    assert_eq!(event.event.kind, ledger::EventKind::Registered);
+    assert_eq!(event.event.data["work"], work.id);
+    let nonce = event.event.data["watermark"]["id_nonce"].as_str().unwrap();
+    assert!(registry::watermark_id::belongs_to(id, &s.reg.public.verifying_key().unwrap(), nonce));
+
+    let second = registry::works::scan_file(&generations.pop().unwrap(), &limits).unwrap();
+    let mut clash = registry::works::NewWork::from_scanned(None, &second, "Second", None, &s.reg.public);
+    clash.watermark_id = Some(id);
+    let err = s.reg.store.transaction(|tx| tx.insert_work(&clash)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    assert!(err.to_string().contains(&format!("watermark ID {id:016x} is already another work's")), "{err}");
+    assert_eq!(s.reg.store.works().unwrap().len(), 1);
 }

@@ -125,6 +125,15 @@ pub(crate) struct EventRow<'a> {
 pub(crate) enum WorkKey<'a> {
     Id(WorkId),
     Sha256(&'a Hash),
+    Watermark(u64),
+}
+
+/// The conflict of a watermark ID already carried by another work of the store.
+pub(crate) fn watermark_taken(id: u64) -> RegistryError {
+    RegistryError::Conflict(format!(
+        "watermark ID {id:016x} is already another work's in this registry: refused (a watermark must name \
+         one work); seal the image again for a new ID"
+    ))
 }
 
 /// What a backend reads. Event and node bytes come back as stored: the protocol checks them.
@@ -328,6 +337,11 @@ impl Store {
 
     pub fn work_by_sha256(&self, sha256: &Hash) -> R<Option<Work>> {
         self.backend.work(WorkKey::Sha256(sha256))
+    }
+
+    /// The work whose watermark carries `id`.
+    pub fn work_by_watermark(&self, id: u64) -> R<Option<Work>> {
+        self.backend.work(WorkKey::Watermark(id))
     }
 
     pub fn works(&self) -> R<Vec<Work>> {

@@ -21,10 +21,11 @@ use crate::RegistryError;
 use crate::works::{NewWork, Work};
 
 /// The schema, one step per version: version N has run the first N.
-const MIGRATIONS: [&str; 3] = [
+const MIGRATIONS: [&str; 4] = [
     include_str!("../../migrations/postgres/0001_journal.sql"),
     include_str!("../../migrations/postgres/0002_timestamps.sql"),
     include_str!("../../migrations/postgres/0003_works.sql"),
+    include_str!("../../migrations/postgres/0004_watermark_ids.sql"),
 ];
 const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
 
@@ -179,11 +180,12 @@ fn work_from_row(row: &postgres::Row) -> R<Work> {
         width: row.get::<_, i32>(7) as u32,
         height: row.get::<_, i32>(8) as u32,
         registered: row.get(9),
+        watermark_id: row.get::<_, Option<i64>>(10).map(|id| id as u64),
     })
 }
 
 const WORK_COLUMNS: &str =
-    "id, title, license, registrant, public_key, file_name, sha256, width, height, registered";
+    "id, title, license, registrant, public_key, file_name, sha256, width, height, registered, watermark_id";
 
 impl<C: GenericClient> Pg<C> {
     fn err(&self) -> impl Fn(postgres::Error) -> RegistryError + '_ {
@@ -324,6 +326,8 @@ impl<C: GenericClient> Read for Pg<C> {
             }
             WorkKey::Sha256(sha) => self
                 .opt(&format!("SELECT {WORK_COLUMNS} FROM works WHERE sha256 = $1"), &[&sha.0.as_slice()])?,
+            WorkKey::Watermark(id) => self
+                .opt(&format!("SELECT {WORK_COLUMNS} FROM works WHERE watermark_id = $1"), &[&(id as i64)])?,
         };
         row.as_ref().map(work_from_row).transpose()
     }
@@ -423,10 +427,11 @@ impl<C: GenericClient> Write for Pg<C> {
             Some(id) => id,
             None => self.next_work_id()?,
         };
-        self.exec(
+        self.borrow()?
+            .execute(
             "INSERT INTO works (id, title, license, registrant, public_key, file_name, sha256, width, height,
-                                registered, pdq_quality, phash, features, thumbnail)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                                registered, pdq_quality, phash, features, thumbnail, watermark_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
             &[
                 &id,
                 &w.title,
@@ -442,8 +447,17 @@ impl<C: GenericClient> Write for Pg<C> {
                 &w.phash,
                 &w.features,
                 &w.thumbnail,
+                &w.watermark_id.map(|id| id as i64),
             ],
-        )?;
+        )
+        .map_err(|e| match (e.code(), w.watermark_id) {
+            (Some(&postgres::error::SqlState::UNIQUE_VIOLATION), Some(id))
+                if e.as_db_error().and_then(|d| d.constraint()) == Some("works_watermark_id") =>
+            {
+                super::watermark_taken(id)
+            }
+            _ => pg_err(&self.shown, e),
+        })?;
         let variants: Vec<&str> = w.codes.iter().map(|(v, _)| v.as_str()).collect();
         let codes: Vec<&[u8]> = w.codes.iter().map(|(_, c)| c.as_slice()).collect();
         self.exec(

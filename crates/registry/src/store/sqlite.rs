@@ -14,10 +14,11 @@ use crate::RegistryError;
 use crate::works::{NewWork, Work};
 
 /// The schema, one step per version: `user_version` N has run the first N.
-const MIGRATIONS: [&str; 3] = [
+const MIGRATIONS: [&str; 4] = [
     include_str!("../../migrations/sqlite/0001_journal.sql"),
     include_str!("../../migrations/sqlite/0002_timestamps.sql"),
     include_str!("../../migrations/sqlite/0003_works.sql"),
+    include_str!("../../migrations/sqlite/0004_watermark_ids.sql"),
 ];
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -137,7 +138,7 @@ impl Backend for Sqlite {
 }
 
 const WORK_COLUMNS: &str =
-    "id, title, license, registrant, public_key, file_name, sha256, width, height, registered";
+    "id, title, license, registrant, public_key, file_name, sha256, width, height, registered, watermark_id";
 
 fn work_from_row(row: &rusqlite::Row) -> rusqlite::Result<Work> {
     let sha: Vec<u8> = row.get(6)?;
@@ -154,6 +155,7 @@ fn work_from_row(row: &rusqlite::Row) -> rusqlite::Result<Work> {
         width: row.get(7)?,
         height: row.get(8)?,
         registered: row.get(9)?,
+        watermark_id: row.get::<_, Option<i64>>(10)?.map(|id| id as u64),
     })
 }
 
@@ -315,6 +317,11 @@ impl Read for Sqlite {
                 [sha.0.as_slice()],
                 work_from_row,
             ),
+            WorkKey::Watermark(id) => self.conn.query_row(
+                &format!("SELECT {WORK_COLUMNS} FROM works WHERE watermark_id = ?1"),
+                [id as i64],
+                work_from_row,
+            ),
         };
         found.optional().map_err(|e| self.err(e))
     }
@@ -437,8 +444,8 @@ impl Write for Sqlite {
         self.conn
             .execute(
                 "INSERT INTO works (id, title, license, registrant, public_key, file_name, sha256, width, height,
-                                    registered, pdq_quality, phash, features, thumbnail)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                                    registered, pdq_quality, phash, features, thumbnail, watermark_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                 params![
                     w.id,
                     w.title,
@@ -454,9 +461,10 @@ impl Write for Sqlite {
                     w.phash,
                     w.features,
                     w.thumbnail,
+                    w.watermark_id.map(|id| id as i64),
                 ],
             )
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| watermark_clash(e, w).unwrap_or_else(|e| self.err(e)))?;
         let id = self.conn.last_insert_rowid();
         let mut st = self
             .conn
@@ -466,6 +474,18 @@ impl Write for Sqlite {
             st.execute(params![id, variant, code]).map_err(|e| self.err(e))?;
         }
         Ok(id)
+    }
+}
+
+/// A watermark ID already taken, as the conflict it is.
+fn watermark_clash(e: rusqlite::Error, w: &NewWork) -> Result<RegistryError, rusqlite::Error> {
+    match (&e, w.watermark_id) {
+        (rusqlite::Error::SqliteFailure(f, Some(m)), Some(id))
+            if f.code == rusqlite::ErrorCode::ConstraintViolation && m.contains("watermark_id") =>
+        {
+            Ok(super::watermark_taken(id))
+        }
+        _ => Err(e),
     }
 }
 
