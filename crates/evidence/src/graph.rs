@@ -1,9 +1,12 @@
-//! The derivation graph as SVG: one row per event in log order, lanes for branches (as
-//! `git log --graph` draws history), so that hundreds of generations stay legible.
+//! The derivation graph's shape and colours, and its SVG: one row per event in log order,
+//! lanes for branches (as `git log --graph` draws history), so that hundreds of generations
+//! stay legible. The document (document.rs) holds the graph; html.rs draws it as SVG here,
+//! pdf.rs draws it on pages.
 
 use std::collections::HashMap;
 use std::fmt::Write;
 
+use crate::document::{Graph, GraphNode};
 use crate::facts::Facts;
 
 const ROW: f32 = 22.0;
@@ -40,12 +43,12 @@ pub(crate) fn colour(kind: &str, verdict: Option<&str>) -> Rgb {
     }
 }
 
-fn hex((r, g, b): Rgb) -> String {
-    format!("#{r:02x}{g:02x}{b:02x}")
+fn hex(c: Rgb) -> String {
+    crate::document::Colour::from(c).hex()
 }
 
 /// Each node's parents (rows), in the order of the edges.
-pub(crate) fn parents(f: &Facts) -> Vec<Vec<usize>> {
+fn parents(f: &Facts) -> Vec<Vec<usize>> {
     let row_of: HashMap<u64, usize> = f.nodes.iter().enumerate().map(|(i, n)| (n.log_index, i)).collect();
     let mut parents = vec![Vec::new(); f.nodes.len()];
     for e in &f.edges {
@@ -92,25 +95,23 @@ pub(crate) fn lanes(f: &Facts) -> (Vec<usize>, usize) {
     (lane, occupant.len().max(1))
 }
 
-/// The graph; `thumbnails` (data URIs by SHA-256) are drawn beside their events.
-pub fn svg(f: &Facts, thumbnails: &HashMap<String, String>) -> String {
-    let (lane, width_lanes) = lanes(f);
-    let shown = |n: &crate::facts::Node| {
-        n.sha256.as_ref().and_then(|h| thumbnails.get(h)).filter(|u| is_png_data_uri(u))
-    };
-    let row = if f.nodes.iter().any(|n| shown(n).is_some()) { THUMB_ROW } else { ROW };
-    let row_of: HashMap<u64, usize> = f.nodes.iter().enumerate().map(|(i, n)| (n.log_index, i)).collect();
-    let x = |i: usize| 10.0 + lane[i] as f32 * LANE;
+/// The graph as SVG. Its texts are the document's (already free of deceptive characters),
+/// escaped here for XML.
+pub fn svg(g: &Graph) -> String {
+    fn shown(n: &GraphNode) -> Option<&String> {
+        n.thumbnail.as_ref().filter(|u| is_png_data_uri(u))
+    }
+    let row = if g.nodes.iter().any(|n| shown(n).is_some()) { THUMB_ROW } else { ROW };
+    let x = |i: usize| 10.0 + g.nodes[i].lane as f32 * LANE;
     let y = |i: usize| row / 2.0 + 3.0 + i as f32 * row;
-    let thumb_x = 20.0 + width_lanes as f32 * LANE;
+    let thumb_x = 20.0 + g.lanes as f32 * LANE;
     let text_x = thumb_x + if row == THUMB_ROW { row } else { 0.0 };
-    let (w, h) = (text_x + 620.0, 6.0 + f.nodes.len() as f32 * row);
+    let (w, h) = (text_x + 620.0, 6.0 + g.nodes.len() as f32 * row);
     let mut out = format!(
         r#"<svg xmlns="http://www.w3.org/2000/svg" class="graph" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="12">"#
     );
-    for e in &f.edges {
-        let (Some(&a), Some(&b)) = (row_of.get(&e.from), row_of.get(&e.to)) else { continue };
-        let strong = f.nodes[a].in_lineage && f.nodes[b].in_lineage;
+    for e in g.edges.iter().filter(|e| e.from < g.nodes.len() && e.to < g.nodes.len()) {
+        let (a, b) = (e.from, e.to);
         let _ = write!(
             out,
             r#"<path d="M{} {} C{} {} {} {} {} {}" fill="none" stroke="{}" stroke-width="{}"><title>{}</title></path>"#,
@@ -122,29 +123,24 @@ pub fn svg(f: &Facts, thumbnails: &HashMap<String, String>) -> String {
             y(a) + row / 2.0,
             x(b),
             y(b),
-            hex(if strong { LINEAGE_EDGE } else { OTHER_EDGE }),
-            if strong { 2.5 } else { 1.2 },
+            hex(if e.in_lineage { LINEAGE_EDGE } else { OTHER_EDGE }),
+            if e.in_lineage { 2.5 } else { 1.2 },
             escape(&e.relation)
         );
     }
-    for (i, n) in f.nodes.iter().enumerate() {
-        let c = hex(colour(n.kind, n.verdict));
-        let r = if n.kind == "sealed" { 6.5 } else { 4.5 };
+    for (i, n) in g.nodes.iter().enumerate() {
+        let r = if n.sealed { 6.5 } else { 4.5 };
         let _ = write!(
             out,
-            r#"<circle cx="{}" cy="{}" r="{r}" fill="{c}" stroke="{}" stroke-width="{}"/>"#,
+            r#"<circle cx="{}" cy="{}" r="{r}" fill="{}" stroke="{}" stroke-width="{}"/>"#,
             x(i),
             y(i),
+            n.colour.hex(),
             if n.in_lineage { "#000" } else { "#fff" },
             if n.in_lineage { 1.5 } else { 0.5 }
         );
-        let verdict = match n.verdict {
-            Some("selected") => " ✓ selected",
-            Some("rejected") => " ✗ rejected",
-            _ => "",
-        };
         if let Some(uri) = shown(n) {
-            // A data URI made by handprint from base64: nothing in it needs escaping.
+            // A PNG data URI (checked above): nothing in it needs escaping.
             let _ = write!(
                 out,
                 r#"<image x="{thumb_x}" y="{}" width="{}" height="{}" href="{uri}" preserveAspectRatio="xMidYMid meet"/>"#,
@@ -153,17 +149,13 @@ pub fn svg(f: &Facts, thumbnails: &HashMap<String, String>) -> String {
                 row - 4.0
             );
         }
-        let label: String = n.label.chars().take(60).collect();
         let _ = write!(
             out,
-            r#"<text x="{text_x}" y="{}" fill="{}"{}>#{} {} {}{}</text>"#,
+            r#"<text x="{text_x}" y="{}" fill="{}"{}>{}</text>"#,
             y(i) + 4.0,
             if n.in_lineage { "#000" } else { "#555" },
             if n.in_lineage { r#" font-weight="bold""# } else { "" },
-            n.log_index,
-            n.kind,
-            escape(&label),
-            verdict
+            escape(&n.text)
         );
     }
     out.push_str("</svg>");

@@ -1,10 +1,11 @@
 //! The evidence of human authorship: facts derived from a project's journal, their bearing
 //! on the standards courts and offices have applied (no verdict), and the report a person
-//! reads: one self-contained HTML file and its PDF twin.
+//! reads: one document (document.rs) rendered as a self-contained HTML file and its PDF twin.
 //!
 //! This crate reads events and writes documents; it never touches the store.
 
 pub mod assessment;
+pub mod document;
 pub mod facts;
 mod graph;
 mod html;
@@ -13,6 +14,7 @@ mod pdf;
 use serde::Serialize;
 
 pub use assessment::{Assessment, Jurisdiction, assess};
+pub use document::Document;
 pub use facts::{Facts, facts};
 
 /// The `format` of the report's JSON twin.
@@ -73,26 +75,7 @@ impl Report {
         jurisdictions: &[Jurisdiction],
         generated_at: String,
     ) -> Report {
-        let mut limits = Vec::new();
-        if !integrity.journal_verified {
-            limits.push(
-                "The journal did not verify: nothing in this report can be called proven until the findings \
-                 under Integrity are explained."
-                    .into(),
-            );
-        }
-        if facts.counts.generations == 0 {
-            limits.push(
-                "The journal holds no generation for this work: it was imported from elsewhere, so the \
-                 creative process before it cannot be shown."
-                    .into(),
-            );
-        }
-        if facts.sealed.is_none() {
-            limits.push(
-                "The work is not sealed: there is no sealed event to tie an image to this journal.".into(),
-            );
-        }
+        let limits = document::limits(&facts, &integrity);
         let assessment = assess(&facts, &integrity, jurisdictions);
         Report {
             format: REPORT_FORMAT,
@@ -107,15 +90,20 @@ impl Report {
         }
     }
 
+    /// The report's content, ready to be laid out (the HTML and the PDF render it).
+    pub fn document(&self) -> Document {
+        document::document(self)
+    }
+
     /// The report as one self-contained HTML document (no network, no scripts).
     pub fn html(&self) -> Result<String, EvidenceError> {
-        html::render(self)
+        html::render(&self.document())
     }
 
     /// The report as PDF (A4, its font's used glyphs embedded), with the characters the
     /// font lacks (drawn as boxes there; the HTML shows them).
     pub fn pdf(&self) -> Result<(Vec<u8>, Vec<char>), EvidenceError> {
-        pdf::render(self)
+        pdf::render(&self.document())
     }
 }
 
