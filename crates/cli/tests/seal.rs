@@ -73,7 +73,7 @@ fn a_sealed_work_verifies_and_its_stripped_copy_is_still_named() {
     assert!(m["ingredients"].as_array().unwrap().iter().any(|i| i["title"] == "00002.png"), "{m}");
     assert_eq!(v["journal"]["verified"], true, "{v}");
     assert_eq!(v["journal"]["work"], work);
-    assert_eq!(v["watermark"]["payload"], format!("{work:016x}"));
+    assert_eq!(v["watermark"]["payload"], sealed["work"]["watermark_id"], "the ID derived from the key");
     assert_eq!(v["work"]["title"], "Spring breeze");
     assert_eq!(v["aigc"]["Label"], "1");
     assert_eq!(v["aigc"]["ProduceID"], format!("handprint:work:{work}"));
@@ -175,7 +175,7 @@ fn a_file_from_elsewhere_needs_import_and_a_jpeg_seals_as_jpeg() {
     assert_eq!(v["c2pa"]["status"], "trusted", "{v}");
     assert_eq!(v["format"], "image/jpeg");
     assert_eq!(v["journal"]["verified"], true);
-    assert_eq!(v["watermark"]["payload"], format!("{:016x}", sealed["work"]["id"].as_i64().unwrap()));
+    assert_eq!(v["watermark"]["payload"], sealed["work"]["watermark_id"]);
     // The explicit label: a dark box in the bottom-right corner, said in the manifest.
     let labelled =
         fingerprint::decode::decode(&std::fs::read(&out_path).unwrap(), &Default::default()).unwrap().image;
@@ -241,7 +241,7 @@ fn a_webp_seals_as_webp_and_a_damaged_manifest_is_reported_not_fatal() {
     assert_eq!(v["c2pa"]["status"], "trusted", "{v}");
     assert_eq!(v["format"], "image/webp");
     assert_eq!(v["journal"]["verified"], true, "the proof is bound to a WebP's image data too: {v}");
-    assert_eq!(v["watermark"]["payload"], format!("{:016x}", sealed["work"]["id"].as_i64().unwrap()));
+    assert_eq!(v["watermark"]["payload"], sealed["work"]["watermark_id"]);
     assert_eq!(v["aigc"]["Label"], "1");
 
     // Bytes in the middle of the manifest store overwritten: reported, exit 1, the rest read.
