@@ -263,23 +263,42 @@ pub fn verify_image(
     verify_image_with(path, registered, &VerifyOptions { trust_anchors, fetch_remote: false })
 }
 
-/// Checks one image, as [`VerifyOptions`] say.
+/// Checks one image file, as [`VerifyOptions`] say.
 pub fn verify_image_with(
     path: &Path,
     registered: Option<&Registered>,
     options: &VerifyOptions,
 ) -> Result<ImageVerdict, RegistryError> {
+    let bytes = crate::read_limited(path, MAX_IMAGE_FILE)?;
+    verify_image_bytes(path, &bytes, registered, options)
+}
+
+/// Checks one image given as bytes (an upload, a fetched copy); `name` is how messages and
+/// the verdict name it.
+pub fn verify_image_bytes(
+    name: &Path,
+    bytes: &[u8],
+    registered: Option<&Registered>,
+    options: &VerifyOptions,
+) -> Result<ImageVerdict, RegistryError> {
+    let path = name;
     let trust_anchors = options.trust_anchors;
     let fail = |m: String| RegistryError::File { path: path.into(), message: m };
-    let bytes = crate::read_limited(path, MAX_IMAGE_FILE)?;
-    let format = Format::sniff(&bytes).ok_or_else(|| fail("not a JPEG, PNG or WebP image".into()))?;
-    let mut c2pa = credentials::read(&bytes, format, trust_anchors).map_err(|e| fail(e.to_string()))?;
+    if bytes.len() as u64 > MAX_IMAGE_FILE {
+        return Err(fail(format!(
+            "{} bytes: larger than the {} MiB handprint reads",
+            bytes.len(),
+            MAX_IMAGE_FILE >> 20
+        )));
+    }
+    let format = Format::sniff(bytes).ok_or_else(|| fail("not a JPEG, PNG or WebP image".into()))?;
+    let mut c2pa = credentials::read(bytes, format, trust_anchors).map_err(|e| fail(e.to_string()))?;
     if options.fetch_remote
         && let Some(remote) = c2pa.remote.clone().filter(|r| !r.fetched)
     {
         match fetch_remote_manifest(&remote.url) {
             Ok(store) => {
-                c2pa = credentials::read_remote(&bytes, format, &remote.url, &store, trust_anchors)
+                c2pa = credentials::read_remote(bytes, format, &remote.url, &store, trust_anchors)
                     .map_err(|e| fail(e.to_string()))?
             }
             Err(e) => {
@@ -292,7 +311,7 @@ pub fn verify_image_with(
     if let Some(note) = &c2pa.unreadable {
         problems.push(format!("Content Credentials: {}", fail(note.clone())));
     }
-    let decoded = decode::decode(&bytes, &Limits { min_side: 64, ..Default::default() })
+    let decoded = decode::decode(bytes, &Limits { min_side: 64, ..Default::default() })
         .map_err(|e| problems.push(format!("pixels: {}", fail(e.to_string()))))
         .ok();
     let detection = decoded
@@ -308,12 +327,12 @@ pub fn verify_image_with(
     });
     let carrier = Carrier {
         c2pa: &c2pa,
-        image_data: crate::binding::image_data_sha256(&bytes).ok(),
+        image_data: crate::binding::image_data_sha256(bytes).ok(),
         watermark: watermark.as_ref().map(|w| w.payload.as_str()),
     };
     let journal = c2pa.active.as_ref().and_then(|m| m.journal.as_ref()).map(|a| journal_proof(a, &carrier));
-    let aigc = credentials::aigc::find(&bytes).unwrap_or(None);
-    let generator_metadata = capture::inspect_bytes(&bytes)
+    let aigc = credentials::aigc::find(bytes).unwrap_or(None);
+    let generator_metadata = capture::inspect_bytes(bytes)
         .map(|i| i.generations.iter().map(|g| format!("{:?}", g.generator)).collect())
         .unwrap_or_default();
     let (mut work, mut fingerprint) = (None, None);
