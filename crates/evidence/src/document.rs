@@ -11,6 +11,7 @@
 //! document with every character that could make shown text lie written as a visible escape
 //! (`\u{1b}`, `\n`), so that no renderer can be made to hide, reorder or restyle it.
 
+use ledger::text::is_deceptive;
 use serde::{Serialize, Serializer};
 
 use crate::facts::{Facts, Token};
@@ -227,14 +228,6 @@ pub struct GraphEdge {
     pub relation: String,
     /// Both ends on the path to the sealed image.
     pub in_lineage: bool,
-}
-
-/// Whether `c` could make shown text lie: C0 and C1 controls, DEL, the bidirectional marks,
-/// embeddings, overrides and isolates, and the Unicode line and paragraph separators (the set
-/// handprint refuses in names and escapes on the terminal).
-fn is_deceptive(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{2028}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// `s` with each deceptive character written as a visible escape, as the terminal shows it.

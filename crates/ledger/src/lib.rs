@@ -13,6 +13,7 @@ mod hash;
 pub mod lineage;
 pub mod merkle;
 pub mod statement;
+pub mod text;
 pub mod timestamp;
 pub mod verify;
 

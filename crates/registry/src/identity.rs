@@ -11,6 +11,7 @@
 //!   issued by `root.pem`, a one-off personal root whose private key is discarded after
 //!   signing. C2PA validators refuse self-signed end-entity certificates, hence the root.
 
+pub use ledger::text::is_deceptive;
 use std::fs;
 use std::io::Write;
 use std::path::Path;
@@ -116,14 +117,6 @@ fn encrypt_key(keypair: &ed25519_dalek::pkcs8::KeypairBytes, passphrase: &str) -
         .to_pem("ENCRYPTED PRIVATE KEY", LineEnding::LF)
         .map(|p| p.to_string())
         .map_err(|e| e.to_string())
-}
-
-/// A character that can make shown text lie: C0 and C1 controls, DEL, the bidirectional
-/// formatting characters (embeddings, overrides, isolates, marks) and the Unicode line and
-/// paragraph separators.
-pub fn is_deceptive(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{2028}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Creates `dir` if needed and makes it private to its owner (0700) whatever the umask: it
