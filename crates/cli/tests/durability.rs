@@ -1,4 +1,5 @@
-//! An acknowledged event survives the process being killed at any moment.
+//! An acknowledged event survives the process being killed at any moment, on SQLite and on
+//! PostgreSQL.
 //!
 //! Hundreds of `handprint` processes append (single notes and batches of recorded files) and
 //! are sent SIGKILL after a random delay. A process that exited on its own with success has
@@ -11,14 +12,31 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn handprint(home: &Path) -> Command {
+/// `handprint` on the data directory `home`, with its store in `database` when given.
+fn command(home: &Path, database: Option<&str>) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_handprint"));
     c.env("HANDPRINT_HOME", home).env_remove("HANDPRINT_PASSPHRASE");
+    match database {
+        Some(url) => c.env("HANDPRINT_DATABASE", url),
+        None => c.env_remove("HANDPRINT_DATABASE"),
+    };
     c
 }
 
 #[test]
-fn killed_appends_lose_nothing_acknowledged() {
+fn killed_appends_lose_nothing_acknowledged_sqlite() {
+    killed_appends_lose_nothing_acknowledged(None);
+}
+
+#[test]
+fn killed_appends_lose_nothing_acknowledged_postgres() {
+    if let Some(db) = fixtures::postgres::database() {
+        killed_appends_lose_nothing_acknowledged(Some(&db.url));
+    }
+}
+
+fn killed_appends_lose_nothing_acknowledged(database: Option<&str>) {
+    let handprint = |home: &Path| command(home, database);
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
     assert!(handprint(&home).args(["init", "--name", "Durable"]).output().unwrap().status.success());
