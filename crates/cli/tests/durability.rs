@@ -32,6 +32,10 @@ fn killed_appends_lose_nothing_acknowledged_sqlite() {
 fn killed_appends_lose_nothing_acknowledged_postgres() {
     if let Some(db) = fixtures::postgres::database() {
         killed_appends_lose_nothing_acknowledged(Some(&db.url));
+        // The journal is in PostgreSQL, not in a file beside the identity.
+        let mut client = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+        let events: i64 = client.query_one("SELECT COUNT(*) FROM events", &[]).unwrap().get(0);
+        assert!(events > 80, "{events} events in PostgreSQL");
     }
 }
 
