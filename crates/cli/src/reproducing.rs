@@ -10,9 +10,10 @@ use ledger::Hash;
 use registry::reproduce::{self, Api};
 use serde_json::json;
 
-use crate::claim::{resolve_work, sealed_project};
+use crate::claim::resolve_work;
 use crate::journal::{open, print_json};
 use crate::terminal::esc;
+use registry::claim::sealed_project;
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum ApiArg {
@@ -66,7 +67,7 @@ fn pdq_of(bytes: &[u8], what: &str) -> anyhow::Result<fingerprint::PdqHash> {
 pub fn reproduce(home: &Path, args: ReproduceArgs) -> anyhow::Result<ExitCode> {
     let reg = open(home)?;
     let (work, _) = resolve_work(&reg, &args.work)?;
-    let (events, sealed) = sealed_project(&reg, work)?;
+    let (events, sealed) = sealed_project(&reg.store, work)?;
     if sealed.is_none() {
         bail!("work {work} was never sealed: the journal holds no generation for it");
     }

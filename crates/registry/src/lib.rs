@@ -3,6 +3,7 @@
 //! `export`.
 
 pub mod binding;
+pub mod claim;
 pub mod export;
 pub mod identity;
 pub mod marking;

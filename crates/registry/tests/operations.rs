@@ -1,0 +1,112 @@
+//! The operations both front ends call, on a real store: which work a file names, the
+//! evidence of a sealed work, and the journal's check.
+
+use std::path::{Path, PathBuf};
+
+use evidence::Jurisdiction;
+use registry::Registry;
+use registry::claim::{ClaimRequest, SealedFile, claim, sealed_project, work_of_file};
+use registry::identity::{self, Identity};
+use registry::seal::{SealOptions, Sealed};
+
+struct Setup {
+    dir: tempfile::TempDir,
+    reg: Registry,
+    id: Identity,
+}
+
+fn setup(name: &str) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    identity::create(&home, name, None).unwrap();
+    let reg = Registry::open(&home).unwrap();
+    let id = reg.signer(None).unwrap();
+    Setup { dir, reg, id }
+}
+
+impl Setup {
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Records a round of generations in `project` and seals the `pick`-th as `title`.
+    fn sealed(&mut self, project: &str, round: usize, pick: usize, title: &str) -> (Vec<PathBuf>, Sealed) {
+        self.reg.create_project(project).unwrap();
+        let dir = self.path(project);
+        std::fs::create_dir_all(&dir).unwrap();
+        let files = fixtures::project::write_round(&dir, round, 3).unwrap();
+        self.reg.record(&self.id, project, &files).unwrap();
+        let output = dir.join(format!("{title}.sealed.png"));
+        let options = SealOptions {
+            project,
+            title,
+            license: None,
+            import: false,
+            visible_label: None,
+            source_type: None,
+            tsa: None,
+            output: &output,
+        };
+        let sealed = self.reg.seal(&self.id, &files[pick], &options).unwrap();
+        (files, sealed)
+    }
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap()
+}
+
+#[test]
+fn a_work_is_found_by_its_file_or_its_seal_and_its_own_project_is_claimed() {
+    let mut s = setup("Ana Ruiz");
+    let (_, fox) = s.sealed("fox", 0, 1, "Fox");
+    let (castle_files, castle) = s.sealed("castle", 1, 2, "Castle");
+    assert_ne!(fox.work.id, castle.work.id);
+
+    // By SHA-256 here; by the seal in its credentials in a registry that never saw it.
+    let bytes = read(&castle.output);
+    assert_eq!(work_of_file(&s.reg.store, &castle.output, &bytes).unwrap(), castle.work.id);
+    let other = setup("Bo Chen");
+    assert_eq!(work_of_file(&other.reg.store, &castle.output, &bytes).unwrap(), castle.work.id);
+    // A generation that was never sealed: named in the error.
+    let plain = &castle_files[0];
+    let err = work_of_file(&s.reg.store, plain, &read(plain)).unwrap_err().to_string();
+    assert!(err.starts_with(&plain.display().to_string()) && err.contains("no handprint seal"), "{err}");
+
+    // The sealed event is found in the project it was sealed in, not the other.
+    let (events, at) = sealed_project(&s.reg.store, castle.work.id).unwrap();
+    let sealed = &events[at.unwrap()];
+    assert_eq!((sealed.event.project.as_str(), sealed.hash()), ("castle", castle.event_hash));
+    assert!(events.iter().all(|e| e.event.project == "castle"));
+    assert_eq!(sealed_project(&s.reg.store, 99).unwrap().1, None);
+
+    // The claim: the castle's facts, the file checked, the bundle written and verifiable.
+    let request = ClaimRequest {
+        work: castle.work.id,
+        sealed_file: Some(SealedFile { path: &castle.output, bytes: &bytes }),
+        images: &[s.path("castle")],
+        jurisdictions: &[Jurisdiction::Cn],
+    };
+    let c = claim(&s.reg, &request).unwrap();
+    assert!(c.needs_signer());
+    assert_eq!(c.report.facts.counts.events, events.len());
+    assert!(c.report.integrity.journal_verified, "{:?}", c.report.integrity.findings);
+    assert!(!c.report.thumbnails.is_empty(), "thumbnails of the recorded files");
+    let out = s.path("claim");
+    let written = c.write(&s.reg, Some(&s.id), &out).unwrap();
+    assert_eq!((written.work, written.sealed, written.journal_verified), (castle.work.id, true, true));
+    let bundle = out.join("bundle");
+    assert!(registry::export::verify_export(&bundle).unwrap().ok());
+    assert_eq!(read(&bundle.join("image").join(castle.output.file_name().unwrap())), bytes);
+    // Written once: a folder that holds anything is refused, and left as it was.
+    let again = c.write(&s.reg, Some(&s.id), &out).unwrap_err().to_string();
+    assert!(again.contains("exists and is not empty"), "{again}");
+    assert!(out.join("report.pdf").is_file());
+
+    // Another file given as the work: refused, naming both hashes.
+    let fox_bytes = read(&fox.output);
+    let wrong =
+        ClaimRequest { sealed_file: Some(SealedFile { path: &fox.output, bytes: &fox_bytes }), ..request };
+    let err = claim(&s.reg, &wrong).err().unwrap().to_string();
+    assert!(err.contains("not the file sealed as work"), "{err}");
+}
