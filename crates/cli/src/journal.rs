@@ -642,7 +642,8 @@ fn verify_export(dir: &Path) -> anyhow::Result<Checked> {
 fn verify_store(home: &Path) -> anyhow::Result<Checked> {
     use registry::timestamps::StampResult;
     let reg = Registry::open_read_only(home)?;
-    let mut v = reg.store.verify(&reg.public.verifying_key()?)?;
+    let check = registry::journal_check::journal_check(&reg)?;
+    let v = &check.verification;
     let mut summary = format!(
         "journal of {}: {} events in {} projects, {} checkpoints",
         esc(&reg.public.name),
@@ -656,30 +657,18 @@ fn verify_store(home: &Path) -> anyhow::Result<Checked> {
     if v.uncovered_events > 0 {
         summary += &format!(", {} events after it", v.uncovered_events);
     }
-    let stamps = reg.check_timestamps()?;
-    for c in &stamps {
-        match &c.result {
-            StampResult::Valid(s) => {
-                summary += &format!(
-                    "\n  timestamp: checkpoint of {} events existed by {} ({}, {})",
-                    c.checkpoint,
-                    esc(&s.time),
-                    esc(&s.tsa),
-                    esc(&c.tsa_url)
-                )
-            }
-            StampResult::Invalid { error } => v.findings.push(ledger::verify::Finding {
-                log_index: None,
-                message: format!(
-                    "timestamp of the checkpoint of {} events from {}: {error}",
-                    c.checkpoint, c.tsa_url
-                ),
-            }),
+    for c in &check.timestamps {
+        if let StampResult::Valid(s) = &c.result {
+            summary += &format!(
+                "\n  timestamp: checkpoint of {} events existed by {} ({}, {})",
+                c.checkpoint,
+                esc(&s.time),
+                esc(&s.tsa),
+                esc(&c.tsa_url)
+            )
         }
     }
-    let mut value = serde_json::to_value(&v)?;
-    value["timestamps"] = serde_json::to_value(&stamps)?;
-    Ok((summary, v.findings, value))
+    Ok((summary, v.findings.clone(), serde_json::to_value(&check)?))
 }
 
 pub fn timestamp(home: &Path, args: TimestampArgs) -> anyhow::Result<ExitCode> {

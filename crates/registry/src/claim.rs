@@ -6,13 +6,12 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
-use evidence::{Integrity, Jurisdiction, Report, WorkInfo};
+use evidence::{Jurisdiction, Report, WorkInfo};
 use fingerprint::catalog::WorkId;
 use ledger::{EventKind, Hash, SignedEvent};
 use serde::Serialize;
 
 use crate::identity::Identity;
-use crate::timestamps::StampResult;
 use crate::verify_image::{Registered, verify_image};
 use crate::works::Work;
 use crate::{Registry, RegistryError, Store};
@@ -102,33 +101,6 @@ pub fn thumbnails(dirs: &[PathBuf], wanted: &HashSet<String>) -> HashMap<String,
     out
 }
 
-fn integrity(reg: &Registry) -> Result<Integrity, RegistryError> {
-    let v = reg.store.verify(&reg.public.verifying_key()?)?;
-    let mut findings: Vec<String> = v
-        .findings
-        .iter()
-        .map(|f| match f.log_index {
-            Some(i) => format!("event {i}: {}", f.message),
-            None => f.message.clone(),
-        })
-        .collect();
-    let mut timestamp = None;
-    for c in reg.check_timestamps()? {
-        match c.result {
-            StampResult::Valid(s) => timestamp = Some((c.checkpoint, s.time, s.tsa)),
-            StampResult::Invalid { error } => {
-                findings.push(format!("timestamp of {} events: {error}", c.checkpoint))
-            }
-        }
-    }
-    Ok(Integrity {
-        journal_verified: findings.is_empty(),
-        findings,
-        checkpoint: v.latest_checkpoint.map(|c| (c.size, c.root.to_hex(), c.time)),
-        timestamp,
-    })
-}
-
 /// The sealed file itself, when the claim was asked for by it.
 #[derive(Clone, Copy)]
 pub struct SealedFile<'a> {
@@ -200,7 +172,7 @@ pub fn claim<'a>(reg: &Registry, request: &ClaimRequest<'a>) -> Result<Claim<'a>
             .watermark
             .map(|w| format!("payload {} (false-positive bound {:.1e})", w.payload, w.false_positive));
     }
-    let integrity = integrity(reg)?;
+    let integrity = crate::journal_check::journal_check(reg)?.integrity();
     let wanted = facts.nodes.iter().filter_map(|n| n.sha256.clone()).collect();
     let mut report = Report::new(facts, Some(info), integrity, request.jurisdictions, ledger::event::now());
     report.thumbnails = thumbnails(request.images, &wanted);

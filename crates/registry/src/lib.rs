@@ -6,6 +6,7 @@ pub mod binding;
 pub mod claim;
 pub mod export;
 pub mod identity;
+pub mod journal_check;
 pub mod marking;
 mod ops;
 pub mod reproduce;

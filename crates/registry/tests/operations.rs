@@ -7,6 +7,7 @@ use evidence::Jurisdiction;
 use registry::Registry;
 use registry::claim::{ClaimRequest, SealedFile, claim, sealed_project, work_of_file};
 use registry::identity::{self, Identity};
+use registry::journal_check::journal_check;
 use registry::seal::{SealOptions, Sealed};
 
 struct Setup {
@@ -109,4 +110,35 @@ fn a_work_is_found_by_its_file_or_its_seal_and_its_own_project_is_claimed() {
         ClaimRequest { sealed_file: Some(SealedFile { path: &fox.output, bytes: &fox_bytes }), ..request };
     let err = claim(&s.reg, &wrong).err().unwrap().to_string();
     assert!(err.contains("not the file sealed as work"), "{err}");
+}
+
+#[test]
+fn the_journal_check_names_an_altered_event_for_verify_and_for_the_report() {
+    let mut s = setup("Ana Ruiz");
+    s.sealed("fox", 0, 2, "Fox");
+    let check = journal_check(&s.reg).unwrap();
+    assert!(check.ok && check.verification.findings.is_empty());
+    let integrity = check.integrity();
+    assert!(integrity.journal_verified && integrity.checkpoint.is_some());
+
+    let conn = rusqlite::Connection::open(s.reg.store.path()).unwrap();
+    let bytes: Vec<u8> =
+        conn.query_row("SELECT bytes FROM events WHERE log_index = 1", [], |r| r.get(0)).unwrap();
+    let altered = String::from_utf8(bytes).unwrap().replacen("00001.png", "00009.png", 1);
+    conn.execute("UPDATE events SET bytes = ?1 WHERE log_index = 1", [altered.as_bytes()]).unwrap();
+    drop(conn);
+    let check = journal_check(&s.reg).unwrap();
+    assert!(!check.ok);
+    assert!(check.verification.findings.iter().any(|f| f.log_index == Some(1)));
+    let integrity = check.integrity();
+    assert!(!integrity.journal_verified);
+    assert!(integrity.findings.iter().any(|f| f.starts_with("event 1: ")), "{:?}", integrity.findings);
+    // As `verify --json` prints it: the journal's check, its timestamps, and whether it is ok.
+    let json = serde_json::to_value(&check).unwrap();
+    let keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys.last(), Some(&"ok"));
+    assert!(
+        keys.contains(&"events") && keys.contains(&"findings") && keys.contains(&"timestamps"),
+        "{keys:?}"
+    );
 }
