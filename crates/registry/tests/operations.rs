@@ -8,6 +8,7 @@ use registry::Registry;
 use registry::claim::{ClaimRequest, SealedFile, claim, sealed_project, work_of_file};
 use registry::identity::{self, Identity};
 use registry::journal_check::journal_check;
+use registry::reproduce::{Api, ReproduceRequest, reproduce_work};
 use registry::seal::{SealOptions, Sealed};
 
 struct Setup {
@@ -141,4 +142,48 @@ fn the_journal_check_names_an_altered_event_for_verify_and_for_the_report() {
         keys.contains(&"events") && keys.contains(&"findings") && keys.contains(&"timestamps"),
         "{keys:?}"
     );
+}
+
+#[test]
+fn reproducing_compares_with_the_sealed_work_or_the_recorded_file_checked_first() {
+    let mut s = setup("Ana Ruiz");
+    let (files, fox) = s.sealed("fox", 1, 2, "Fox");
+    let recorded = read(&files[2]);
+    let (url, requests) = fixtures::http::a1111(recorded.clone());
+    let request = ReproduceRequest {
+        work: fox.work.id,
+        api: None,
+        url: &url,
+        timeout: std::time::Duration::from_secs(30),
+        recorded: None,
+    };
+    // Nothing edited after the generation: compared with the sealed work, which it matches.
+    let r = reproduce_work(&s.reg, &request).unwrap();
+    assert_eq!((r.api, r.image.as_slice()), (Api::A1111, recorded.as_slice()));
+    assert_eq!(r.compared_with.as_deref(), Some(format!("the sealed work {}", fox.work.id).as_str()));
+    assert_eq!(r.same_image, Some(true), "{r:?}");
+    assert!(r.pdq_distance.unwrap() <= fingerprint::catalog::PDQ_RADIUS);
+    assert_eq!(r.request["seed"], 1005, "generation 5 of the run: round 1, place 2");
+
+    // The recorded file itself: distance 0. Another file: refused before the generator is asked.
+    let with = ReproduceRequest { recorded: Some((&files[2], &recorded)), ..request };
+    assert_eq!(reproduce_work(&s.reg, &with).unwrap().pdq_distance, Some(0));
+    let asked = requests.lock().unwrap().len();
+    let other = read(&files[1]);
+    let wrong = ReproduceRequest { recorded: Some((&files[1], &other)), ..with };
+    let err = reproduce_work(&s.reg, &wrong).unwrap_err().to_string();
+    assert!(err.contains("not the recorded generation"), "{err}");
+    assert_eq!(requests.lock().unwrap().len(), asked, "the generator was not called");
+
+    // A work that was never sealed.
+    let door = s.dir.path().join("door.png");
+    std::fs::write(&door, fixtures::images::kodak("kodim01").png()).unwrap();
+    let scanned = registry::works::scan_file(&door, &Default::default()).unwrap();
+    let id = match s.reg.store.register(&scanned, "Door", None, &s.reg.public).unwrap() {
+        registry::works::Registration::New(w) => w.id,
+        registry::works::Registration::Already(w) => panic!("work {} already", w.id),
+    };
+    let never = ReproduceRequest { work: id, recorded: None, ..wrong };
+    let err = reproduce_work(&s.reg, &never).unwrap_err().to_string();
+    assert!(err.contains("was never sealed"), "{err}");
 }
