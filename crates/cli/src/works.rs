@@ -5,10 +5,9 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 
 use anyhow::{Context, bail};
-use fingerprint::catalog::Match;
-use fingerprint::decode::{self, Limits, Rgb};
-use fingerprint::prints;
+use fingerprint::decode::Limits;
 use rayon::prelude::*;
+use registry::search::{MatchReport, SearchIndex, Unreadable, side_by_side};
 use registry::works::{Registration, Scanned, Work, scan_file};
 use registry::{Registry, Store};
 use serde_json::{Value, json};
@@ -115,11 +114,7 @@ fn open_store(home: &Path) -> anyhow::Result<Store> {
     })
 }
 
-/// `x` rounded to `places` decimals, for JSON that people read.
-pub(crate) fn rounded(x: f64, places: i32) -> f64 {
-    let scale = 10f64.powi(places);
-    (x * scale).round() / scale
-}
+pub(crate) use registry::search::rounded;
 
 fn work_json(w: &Work) -> Value {
     serde_json::to_value(w).expect("a work serialises")
@@ -182,48 +177,17 @@ pub fn works(home: &Path, args: WorksArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A match as JSON: the work, how it matched, and the side-by-side file if one was written.
-fn match_json(m: &Match, work: &Work, side_by_side: Option<&Path>) -> Value {
-    let mut v = json!({
-        "work": m.work,
-        "title": work.title,
-        "license": work.license,
-        "registrant": work.registrant,
-        "public_key": work.public_key,
-        "registered": work.registered,
-        "confidence": m.confidence.name(),
-        "matched_by": if m.global.is_some() { "pdq" } else { "features" },
-    });
-    if let Some(g) = m.global {
-        v["pdq"] =
-            json!({ "distance": g.distance, "work_variant": g.work.name(), "image_variant": g.query.name() });
-    }
-    if let Some(a) = m.alignment {
-        let [l, t, r, b] = a.region;
-        v["features"] = json!({
-            "agreeing": a.inliers,
-            "candidates": a.matches,
-            "scale": rounded(a.scale as f64, 3),
-            "rotation_degrees": rounded(a.rotation as f64, 3) + 0.0,
-            "region": { "left": rounded(l as f64, 3), "top": rounded(t as f64, 3), "right": rounded(r as f64, 3), "bottom": rounded(b as f64, 3) },
-            "area_shown": rounded(((r - l) * (b - t)) as f64, 3),
-        });
-    }
-    if let Some(p) = side_by_side {
-        v["side_by_side"] = json!(p.display().to_string());
-    }
-    v
-}
-
-fn describe(m: &Match, work: &Work) -> String {
-    let license = work.license.as_deref().map(|l| format!(", {l}")).unwrap_or_default();
+/// A match, for people.
+fn describe(report: &MatchReport) -> String {
+    let m = &report.found;
+    let license = report.license.as_deref().map(|l| format!(", {l}")).unwrap_or_default();
     let mut s = format!(
         "work {} {:?} by {}{} — {} confidence",
         m.work,
-        work.title,
-        esc(&work.registrant),
+        report.title,
+        esc(&report.registrant),
         esc(license),
-        m.confidence.name()
+        report.confidence
     );
     if let Some(g) = m.global {
         let how = match (g.query.name(), g.work.name()) {
@@ -253,40 +217,30 @@ fn describe(m: &Match, work: &Work) -> String {
 
 pub fn search(home: &Path, args: SearchArgs) -> anyhow::Result<ExitCode> {
     let store = open_store(home)?;
-    let catalog = store.catalog()?;
+    let index = SearchIndex::load(&store)?;
     let scanned = scan_file(&args.image, &Limits::default())?;
-    let matches = catalog.search(&scanned.fingerprint);
-    let mut out = Vec::new();
-    for m in &matches {
-        let work = store
-            .work(m.work)?
-            .with_context(|| format!("work {} is in the index but not the store", m.work))?;
-        let picture = match &args.side_by_side {
-            Some(dir) => Some(write_side_by_side(&store, dir, &scanned, m)?),
-            None => None,
-        };
-        out.push((m, work, picture));
+    let mut report = index.search(&scanned)?;
+    if let Some(dir) = &args.side_by_side {
+        for m in &mut report.matches {
+            let picture = write_side_by_side(&store, dir, &scanned, m)?;
+            m.side_by_side = Some(picture.display().to_string());
+        }
     }
     if args.json {
-        print_json(&json!({
-            "file": args.image.display().to_string(),
-            "sha256": scanned.sha256,
-            "works_searched": catalog.works(),
-            "matches": out.iter().map(|(m, w, p)| match_json(m, w, p.as_deref())).collect::<Vec<_>>(),
-        }));
-    } else if out.is_empty() {
-        println!("{}: no match among {} registered works", esc(args.image.display()), catalog.works());
+        print_json(&serde_json::to_value(&report)?);
+    } else if report.matches.is_empty() {
+        println!("{}: no match among {} registered works", esc(args.image.display()), report.works_searched);
     } else {
         println!(
             "{}: {} match(es) among {} registered works",
             esc(args.image.display()),
-            out.len(),
-            catalog.works()
+            report.matches.len(),
+            report.works_searched
         );
-        for (m, w, p) in &out {
-            println!("  {}", describe(m, w));
-            if let Some(p) = p {
-                println!("    side by side: {}", esc(p.display()));
+        for m in &report.matches {
+            println!("  {}", describe(m));
+            if let Some(p) = &m.side_by_side {
+                println!("    side by side: {}", esc(p));
             }
         }
     }
@@ -295,11 +249,10 @@ pub fn search(home: &Path, args: SearchArgs) -> anyhow::Result<ExitCode> {
 
 pub fn scan(home: &Path, args: ScanArgs) -> anyhow::Result<ExitCode> {
     let store = open_store(home)?;
-    let catalog = store.catalog()?;
-    if catalog.works() == 0 {
+    let index = SearchIndex::load(&store)?;
+    if index.works() == 0 {
         bail!("no works registered in {}: nothing to scan for", home.display());
     }
-    let works: std::collections::HashMap<_, _> = store.works()?.into_iter().map(|w| (w.id, w)).collect();
     let (files, mut failed) = collect(&args.paths, &SCAN_EXTENSIONS);
     let limits =
         Limits { jpeg_scale_to: (args.jpeg_scale_to > 0).then_some(args.jpeg_scale_to), ..Limits::default() };
@@ -313,14 +266,16 @@ pub fn scan(home: &Path, args: ScanArgs) -> anyhow::Result<ExitCode> {
     pool.install(|| {
         files.par_iter().for_each(|path| {
             let shown = path.display().to_string();
-            let line = match scan_file(path, &limits) {
-                Err(e) => {
-                    *unreadable.lock().expect("counter") += 1;
-                    progress.suspend(|| eprintln!("handprint: {}", esc(&e)));
-                    json!({ "file": shown, "error": e.to_string() })
-                }
-                Ok(scanned) => {
-                    if let Some(n) = scanned.decoded.frames {
+            let unread = |e: &dyn std::fmt::Display| {
+                *unreadable.lock().expect("counter") += 1;
+                progress.suspend(|| eprintln!("handprint: {}", esc(e)));
+                serde_json::to_value(Unreadable { file: shown.clone(), error: e.to_string() })
+            };
+            let line = match scan_file(path, &limits).and_then(|scanned| Ok((index.scan(&scanned)?, scanned)))
+            {
+                Err(e) => unread(&e),
+                Ok((mut report, scanned)) => {
+                    if let Some(n) = report.frames {
                         progress.suspend(|| {
                             eprintln!(
                                 "handprint: {}: animated, {n} frames: the first was scanned",
@@ -328,9 +283,7 @@ pub fn scan(home: &Path, args: ScanArgs) -> anyhow::Result<ExitCode> {
                             )
                         });
                     }
-                    let matches = catalog.search(&scanned.fingerprint);
-                    let mut listed = Vec::new();
-                    for m in &matches {
+                    for m in &mut report.matches {
                         let picture = side_by_side.and_then(|dir| {
                             let store = store.lock().expect("store");
                             write_side_by_side(&store, dir, &scanned, m)
@@ -341,36 +294,26 @@ pub fn scan(home: &Path, args: ScanArgs) -> anyhow::Result<ExitCode> {
                                 })
                                 .ok()
                         });
-                        let work = &works[&m.work];
+                        m.side_by_side = picture.map(|p| p.display().to_string());
                         if !args.json {
                             progress.suspend(|| {
-                                println!("{}: {}", esc(&shown), describe(m, work));
-                                if let Some(p) = &picture {
-                                    println!("    side by side: {}", esc(p.display()));
+                                println!("{}: {}", esc(&shown), describe(m));
+                                if let Some(p) = &m.side_by_side {
+                                    println!("    side by side: {}", esc(p));
                                 }
                             });
                         }
-                        listed.push(match_json(m, work, picture.as_deref()));
                     }
-                    if !matches.is_empty() {
+                    if !report.matches.is_empty() {
                         *matched.lock().expect("counter") += 1;
-                        *found.lock().expect("counter") += matches.len();
+                        *found.lock().expect("counter") += report.matches.len();
                     }
-                    let mut v = json!({
-                        "file": shown,
-                        "sha256": scanned.sha256,
-                        "format": scanned.decoded.format.name(),
-                        "width": scanned.decoded.declared.0,
-                        "height": scanned.decoded.declared.1,
-                        "matches": listed,
-                    });
-                    if let Some(n) = scanned.decoded.frames {
-                        v["frames"] = json!(n);
-                    }
-                    v
+                    serde_json::to_value(&report)
                 }
             };
-            if args.json {
+            if args.json
+                && let Ok(line) = line
+            {
                 let mut out = stdout.lock().expect("stdout");
                 // A closed pipe ends the output, not the scan's other work.
                 let _ = crate::terminal::json(&mut *out, &line);
@@ -385,66 +328,26 @@ pub fn scan(home: &Path, args: ScanArgs) -> anyhow::Result<ExitCode> {
         eprintln!(
             "handprint: scanned {} file(s) against {} work(s): {matched} with matches ({found} in all), {failed} unreadable",
             files.len(),
-            catalog.works()
+            index.works()
         );
     }
     Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-/// Writes `<image stem>--work<id>.png` into `dir`: the work's thumbnail on the left with the
-/// region the image shows outlined, the image on the right.
-fn write_side_by_side(store: &Store, dir: &Path, scanned: &Scanned, m: &Match) -> anyhow::Result<PathBuf> {
-    let left = store.thumbnail(m.work)?;
-    let right = prints::thumbnail(&scanned.decoded.image, registry::works::THUMBNAIL_SIDE);
-    let gap = 12;
-    let (w, h) = (left.width + gap + right.width, left.height.max(right.height));
-    let mut canvas = Rgb { width: w, height: h, pixels: [48u8, 48, 48].repeat((w * h) as usize) };
-    paste(&mut canvas, &left, 0, (h - left.height) / 2);
-    paste(&mut canvas, &right, left.width + gap, (h - right.height) / 2);
-    if let Some(a) = m.alignment {
-        let [l, t, r, b] = a.region;
-        let oy = (h - left.height) / 2;
-        let to = |f: f32, n: u32| ((f * n as f32).round() as u32).min(n.saturating_sub(1));
-        outline(
-            &mut canvas,
-            [to(l, left.width), oy + to(t, left.height), to(r, left.width), oy + to(b, left.height)],
-        );
-    }
+/// Writes `<image stem>--work<id>.png` into `dir`: the side-by-side picture of the match.
+fn write_side_by_side(
+    store: &Store,
+    dir: &Path,
+    scanned: &Scanned,
+    m: &MatchReport,
+) -> anyhow::Result<PathBuf> {
+    let png = side_by_side(store, scanned, &m.found)?;
     std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
     let stem =
         scanned.path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "image".into());
     let path = dir.join(format!("{stem}--work{}.png", m.work));
     let tmp = dir.join(format!(".{stem}--work{}.png.tmp", m.work));
-    std::fs::write(&tmp, decode::encode_png(&canvas))
-        .with_context(|| format!("{}: cannot write", tmp.display()))?;
+    std::fs::write(&tmp, png).with_context(|| format!("{}: cannot write", tmp.display()))?;
     std::fs::rename(&tmp, &path).with_context(|| format!("{}: cannot write", path.display()))?;
     Ok(path)
-}
-
-fn paste(canvas: &mut Rgb, image: &Rgb, x0: u32, y0: u32) {
-    let row = image.width as usize * 3;
-    for y in 0..image.height as usize {
-        let at = ((y0 as usize + y) * canvas.width as usize + x0 as usize) * 3;
-        canvas.pixels[at..at + row].copy_from_slice(&image.pixels[y * row..][..row]);
-    }
-}
-
-/// A 2-pixel red rectangle.
-fn outline(canvas: &mut Rgb, [l, t, r, b]: [u32; 4]) {
-    let w = canvas.width as usize;
-    let mut set = |x: u32, y: u32| {
-        if x < canvas.width && y < canvas.height {
-            canvas.pixels[(y as usize * w + x as usize) * 3..][..3].copy_from_slice(&[230, 30, 30]);
-        }
-    };
-    for k in 0..2 {
-        for x in l..=r {
-            set(x, t + k);
-            set(x, b.saturating_sub(k));
-        }
-        for y in t..=b {
-            set(l + k, y);
-            set(r.saturating_sub(k), y);
-        }
-    }
 }

@@ -11,6 +11,7 @@ pub mod marking;
 mod ops;
 pub mod reproduce;
 pub mod seal;
+pub mod search;
 pub mod store;
 pub mod timestamps;
 pub mod verify_image;
