@@ -71,7 +71,6 @@ pub fn claim(home: &Path, args: ClaimArgs) -> anyhow::Result<ExitCode> {
     let reg = open(home)?;
     let (work, sealed_file) = resolve_work(&reg, &args.work)?;
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("claim-{work}")));
-    registry::claim::check_out_dir(&out)?;
     let jurisdictions: Vec<Jurisdiction> = match args.jurisdiction {
         JurisdictionArg::Cn => vec![Jurisdiction::Cn],
         JurisdictionArg::Us => vec![Jurisdiction::Us],
@@ -97,7 +96,7 @@ pub fn claim(home: &Path, args: ClaimArgs) -> anyhow::Result<ExitCode> {
         );
     }
     if args.json {
-        print_json(&serde_json::to_value(&written)?);
+        print_json(&written)?;
     } else {
         let (report, counts) = (&claim.report, &claim.report.facts.counts);
         println!("evidence for work {work} {:?} in {}", claim.work.title, esc(out.display()));

@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use ledger::{EventKind, SignedEvent};
 use registry::identity::Identity;
 use registry::{Outcome, Registry};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::terminal::esc;
 
@@ -282,10 +282,13 @@ pub(crate) fn signer(reg: &Registry) -> anyhow::Result<Identity> {
 }
 
 /// Prints one line of JSON; strings holding terminal controls come out as `\u` escapes.
-pub(crate) fn print_json(v: &Value) {
+/// Numbers print as serde_json's values hold them (an `f32` widened to `f64`), as they always
+/// have. A closed pipe ends the output, as with println!'s other users.
+pub(crate) fn print_json<T: serde::Serialize + ?Sized>(v: &T) -> anyhow::Result<()> {
+    let value = serde_json::to_value(v)?;
     let mut out = std::io::stdout().lock();
-    // A closed pipe ends the output, as with println!'s other users; nothing else can fail.
-    let _ = crate::terminal::json(&mut out, v);
+    let _ = crate::terminal::json(&mut out, &value);
+    Ok(())
 }
 
 pub fn init(home: &Path, args: InitArgs) -> anyhow::Result<ExitCode> {
@@ -304,10 +307,11 @@ pub fn init(home: &Path, args: InitArgs) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
-    let public = registry::identity::create(home, &args.name, pass.as_deref())?;
+    let init = registry::answers::init(home, &args.name, pass.as_deref())?;
     if args.json {
-        print_json(&json!({"home": home, "identity": public}));
+        print_json(&init)?;
     } else {
+        let public = &init.identity;
         println!("created identity {:?} in {}", public.name, esc(home.display()));
         println!("  public key   {}", public.public_key);
         println!(
@@ -324,21 +328,21 @@ pub fn project(home: &Path, cmd: ProjectCommand) -> anyhow::Result<ExitCode> {
     let reg = open(home)?;
     match cmd {
         ProjectCommand::New { name, json } => {
-            let created = reg.create_project(&name)?;
+            let p = registry::answers::create_project(&reg, &name)?;
             if json {
-                print_json(&json!({"project": name, "created": created}));
-            } else if created {
+                print_json(&p)?;
+            } else if p.created {
                 println!("created project {}", esc(&name));
             } else {
                 println!("project {} exists already", esc(&name));
             }
         }
         ProjectCommand::List { json } => {
-            for (name, created, events) in reg.store.projects()? {
+            for p in registry::answers::projects(&reg.store)? {
                 if json {
-                    print_json(&json!({"project": name, "created": created, "events": events}));
+                    print_json(&p)?;
                 } else {
-                    println!("{:<30} {events:>7} events  since {}", esc(&name), esc(&created));
+                    println!("{:<30} {:>7} events  since {}", esc(&p.project), p.events, esc(&p.created));
                 }
             }
         }
@@ -350,7 +354,7 @@ pub fn record(home: &Path, args: RecordArgs) -> anyhow::Result<ExitCode> {
     let mut reg = open(home)?;
     let id = signer(&reg)?;
     let outcomes = reg.record(&id, &args.project, &args.files)?;
-    let failed = report_outcomes(&outcomes, args.json);
+    let failed = report_outcomes(&outcomes, args.json)?;
     Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
@@ -382,7 +386,7 @@ pub fn watch(home: &Path, args: WatchArgs) -> anyhow::Result<ExitCode> {
             eprintln!("handprint: {} is back; watching again", esc(args.dir.display()));
         }
         was_missing = poll.missing;
-        report_outcomes(&poll.outcomes, args.json);
+        report_outcomes(&poll.outcomes, args.json)?;
         std::io::stdout().flush()?;
         std::thread::sleep(std::time::Duration::from_millis(args.interval_ms));
     }
@@ -397,18 +401,14 @@ fn print_warnings(r: &registry::Recorded) {
 }
 
 /// Prints what happened to each file; returns how many failed.
-fn report_outcomes(outcomes: &[Outcome], json: bool) -> usize {
+fn report_outcomes(outcomes: &[Outcome], json: bool) -> anyhow::Result<usize> {
     let mut failed = 0;
     for o in outcomes {
         match o {
             Outcome::Recorded(r) => {
                 print_warnings(r);
                 if json {
-                    let mut v = json!({"path": r.path, "status": "recorded", "log_index": r.log_index, "kind": r.kind, "hash": r.hash, "also": r.also.iter().map(|(i, k)| json!({"log_index": i, "kind": k})).collect::<Vec<_>>()});
-                    if !r.warnings.is_empty() {
-                        v["warnings"] = json!(r.warnings);
-                    }
-                    print_json(&v);
+                    print_json(o)?;
                 } else {
                     for (i, k) in &r.also {
                         println!("#{i:<6} {:<13} (before {})", k.as_str(), esc(r.path.display()));
@@ -418,21 +418,21 @@ fn report_outcomes(outcomes: &[Outcome], json: bool) -> usize {
             }
             Outcome::AlreadyRecorded { path, log_index } => {
                 if json {
-                    print_json(&json!({"path": path, "status": "already-recorded", "log_index": log_index}));
+                    print_json(o)?;
                 } else {
                     println!("#{log_index:<6} {:<13} {} (already recorded)", "-", esc(path.display()));
                 }
             }
-            Outcome::Failed { path, error } => {
+            Outcome::Failed { error, .. } => {
                 failed += 1;
                 eprintln!("handprint: {}", esc(error));
                 if json {
-                    print_json(&json!({"path": path, "status": "failed", "error": error.to_string()}));
+                    print_json(o)?;
                 }
             }
         }
     }
-    failed
+    Ok(failed)
 }
 
 fn report_event(e: &SignedEvent, json: bool) {
@@ -469,26 +469,17 @@ pub fn edit(home: &Path, args: EditArgs) -> anyhow::Result<ExitCode> {
 pub fn import(home: &Path, args: ImportArgs) -> anyhow::Result<ExitCode> {
     let mut reg = open(home)?;
     let id = signer(&reg)?;
-    match reg.import(&id, &args.project, &args.file, &args.what, args.note.as_deref())? {
-        Outcome::Recorded(r) if args.json => {
-            print_warnings(&r);
-            let mut v = json!({"path": r.path, "status": "recorded", "log_index": r.log_index, "kind": r.kind, "hash": r.hash});
-            if !r.warnings.is_empty() {
-                v["warnings"] = json!(r.warnings);
-            }
-            print_json(&v)
-        }
-        Outcome::Recorded(r) => {
-            print_warnings(&r);
-            println!("#{:<6} {:<13} {}", r.log_index, "imported", esc(r.path.display()))
-        }
-        Outcome::AlreadyRecorded { path, log_index } if args.json => {
-            print_json(&json!({"path": path, "status": "already-recorded", "log_index": log_index}))
-        }
+    let outcome = reg.import(&id, &args.project, &args.file, &args.what, args.note.as_deref())?;
+    if let Outcome::Recorded(r) = &outcome {
+        print_warnings(r);
+    }
+    match outcome {
+        Outcome::Failed { error, .. } => return Err(error.into()),
+        o if args.json => print_json(&o)?,
+        Outcome::Recorded(r) => println!("#{:<6} {:<13} {}", r.log_index, "imported", esc(r.path.display())),
         Outcome::AlreadyRecorded { path, log_index } => {
             println!("#{log_index:<6} {:<13} {} (already recorded)", "-", esc(path.display()))
         }
-        Outcome::Failed { error, .. } => return Err(error.into()),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -581,39 +572,53 @@ pub fn verify(home: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
     if !args.images.is_empty() {
         return crate::sealing::verify_images(home, &args.images, &args.trust, args.fetch_remote, args.json);
     }
-    let (summary, findings, mut value) = match &args.export {
-        Some(dir) => verify_export(dir)?,
-        None => verify_store(home)?,
-    };
-    let ok = findings.is_empty();
-    if args.json {
-        value["ok"] = json!(ok);
-        print_json(&value);
-    } else {
-        println!("{summary}");
-        for f in &findings {
-            println!("  FAIL  {}", esc(&f.message));
-        }
-        println!(
-            "{}",
-            if ok {
-                "verified: every signature, chain link, Merkle root and checkpoint checks out"
+    let ok = match &args.export {
+        Some(dir) => {
+            let check = registry::answers::check_export(dir)?;
+            if args.json {
+                print_json(&check)?;
             } else {
-                "NOT VERIFIED"
+                print_checked(
+                    &export_summary(dir, &check.verification),
+                    &check.verification.findings,
+                    check.ok,
+                );
             }
-        );
-    }
+            check.ok
+        }
+        None => {
+            let reg = Registry::open_read_only(home)?;
+            let check = registry::journal_check::journal_check(&reg)?;
+            if args.json {
+                print_json(&check)?;
+            } else {
+                print_checked(&store_summary(&reg, &check), &check.verification.findings, check.ok);
+            }
+            check.ok
+        }
+    };
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-type Checked = (String, Vec<ledger::verify::Finding>, Value);
+fn print_checked(summary: &str, findings: &[ledger::verify::Finding], ok: bool) {
+    println!("{summary}");
+    for f in findings {
+        println!("  FAIL  {}", esc(&f.message));
+    }
+    println!(
+        "{}",
+        if ok {
+            "verified: every signature, chain link, Merkle root and checkpoint checks out"
+        } else {
+            "NOT VERIFIED"
+        }
+    );
+}
 
-fn verify_export(dir: &Path) -> anyhow::Result<Checked> {
-    let v = registry::export::verify_export(dir)?;
+fn export_summary(dir: &Path, v: &registry::export::ExportVerification) -> String {
     if v.key_fingerprint.is_empty() {
         // No manifest or no key in it: nothing was checked.
-        let summary = format!("export {}", esc(dir.display()));
-        return Ok((summary, v.findings.clone(), serde_json::to_value(&v)?));
+        return format!("export {}", esc(dir.display()));
     }
     let mut summary =
         format!("export of project {:?}: {} events, {} checkpoints", v.project, v.events, v.checkpoints);
@@ -636,13 +641,11 @@ fn verify_export(dir: &Path) -> anyhow::Result<Checked> {
             esc(v.tsa_roots.join(", "))
         );
     }
-    Ok((summary, v.findings.clone(), serde_json::to_value(&v)?))
+    summary
 }
 
-fn verify_store(home: &Path) -> anyhow::Result<Checked> {
+fn store_summary(reg: &Registry, check: &registry::journal_check::JournalCheck) -> String {
     use registry::timestamps::StampResult;
-    let reg = Registry::open_read_only(home)?;
-    let check = registry::journal_check::journal_check(&reg)?;
     let v = &check.verification;
     let mut summary = format!(
         "journal of {}: {} events in {} projects, {} checkpoints",
@@ -668,7 +671,7 @@ fn verify_store(home: &Path) -> anyhow::Result<Checked> {
             )
         }
     }
-    Ok((summary, v.findings.clone(), serde_json::to_value(&check)?))
+    summary
 }
 
 pub fn timestamp(home: &Path, args: TimestampArgs) -> anyhow::Result<ExitCode> {
@@ -679,15 +682,16 @@ pub fn timestamp(home: &Path, args: TimestampArgs) -> anyhow::Result<ExitCode> {
             println!("trusting TSA root {} (kept as {})", esc(root.display()), esc(kept.display()));
         }
     }
-    let (size, stamp) = reg.timestamp(&args.tsa)?;
+    let t = registry::answers::timestamp(&reg, &args.tsa)?;
     if args.json {
-        print_json(&json!({"checkpoint": size, "tsa_url": args.tsa, "stamp": stamp}));
+        print_json(&t)?;
     } else {
         println!(
-            "checkpoint of {size} events timestamped at {} by {} (serial {})",
-            esc(&stamp.time),
-            esc(&stamp.tsa),
-            esc(&stamp.serial)
+            "checkpoint of {} events timestamped at {} by {} (serial {})",
+            t.checkpoint,
+            esc(&t.stamp.time),
+            esc(&t.stamp.tsa),
+            esc(&t.stamp.serial)
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -696,11 +700,9 @@ pub fn timestamp(home: &Path, args: TimestampArgs) -> anyhow::Result<ExitCode> {
 pub fn export(home: &Path, args: ExportArgs) -> anyhow::Result<ExitCode> {
     let reg = open(home)?;
     let id = signer(&reg)?;
-    let m = reg.export(&id, &args.project, &args.dir)?;
+    let m = registry::answers::export(&reg, &id, &args.project, &args.dir)?;
     if args.json {
-        print_json(
-            &json!({"dir": args.dir, "project": m.project, "events": m.events, "checkpoint": {"size": m.checkpoint.size, "root": m.checkpoint.root}}),
-        );
+        print_json(&m)?;
     } else {
         println!(
             "exported {} events of project {} to {}",
@@ -708,10 +710,7 @@ pub fn export(home: &Path, args: ExportArgs) -> anyhow::Result<ExitCode> {
             esc(&m.project),
             esc(args.dir.display())
         );
-        println!(
-            "signed with the key whose SHA-256 fingerprint is {}",
-            ledger::statement::key_fingerprint(&reg.public.verifying_key()?)
-        );
+        println!("signed with the key whose SHA-256 fingerprint is {}", m.key_fingerprint);
         println!("check it with: handprint verify --export {}", esc(args.dir.display()));
     }
     Ok(ExitCode::SUCCESS)

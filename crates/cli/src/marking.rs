@@ -4,12 +4,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use registry::marking::{detect_file, embed_file};
-use serde_json::json;
+use registry::answers::Unreadable;
 
 use crate::journal::print_json;
 use crate::terminal::esc;
-use crate::works::{existing_store, rounded};
+use crate::works::existing_store;
 
 #[derive(clap::Subcommand)]
 pub enum WatermarkCommand {
@@ -80,17 +79,11 @@ fn embed(home: &Path, args: EmbedArgs) -> anyhow::Result<ExitCode> {
         }
         (None, None) => unreachable!("clap requires one"),
     };
-    if args.input.canonicalize().ok() == args.output.canonicalize().ok() && args.output.exists() {
-        bail!("{}: the output would overwrite the input; give another path", args.output.display());
-    }
-    let e = embed_file(&args.input, &args.output, payload)?;
+    let e = registry::watermarks::embed(&args.input, &args.output, payload)?;
     if args.json {
-        print_json(
-            &json!({"input": args.input.display().to_string(), "output": args.output.display().to_string(),
-                   "payload": format!("{payload:016x}"), "psnr_db": rounded(e.psnr, 2), "chip_pixels": e.chip}),
-        );
+        print_json(&e)?;
     } else {
-        println!("wrote {} with payload {payload:016x} (PSNR {:.2} dB)", esc(args.output.display()), e.psnr);
+        println!("wrote {} with payload {} (PSNR {:.2} dB)", esc(args.output.display()), e.payload, e.psnr);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -99,50 +92,33 @@ fn detect(home: &Path, args: DetectArgs) -> anyhow::Result<ExitCode> {
     let store = existing_store(home)?;
     let mut failed = 0;
     for file in &args.files {
-        let shown = file.display().to_string();
-        match detect_file(file) {
+        match registry::watermarks::detect(store.as_ref(), file) {
             Err(e) => {
                 failed += 1;
                 eprintln!("handprint: {}", esc(&e));
                 if args.json {
-                    print_json(&json!({"file": shown, "error": e.to_string()}));
+                    print_json(&Unreadable::new(file, &e))?;
                 }
             }
-            Ok(d) => {
-                let work = match (&store, d.payload) {
-                    (Some(s), Some(p)) => i64::try_from(p).ok().map(|id| s.work(id)).transpose()?.flatten(),
-                    _ => None,
-                };
-                if args.json {
-                    let mut v = json!({
-                        "file": shown,
-                        "found": d.payload.is_some(),
-                        "sync_z": rounded(d.sync_z as f64, 2),
-                    });
-                    if let Some(p) = d.payload {
-                        v["payload"] = json!(format!("{p:016x}"));
-                        v["false_positive"] = json!(d.false_positive);
-                        v["bit_agreement"] = json!(rounded(d.bit_agreement as f64, 2));
-                        v["rotation_degrees"] = json!(rounded(d.rotation as f64, 2) + 0.0);
-                        v["chip_pixels"] = json!(rounded(d.chip as f64, 2));
-                        v["mirrored"] = json!(d.mirrored);
-                        v["work"] = json!(work);
-                    }
-                    print_json(&v);
-                } else if let Some(p) = d.payload {
-                    let named = work
+            Ok(r) if args.json => print_json(&r)?,
+            Ok(r) => match &r.payload {
+                Some(p) => {
+                    let named = p
+                        .work
+                        .as_ref()
                         .map(|w| format!(": work {} {:?} by {}", w.id, w.title, esc(&w.registrant)))
                         .unwrap_or_default();
+                    let d = &r.detection;
                     println!(
-                        "{}: watermark {p:016x}{named} (probability an unmarked image reads so: < {:.0e}; {:.0}% of coded bits agree)",
-                        esc(&shown),
+                        "{}: watermark {}{named} (probability an unmarked image reads so: < {:.0e}; {:.0}% of coded bits agree)",
+                        esc(&r.file),
+                        p.payload,
                         d.false_positive.max(1e-300),
                         d.bit_agreement * 100.0
                     );
-                } else {
-                    println!("{}: no watermark found", esc(&shown));
                 }
-            }
+                None => println!("{}: no watermark found", esc(&r.file)),
+            },
         }
     }
     Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })

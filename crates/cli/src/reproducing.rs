@@ -75,7 +75,7 @@ pub fn reproduce(home: &Path, args: ReproduceArgs) -> anyhow::Result<ExitCode> {
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("reproduced-{work}.png")));
     std::fs::write(&out, &r.image).map_err(|e| anyhow!("{}: {e}", out.display()))?;
     if args.json {
-        print_json(&serde_json::to_value(Reproduced { reproduction: &r, output: &out })?);
+        print_json(&Reproduced { reproduction: &r, output: &out })?;
     } else {
         println!(
             "re-ran event {} (work {work}) on {} — image written to {}",

@@ -9,7 +9,8 @@ use registry::verify_image::{ImageVerdict, Registered, VerifyOptions, verify_ima
 
 use crate::journal::{open, print_json, signer};
 use crate::terminal::esc;
-use crate::works::{existing_store, rounded};
+use crate::works::existing_store;
+use registry::answers::rounded;
 
 /// Seal a final work: register it, embed the watermark, label it, sign its Content Credentials.
 ///
@@ -120,7 +121,7 @@ pub fn seal(home: &Path, args: SealArgs) -> anyhow::Result<ExitCode> {
     };
     let sealed = reg.seal(&id, &args.file, &options)?;
     if args.json {
-        print_json(&serde_json::to_value(&sealed)?);
+        print_json(&sealed)?;
     } else {
         if sealed.recovered {
             println!(
@@ -297,7 +298,7 @@ pub fn verify_images(
                     code = code.max(1);
                 }
                 if json {
-                    print_json(&serde_json::to_value(&v)?);
+                    print_json(&v)?;
                 } else {
                     print_verdict(&v);
                 }
@@ -305,7 +306,7 @@ pub fn verify_images(
             Err(e) => {
                 code = 2;
                 if json {
-                    print_json(&serde_json::json!({"file": f, "error": e.to_string()}));
+                    print_json(&registry::answers::Unreadable::new(f, &e))?;
                 } else {
                     eprintln!("handprint: {}", esc(e));
                 }

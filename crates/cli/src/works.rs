@@ -7,10 +7,10 @@ use std::sync::Mutex;
 use anyhow::{Context, bail};
 use fingerprint::decode::Limits;
 use rayon::prelude::*;
-use registry::search::{MatchReport, SearchIndex, Unreadable, side_by_side};
-use registry::works::{Registration, Scanned, Work, scan_file};
+use registry::answers::Unreadable;
+use registry::search::{MatchReport, SearchIndex, side_by_side};
+use registry::works::{Scanned, scan_file};
 use registry::{Registry, Store};
-use serde_json::{Value, json};
 
 use crate::inspect::{collect, progress_bar};
 use crate::journal::print_json;
@@ -114,44 +114,34 @@ fn open_store(home: &Path) -> anyhow::Result<Store> {
     })
 }
 
-pub(crate) use registry::search::rounded;
-
-fn work_json(w: &Work) -> Value {
-    serde_json::to_value(w).expect("a work serialises")
-}
-
 pub fn register(home: &Path, args: RegisterArgs) -> anyhow::Result<ExitCode> {
     let mut reg = Registry::open(home)?;
-    let scanned = scan_file(&args.image, &Limits::default())?;
-    let (work, new) = match reg.store.register(&scanned, &args.title, args.license.as_deref(), &reg.public)? {
-        Registration::New(w) => (w, true),
-        Registration::Already(w) => (w, false),
-    };
+    let r = registry::register::register(&mut reg, &args.image, &args.title, args.license.as_deref())?;
     if args.json {
-        let mut v = work_json(&work);
-        v["work"] = json!(work.id);
-        v["new"] = json!(new);
-        v["features"] = json!(scanned.fingerprint.features.features.len());
-        v["pdq_quality"] = json!(scanned.fingerprint.pdq.quality);
-        print_json(&v);
-    } else if new {
+        print_json(&r)?;
+    } else if r.new {
         println!(
             "registered {} as work {}: {:?} ({} local features, PDQ quality {})",
             esc(args.image.display()),
-            work.id,
-            work.title,
-            scanned.fingerprint.features.features.len(),
-            scanned.fingerprint.pdq.quality
+            r.work,
+            r.entry.title,
+            r.features,
+            r.pdq_quality
         );
-        if scanned.fingerprint.pdq.quality < 50 {
+        if r.pdq_quality < registry::register::LOW_PDQ_QUALITY {
             eprintln!(
                 "handprint: {}: warning: PDQ quality {} is low (a flat or tiny image): copies are found by local features only",
                 esc(args.image.display()),
-                scanned.fingerprint.pdq.quality
+                r.pdq_quality
             );
         }
     } else {
-        println!("{} is already registered as work {}: {:?}", esc(args.image.display()), work.id, work.title);
+        println!(
+            "{} is already registered as work {}: {:?}",
+            esc(args.image.display()),
+            r.work,
+            r.entry.title
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -160,7 +150,7 @@ pub fn works(home: &Path, args: WorksArgs) -> anyhow::Result<ExitCode> {
     let store = open_store(home)?;
     for w in store.works()? {
         if args.json {
-            print_json(&work_json(&w));
+            print_json(&w)?;
         } else {
             let license = w.license.as_deref().map(|l| format!(" ({l})")).unwrap_or_default();
             println!(
@@ -227,7 +217,7 @@ pub fn search(home: &Path, args: SearchArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if args.json {
-        print_json(&serde_json::to_value(&report)?);
+        print_json(&report)?;
     } else if report.matches.is_empty() {
         println!("{}: no match among {} registered works", esc(args.image.display()), report.works_searched);
     } else {

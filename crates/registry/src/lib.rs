@@ -2,6 +2,7 @@
 //! an embedded SQLite file, and `record`, `select`, `edit`, `import`, `note`, `verify`,
 //! `export`.
 
+pub mod answers;
 pub mod binding;
 pub mod claim;
 pub mod export;
@@ -9,6 +10,7 @@ pub mod identity;
 pub mod journal_check;
 pub mod marking;
 mod ops;
+pub mod register;
 pub mod reproduce;
 pub mod seal;
 pub mod search;
@@ -16,6 +18,7 @@ pub mod store;
 pub mod timestamps;
 pub mod verify_image;
 pub mod watch;
+pub mod watermarks;
 pub mod works;
 
 use std::path::{Path, PathBuf};

@@ -1,6 +1,6 @@
 //! Looking images up among the registered works, for `search` and `scan`: what each match
 //! says, in the JSON `docs/fingerprints.md` specifies, and the side-by-side picture of a work
-//! and the image that matched it.
+//! and the image that matched it. A file `scan` cannot read is an [`Unreadable`](crate::answers::Unreadable).
 
 use std::collections::HashMap;
 
@@ -10,6 +10,7 @@ use fingerprint::prints;
 use ledger::Hash;
 use serde::Serialize;
 
+use crate::answers::rounded;
 use crate::works::{Scanned, THUMBNAIL_SIDE, Work};
 use crate::{RegistryError, Store};
 
@@ -69,12 +70,6 @@ impl SearchIndex {
             frames: d.frames,
         })
     }
-}
-
-/// `x` rounded to `places` decimals, for JSON that people read.
-pub fn rounded(x: f64, places: i32) -> f64 {
-    let scale = 10f64.powi(places);
-    (x * scale).round() / scale
 }
 
 /// A registered work an image matches, how, and how surely.
@@ -190,13 +185,6 @@ pub struct ScanReport {
     /// Frames of an animated file (the first was scanned).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub frames: Option<u32>,
-}
-
-/// What `scan` answers for a file it could not read.
-#[derive(Debug, Serialize)]
-pub struct Unreadable {
-    pub file: String,
-    pub error: String,
 }
 
 /// The work's thumbnail on the left, with the region the image shows outlined in red when

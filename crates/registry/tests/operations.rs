@@ -187,3 +187,74 @@ fn reproducing_compares_with_the_sealed_work_or_the_recorded_file_checked_first(
     let err = reproduce_work(&s.reg, &never).unwrap_err().to_string();
     assert!(err.contains("was never sealed"), "{err}");
 }
+
+fn keys(v: &serde_json::Value) -> Vec<&str> {
+    v.as_object().unwrap().keys().map(String::as_str).collect()
+}
+
+#[test]
+fn register_record_and_detect_answer_in_the_shapes_front_ends_print() {
+    let mut s = setup("Ana Ruiz");
+    // Registering: the work's fields, then how it was registered.
+    let door = s.path("door.png");
+    std::fs::write(&door, fixtures::images::kodak("kodim01").png()).unwrap();
+    let first = registry::register::register(&mut s.reg, &door, "Door", Some("CC-BY-4.0")).unwrap();
+    let again = registry::register::register(&mut s.reg, &door, "Other", None).unwrap();
+    assert!(first.new && !again.new);
+    assert_eq!((again.work, again.entry.title.as_str()), (first.work, "Door"));
+    let v = serde_json::to_value(&first).unwrap();
+    assert_eq!(
+        keys(&v),
+        [
+            "id",
+            "title",
+            "license",
+            "registrant",
+            "public_key",
+            "file_name",
+            "sha256",
+            "width",
+            "height",
+            "registered",
+            "work",
+            "new",
+            "features",
+            "pdq_quality"
+        ]
+    );
+    assert!(first.features > 100 && first.pdq_quality >= registry::register::LOW_PDQ_QUALITY, "{v}");
+
+    // Recording: a prompt revision is appended before the generation it came with.
+    s.reg.create_project("fox").unwrap();
+    let dir = s.path("fox");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut files = fixtures::project::write_round(&dir, 0, 1).unwrap();
+    files.extend(fixtures::project::write_round(&dir, 1, 1).unwrap());
+    files.push(s.path("missing.png"));
+    let outcomes = s.reg.record(&s.id, "fox", &files).unwrap();
+    let json: Vec<serde_json::Value> = outcomes.iter().map(|o| serde_json::to_value(o).unwrap()).collect();
+    assert_eq!(keys(&json[1]), ["path", "status", "log_index", "kind", "hash", "also"]);
+    assert_eq!((json[1]["status"].as_str(), json[1]["kind"].as_str()), (Some("recorded"), Some("generated")));
+    assert_eq!(json[1]["also"][0]["kind"], "prompt-edited");
+    assert_eq!(keys(&json[2]), ["path", "status", "error"]);
+    assert!(json[2]["error"].as_str().unwrap().contains("missing.png"), "{}", json[2]);
+    let repeated = s.reg.record(&s.id, "fox", &files[..1]).unwrap();
+    let v = serde_json::to_value(&repeated[0]).unwrap();
+    assert_eq!((keys(&v), &v["log_index"]), (vec!["path", "status", "log_index"], &json[0]["log_index"]));
+
+    // Detecting: the payload of an embedded watermark, and the work it names here.
+    let marked = s.path("marked.png");
+    let embedded = registry::watermarks::embed(&door, &marked, first.work as u64).unwrap();
+    assert_eq!(embedded.payload, format!("{:016x}", first.work));
+    let refused = registry::watermarks::embed(&marked, &marked, 1).unwrap_err().to_string();
+    assert!(refused.contains("would overwrite the input"), "{refused}");
+    let found = registry::watermarks::detect(Some(&s.reg.store), &marked).unwrap();
+    let p = found.payload.as_ref().expect("a payload");
+    assert_eq!(
+        (p.payload.as_str(), p.work.as_ref().map(|w| w.id)),
+        (embedded.payload.as_str(), Some(first.work))
+    );
+    let unmarked = registry::watermarks::detect(None, &door).unwrap();
+    let v = serde_json::to_value(&unmarked).unwrap();
+    assert_eq!((keys(&v), v["found"].as_bool()), (vec!["file", "found", "sync_z"], Some(false)));
+}
