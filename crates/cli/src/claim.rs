@@ -8,7 +8,8 @@ use evidence::Jurisdiction;
 use registry::Registry;
 use registry::claim::{ClaimRequest, SealedFile};
 
-use crate::journal::{open, print_json};
+use crate::data::{Access, Global, open_registry, signer};
+use crate::output::print_json;
 use crate::terminal::esc;
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -47,8 +48,6 @@ pub struct ClaimArgs {
     /// Whose standards to set the facts against.
     #[arg(long, value_enum, default_value = "all")]
     jurisdiction: JurisdictionArg,
-    #[arg(long)]
-    json: bool,
 }
 
 /// A file given on the command line: its path and contents.
@@ -67,8 +66,8 @@ pub(crate) fn resolve_work(reg: &Registry, arg: &str) -> anyhow::Result<(i64, Op
     Ok((id, Some((file.to_path_buf(), bytes))))
 }
 
-pub fn claim(home: &Path, args: ClaimArgs) -> anyhow::Result<ExitCode> {
-    let reg = open(home)?;
+pub fn claim(g: &Global, args: ClaimArgs) -> anyhow::Result<ExitCode> {
+    let reg = open_registry(g, Access::Write)?;
     let (work, sealed_file) = resolve_work(&reg, &args.work)?;
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("claim-{work}")));
     let jurisdictions: Vec<Jurisdiction> = match args.jurisdiction {
@@ -85,17 +84,17 @@ pub fn claim(home: &Path, args: ClaimArgs) -> anyhow::Result<ExitCode> {
     };
     let claim = registry::claim::claim(&reg, &request)?;
     // The bundle's export carries a statement signed with the journal's key.
-    let signer = if claim.needs_signer() { Some(crate::journal::signer(&reg)?) } else { None };
+    let signer = if claim.needs_signer() { Some(signer(&reg)?) } else { None };
     let written = claim.write(&reg, signer.as_ref(), &out)?;
     if !written.missing_glyphs.is_empty() {
-        eprintln!(
-            "handprint: the PDF font lacks {} character(s) ({}), drawn there as boxes; report.html shows them. \
+        say!(
+            "the PDF font lacks {} character(s) ({}), drawn there as boxes; report.html shows them. \
              Set HANDPRINT_PDF_FONT=PATH[#INDEX] to a font that has them.",
             written.missing_glyphs.len(),
             esc(written.missing_glyphs.iter().take(20).collect::<String>())
         );
     }
-    if args.json {
+    if g.json {
         print_json(&written)?;
     } else {
         let (report, counts) = (&claim.report, &claim.report.facts.counts);

@@ -1,14 +1,14 @@
 //! `handprint watermark embed|detect`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use registry::answers::Unreadable;
 
-use crate::journal::print_json;
+use crate::data::{Access, Global, open};
+use crate::output::print_json;
 use crate::terminal::esc;
-use crate::works::existing_store;
 
 #[derive(clap::Subcommand)]
 pub enum WatermarkCommand {
@@ -37,11 +37,11 @@ pub struct EmbedArgs {
     /// A registered work's ID (see `handprint works`) as the payload.
     #[arg(long)]
     work: Option<i64>,
-    #[arg(long)]
-    json: bool,
 }
 
 /// Look for handprint's watermark in images, and name the registered work it carries.
+///
+/// With --json, one JSON object per file, one per line.
 ///
 /// Exit status: 0 when every file was read (found or not); 1 when some could not be.
 #[derive(clap::Args)]
@@ -49,19 +49,16 @@ pub struct EmbedArgs {
 pub struct DetectArgs {
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
-    /// One JSON object per file, one per line.
-    #[arg(long)]
-    json: bool,
 }
 
-pub fn run(home: &Path, cmd: WatermarkCommand) -> anyhow::Result<ExitCode> {
+pub fn run(g: &Global, cmd: WatermarkCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        WatermarkCommand::Embed(args) => embed(home, args),
-        WatermarkCommand::Detect(args) => detect(home, args),
+        WatermarkCommand::Embed(args) => embed(g, args),
+        WatermarkCommand::Detect(args) => detect(g, args),
     }
 }
 
-fn embed(home: &Path, args: EmbedArgs) -> anyhow::Result<ExitCode> {
+fn embed(g: &Global, args: EmbedArgs) -> anyhow::Result<ExitCode> {
     let payload = match (&args.payload, args.work) {
         (Some(hex), _) => {
             if hex.len() != 16 {
@@ -70,9 +67,9 @@ fn embed(home: &Path, args: EmbedArgs) -> anyhow::Result<ExitCode> {
             u64::from_str_radix(hex, 16).with_context(|| format!("--payload {hex:?}: not hexadecimal"))?
         }
         (None, Some(id)) => {
-            let store = existing_store(home)?
+            let reg = open(g, Access::IfStored)?
                 .context("no registry here: register the work first (`handprint register`)")?;
-            store
+            reg.store
                 .work(id)?
                 .with_context(|| format!("no work {id} in the registry (see `handprint works`)"))?;
             id as u64
@@ -80,7 +77,7 @@ fn embed(home: &Path, args: EmbedArgs) -> anyhow::Result<ExitCode> {
         (None, None) => unreachable!("clap requires one"),
     };
     let e = registry::watermarks::embed(&args.input, &args.output, payload)?;
-    if args.json {
+    if g.json {
         print_json(&e)?;
     } else {
         println!("wrote {} with payload {} (PSNR {:.2} dB)", esc(args.output.display()), e.payload, e.psnr);
@@ -88,19 +85,19 @@ fn embed(home: &Path, args: EmbedArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn detect(home: &Path, args: DetectArgs) -> anyhow::Result<ExitCode> {
-    let store = existing_store(home)?;
+fn detect(g: &Global, args: DetectArgs) -> anyhow::Result<ExitCode> {
+    let reg = open(g, Access::IfStored)?;
     let mut failed = 0;
     for file in &args.files {
-        match registry::watermarks::detect(store.as_ref(), file) {
+        match registry::watermarks::detect(reg.as_ref().map(|r| &r.store), file) {
             Err(e) => {
                 failed += 1;
-                eprintln!("handprint: {}", esc(&e));
-                if args.json {
+                say!("{}", esc(&e));
+                if g.json {
                     print_json(&Unreadable::new(file, &e))?;
                 }
             }
-            Ok(r) if args.json => print_json(&r)?,
+            Ok(r) if g.json => print_json(&r)?,
             Ok(r) => match &r.payload {
                 Some(p) => {
                     let named = p

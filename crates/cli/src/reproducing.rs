@@ -8,7 +8,8 @@ use anyhow::anyhow;
 use registry::reproduce::{Api, ReproduceRequest, Reproduction, reproduce_work};
 
 use crate::claim::resolve_work;
-use crate::journal::{open, print_json};
+use crate::data::{Access, Global, open_registry};
+use crate::output::print_json;
 use crate::terminal::esc;
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -50,12 +51,10 @@ pub struct ReproduceArgs {
     /// Seconds to wait for the generator.
     #[arg(long, default_value_t = 600)]
     timeout: u64,
-    #[arg(long)]
-    json: bool,
 }
 
-pub fn reproduce(home: &Path, args: ReproduceArgs) -> anyhow::Result<ExitCode> {
-    let reg = open(home)?;
+pub fn reproduce(g: &Global, args: ReproduceArgs) -> anyhow::Result<ExitCode> {
+    let reg = open_registry(g, Access::Write)?;
     let (work, _) = resolve_work(&reg, &args.work)?;
     let recorded = match &args.recorded {
         Some(path) => Some((path, std::fs::read(path).map_err(|e| anyhow!("{}: {e}", path.display()))?)),
@@ -74,7 +73,7 @@ pub fn reproduce(home: &Path, args: ReproduceArgs) -> anyhow::Result<ExitCode> {
     let r = reproduce_work(&reg, &request)?;
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("reproduced-{work}.png")));
     std::fs::write(&out, &r.image).map_err(|e| anyhow!("{}: {e}", out.display()))?;
-    if args.json {
+    if g.json {
         print_json(&Reproduced { reproduction: &r, output: &out })?;
     } else {
         println!(

@@ -8,12 +8,12 @@ use anyhow::{Context, bail};
 use fingerprint::decode::Limits;
 use rayon::prelude::*;
 use registry::answers::Unreadable;
-use registry::search::{MatchReport, SearchIndex, side_by_side};
+use registry::search::{MatchReport, ScanReport, SearchIndex, side_by_side};
 use registry::works::{Scanned, scan_file};
 use registry::{Registry, Store};
 
-use crate::inspect::{collect, progress_bar};
-use crate::journal::print_json;
+use crate::data::{Access, Global, open, open_registry};
+use crate::output::{collect, print_json, progress_bar};
 use crate::terminal::esc;
 
 const SCAN_EXTENSIONS: [&str; 5] = ["png", "jpg", "jpeg", "webp", "gif"];
@@ -35,15 +35,6 @@ pub struct RegisterArgs {
     /// Its licence, as you want reusers to see it (an SPDX id such as CC-BY-4.0, or a URL).
     #[arg(long)]
     license: Option<String>,
-    #[arg(long)]
-    json: bool,
-}
-
-/// List the registered works.
-#[derive(clap::Args)]
-pub struct WorksArgs {
-    #[arg(long)]
-    json: bool,
 }
 
 /// Which registered works an image copies.
@@ -63,8 +54,6 @@ pub struct SearchArgs {
     /// Write a side-by-side PNG of the work and the image for each match, into this folder.
     #[arg(long, value_name = "DIR")]
     side_by_side: Option<PathBuf>,
-    #[arg(long)]
-    json: bool,
 }
 
 /// Look for copies of the registered works in many images, on all cores.
@@ -74,6 +63,7 @@ pub struct SearchArgs {
 /// match a side-by-side PNG of the work and the copy is written into --out. A file that cannot
 /// be read (not an image, truncated, larger than 64 megapixels, smaller than 32 × 32) gets a
 /// message naming it, and the scan goes on. The first frame of an animated file is scanned.
+/// With --json, one JSON object per file, one per line (docs/fingerprints.md).
 ///
 /// Exit status: 0 when every file was scanned; 1 when some could not be.
 #[derive(clap::Args)]
@@ -94,30 +84,22 @@ pub struct ScanArgs {
     /// Worker threads (default: one per core).
     #[arg(long, short)]
     jobs: Option<usize>,
-    /// One JSON object per file, one per line.
-    #[arg(long)]
-    json: bool,
 }
 
-/// The store, if the data directory has one (never creates it).
-pub(crate) fn existing_store(home: &Path) -> anyhow::Result<Option<Store>> {
-    let path = home.join("journal.sqlite3");
-    Ok(if path.exists() { Some(Store::open(&path)?) } else { None })
-}
-
-fn open_store(home: &Path) -> anyhow::Result<Store> {
-    existing_store(home)?.with_context(|| {
+/// The registry, for the commands that look works up: there must be one already.
+fn open_works(g: &Global) -> anyhow::Result<Registry> {
+    open(g, Access::IfStored)?.with_context(|| {
         format!(
             "no registry in {}: register works with `handprint register IMAGE --title T` first",
-            home.display()
+            g.home.display()
         )
     })
 }
 
-pub fn register(home: &Path, args: RegisterArgs) -> anyhow::Result<ExitCode> {
-    let mut reg = Registry::open(home)?;
+pub fn register(g: &Global, args: RegisterArgs) -> anyhow::Result<ExitCode> {
+    let mut reg = open_registry(g, Access::Write)?;
     let r = registry::register::register(&mut reg, &args.image, &args.title, args.license.as_deref())?;
-    if args.json {
+    if g.json {
         print_json(&r)?;
     } else if r.new {
         println!(
@@ -129,8 +111,8 @@ pub fn register(home: &Path, args: RegisterArgs) -> anyhow::Result<ExitCode> {
             r.pdq_quality
         );
         if r.pdq_quality < registry::register::LOW_PDQ_QUALITY {
-            eprintln!(
-                "handprint: {}: warning: PDQ quality {} is low (a flat or tiny image): copies are found by local features only",
+            say!(
+                "{}: warning: PDQ quality {} is low (a flat or tiny image): copies are found by local features only",
                 esc(args.image.display()),
                 r.pdq_quality
             );
@@ -146,10 +128,9 @@ pub fn register(home: &Path, args: RegisterArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn works(home: &Path, args: WorksArgs) -> anyhow::Result<ExitCode> {
-    let store = open_store(home)?;
-    for w in store.works()? {
-        if args.json {
+pub fn works(g: &Global) -> anyhow::Result<ExitCode> {
+    for w in open_works(g)?.store.works()? {
+        if g.json {
             print_json(&w)?;
         } else {
             let license = w.license.as_deref().map(|l| format!(" ({l})")).unwrap_or_default();
@@ -205,18 +186,18 @@ fn describe(report: &MatchReport) -> String {
     s
 }
 
-pub fn search(home: &Path, args: SearchArgs) -> anyhow::Result<ExitCode> {
-    let store = open_store(home)?;
-    let index = SearchIndex::load(&store)?;
+pub fn search(g: &Global, args: SearchArgs) -> anyhow::Result<ExitCode> {
+    let reg = open_works(g)?;
+    let index = SearchIndex::load(&reg.store)?;
     let scanned = scan_file(&args.image, &Limits::default())?;
     let mut report = index.search(&scanned)?;
     if let Some(dir) = &args.side_by_side {
         for m in &mut report.matches {
-            let picture = write_side_by_side(&store, dir, &scanned, m)?;
+            let picture = write_side_by_side(&reg.store, dir, &scanned, m)?;
             m.side_by_side = Some(picture.display().to_string());
         }
     }
-    if args.json {
+    if g.json {
         print_json(&report)?;
     } else if report.matches.is_empty() {
         println!("{}: no match among {} registered works", esc(args.image.display()), report.works_searched);
@@ -237,11 +218,11 @@ pub fn search(home: &Path, args: SearchArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn scan(home: &Path, args: ScanArgs) -> anyhow::Result<ExitCode> {
-    let store = open_store(home)?;
-    let index = SearchIndex::load(&store)?;
+pub fn scan(g: &Global, args: ScanArgs) -> anyhow::Result<ExitCode> {
+    let reg = open_works(g)?;
+    let index = SearchIndex::load(&reg.store)?;
     if index.works() == 0 {
-        bail!("no works registered in {}: nothing to scan for", home.display());
+        bail!("no works registered in {}: nothing to scan for", g.home.display());
     }
     let (files, mut failed) = collect(&args.paths, &SCAN_EXTENSIONS);
     let limits =
@@ -250,42 +231,35 @@ pub fn scan(home: &Path, args: ScanArgs) -> anyhow::Result<ExitCode> {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(args.jobs.unwrap_or(0)).build()?;
     let progress = progress_bar(files.len() as u64);
     // The store is one SQLite connection: thumbnails are read under a lock, rarely.
-    let store = Mutex::new(store);
-    let stdout = Mutex::new(std::io::stdout());
+    let store = Mutex::new(reg.store);
     let (unreadable, matched, found) = (Mutex::new(0usize), Mutex::new(0usize), Mutex::new(0usize));
+    let printing = Mutex::new(None);
     pool.install(|| {
         files.par_iter().for_each(|path| {
             let shown = path.display().to_string();
-            let unread = |e: &dyn std::fmt::Display| {
-                *unreadable.lock().expect("counter") += 1;
-                progress.suspend(|| eprintln!("handprint: {}", esc(e)));
-                serde_json::to_value(Unreadable { file: shown.clone(), error: e.to_string() })
-            };
             let line = match scan_file(path, &limits).and_then(|scanned| Ok((index.scan(&scanned)?, scanned)))
             {
-                Err(e) => unread(&e),
+                Err(e) => {
+                    *unreadable.lock().expect("counter") += 1;
+                    progress.suspend(|| say!("{}", esc(&e)));
+                    Line::Unreadable(Unreadable::new(path, &e))
+                }
                 Ok((mut report, scanned)) => {
                     if let Some(n) = report.frames {
-                        progress.suspend(|| {
-                            eprintln!(
-                                "handprint: {}: animated, {n} frames: the first was scanned",
-                                esc(&shown)
-                            )
-                        });
+                        progress
+                            .suspend(|| say!("{}: animated, {n} frames: the first was scanned", esc(&shown)));
                     }
                     for m in &mut report.matches {
                         let picture = side_by_side.and_then(|dir| {
                             let store = store.lock().expect("store");
                             write_side_by_side(&store, dir, &scanned, m)
                                 .map_err(|e| {
-                                    progress.suspend(|| {
-                                        eprintln!("handprint: {}: side by side: {:#}", esc(&shown), esc(&e))
-                                    })
+                                    progress.suspend(|| say!("{}: side by side: {:#}", esc(&shown), esc(&e)))
                                 })
                                 .ok()
                         });
                         m.side_by_side = picture.map(|p| p.display().to_string());
-                        if !args.json {
+                        if !g.json {
                             progress.suspend(|| {
                                 println!("{}: {}", esc(&shown), describe(m));
                                 if let Some(p) = &m.side_by_side {
@@ -298,30 +272,39 @@ pub fn scan(home: &Path, args: ScanArgs) -> anyhow::Result<ExitCode> {
                         *matched.lock().expect("counter") += 1;
                         *found.lock().expect("counter") += report.matches.len();
                     }
-                    serde_json::to_value(&report)
+                    Line::Read(report)
                 }
             };
-            if args.json
-                && let Ok(line) = line
+            if g.json
+                && let Err(e) = print_json(&line)
             {
-                let mut out = stdout.lock().expect("stdout");
-                // A closed pipe ends the output, not the scan's other work.
-                let _ = crate::terminal::json(&mut *out, &line);
+                printing.lock().expect("error").get_or_insert(e);
             }
             progress.inc(1);
         });
     });
     progress.finish_and_clear();
+    if let Some(e) = printing.into_inner().expect("error") {
+        return Err(e);
+    }
     failed += *unreadable.lock().expect("counter");
     let (matched, found) = (*matched.lock().expect("counter"), *found.lock().expect("counter"));
-    if !args.json {
-        eprintln!(
-            "handprint: scanned {} file(s) against {} work(s): {matched} with matches ({found} in all), {failed} unreadable",
+    if !g.json {
+        say!(
+            "scanned {} file(s) against {} work(s): {matched} with matches ({found} in all), {failed} unreadable",
             files.len(),
             index.works()
         );
     }
     Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// One line of `scan --json`.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Line {
+    Read(ScanReport),
+    Unreadable(Unreadable),
 }
 
 /// Writes `<image stem>--work<id>.png` into `dir`: the side-by-side picture of the match.
