@@ -83,6 +83,8 @@ pub fn claim(g: &Global, args: ClaimArgs) -> anyhow::Result<ExitCode> {
         jurisdictions: &jurisdictions,
     };
     let claim = registry::claim::claim(&reg, &request)?;
+    // Refused before a passphrase is asked for, not after.
+    registry::claim::check_out_dir(&out)?;
     // The bundle's export carries a statement signed with the journal's key.
     let signer = if claim.needs_signer() { Some(signer(&reg)?) } else { None };
     let written = claim.write(&reg, signer.as_ref(), &out)?;
