@@ -1,13 +1,14 @@
 //! `handprint inspect`: print the generation records of image files.
 
-use std::io::{self, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use capture::{Generation, Inspection};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
+use crate::data::Global;
+use crate::output::{collect, progress_bar, written};
 use crate::terminal::esc;
 
 /// Read what AI image generators wrote into image files.
@@ -17,7 +18,8 @@ use crate::terminal::esc;
 /// generator and version, prompt and negative prompt, seed, steps, sampler, scheduler,
 /// CFG scale, size, model, VAE, LoRAs and embeddings, hires-fix and img2img settings, every
 /// other parameter verbatim, and the raw text it came from. Also says whether a C2PA
-/// manifest store is embedded.
+/// manifest store is embedded. With --json, one JSON object per file, one per line (format
+/// `handprint.inspect/1`, see docs/inspect-json.md).
 ///
 /// Understands AUTOMATIC1111, Forge, SD.Next, ComfyUI, InvokeAI, NovelAI (including its
 /// alpha-channel metadata), Fooocus, SwarmUI, Easy Diffusion, Draw Things and Midjourney.
@@ -32,9 +34,6 @@ pub struct Args {
     /// Image files or directories.
     #[arg(required = true, value_name = "FILE|DIR")]
     paths: Vec<PathBuf>,
-    /// One JSON object per file, one per line (format `handprint.inspect/1`, see docs/inspect-json.md).
-    #[arg(long)]
-    json: bool,
     /// Leave out the raw metadata text in the table (JSON always has it).
     #[arg(long)]
     no_raw: bool,
@@ -53,7 +52,7 @@ struct JsonLine<'a> {
     inspection: Option<&'a Inspection>,
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(g: &Global, args: Args) -> anyhow::Result<ExitCode> {
     let (files, mut failed) = collect(&args.paths, &IMAGE_EXTENSIONS);
     let progress = progress_bar(files.len() as u64);
     let stdout = io::stdout();
@@ -65,9 +64,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let write = match &result {
             Ok(inspection) => {
                 for w in &inspection.warnings {
-                    progress.suspend(|| eprintln!("handprint: {}: warning: {}", esc(&shown), esc(w)));
+                    progress.suspend(|| say!("{}: warning: {}", esc(&shown), esc(w)));
                 }
-                if args.json {
+                if g.json {
                     json_line(&mut out, &shown, None, Some(inspection))
                 } else {
                     table(&mut out, &shown, inspection, !args.no_raw)
@@ -75,86 +74,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             Err(e) => {
                 failed += 1;
-                progress.suspend(|| eprintln!("handprint: {}: {}", esc(&shown), esc(e)));
-                if args.json { json_line(&mut out, &shown, Some(e.to_string()), None) } else { Ok(()) }
+                progress.suspend(|| say!("{}: {}", esc(&shown), esc(e)));
+                if g.json { json_line(&mut out, &shown, Some(e.to_string()), None) } else { Ok(()) }
             }
         };
-        if let Err(e) = write {
-            if e.kind() == io::ErrorKind::BrokenPipe {
-                return Ok(ExitCode::SUCCESS);
-            }
-            return Err(e.into());
+        if !written(write)? {
+            return Ok(ExitCode::SUCCESS);
         }
         progress.inc(1);
     }
     progress.finish_and_clear();
-    if let Err(e) = out.flush()
-        && e.kind() != io::ErrorKind::BrokenPipe
-    {
-        return Err(e.into());
-    }
+    written(out.flush())?;
     if failed > 0 {
-        eprintln!("handprint: {failed} file(s) could not be read");
+        say!("{failed} file(s) could not be read");
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Expands directories; a path that cannot be reached (missing, a symbolic link loop, no
-/// permission) counts as a failure, named on stderr with the reason.
-pub(crate) fn collect(paths: &[PathBuf], extensions: &[&str]) -> (Vec<PathBuf>, usize) {
-    let mut files = Vec::new();
-    let mut failed = 0;
-    for path in paths {
-        // The path's own metadata, following links: the error names what is wrong (no such
-        // file, a loop of symbolic links, no permission).
-        let meta = match std::fs::metadata(path) {
-            Ok(m) => m,
-            Err(e) => {
-                failed += 1;
-                eprintln!("handprint: {}: {}", esc(path.display()), esc(e));
-                continue;
-            }
-        };
-        if meta.is_dir() {
-            for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
-                match entry {
-                    Ok(e) if e.file_type().is_file() && has_extension(e.path(), extensions) => {
-                        files.push(e.into_path())
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        failed += 1;
-                        eprintln!("handprint: {}", esc(e));
-                    }
-                }
-            }
-        } else if meta.is_file() {
-            files.push(path.clone());
-        } else {
-            // A FIFO or a device would block or never end.
-            failed += 1;
-            eprintln!("handprint: {}: not a regular file", esc(path.display()));
-        }
-    }
-    (files, failed)
-}
-
-fn has_extension(path: &Path, extensions: &[&str]) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| extensions.contains(&e.to_ascii_lowercase().as_str()))
-}
-
-pub(crate) fn progress_bar(len: u64) -> ProgressBar {
-    if len < 2 || !io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} {per_sec} {wide_msg}").expect("static template"),
-    );
-    bar
 }
 
 fn json_line(

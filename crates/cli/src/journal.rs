@@ -1,16 +1,17 @@
-//! The journal commands: init, project, record, select, reject, edit, import, note, log,
-//! verify, export.
+//! The journal commands: init, project, record, watch, select, reject, edit, import, note,
+//! log, export, timestamp.
 
-use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use ledger::{EventKind, SignedEvent};
-use registry::identity::Identity;
-use registry::{Outcome, Registry};
-use serde_json::{Value, json};
+use registry::Outcome;
+use serde_json::Value;
 
+use crate::data::{Access, Global, open_registry, passphrase, signer};
+use crate::output::{print_json, written};
 use crate::terminal::esc;
 
 /// Create your identity: an Ed25519 key pair, your name, and an X.509 certificate.
@@ -28,23 +29,14 @@ pub struct InitArgs {
     /// Encrypt the private key with a passphrase.
     #[arg(long)]
     passphrase: bool,
-    #[arg(long)]
-    json: bool,
 }
 
 #[derive(clap::Subcommand)]
 pub enum ProjectCommand {
     /// Create a project: a creative work in progress whose events form one chain.
-    New {
-        name: String,
-        #[arg(long)]
-        json: bool,
-    },
+    New { name: String },
     /// List projects with their event counts.
-    List {
-        #[arg(long)]
-        json: bool,
-    },
+    List,
 }
 
 /// Record image files in a project's journal, as they are.
@@ -58,7 +50,8 @@ pub enum ProjectCommand {
 ///
 /// A file that reads with damage (truncated, a chunk skipped) is recorded as it is, and each
 /// warning is printed on stderr as `handprint: FILE: warning: ...` (in --json also as the
-/// line's `warnings`); generation events keep them in their data.
+/// line's `warnings`); generation events keep them in their data. With --json, one JSON
+/// object per file.
 ///
 /// Exit status: 0 when every file was recorded or already there, with warnings or without;
 /// 1 when some could not be.
@@ -71,9 +64,6 @@ pub struct RecordArgs {
     /// The project to record into (create it with `handprint project new`).
     #[arg(long, short)]
     project: String,
-    /// One JSON object per file.
-    #[arg(long)]
-    json: bool,
 }
 
 /// Watch a generator's output folder and record every new image once it is written.
@@ -84,6 +74,7 @@ pub struct RecordArgs {
 /// has not changed for --settle-ms and it reads to its end. The folder may be moved away and
 /// back: watching goes on. Stop with Ctrl-C; nothing is half-written. What reading a recorded
 /// file found damaged is printed on stderr as `handprint: FILE: warning: ...`, as by `record`.
+/// With --json, one JSON object per recorded file.
 #[derive(clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct WatchArgs {
@@ -98,9 +89,6 @@ pub struct WatchArgs {
     /// How long a file must stay unchanged before it counts as written, in milliseconds.
     #[arg(long, default_value_t = 1000)]
     settle_ms: u64,
-    /// One JSON object per recorded file.
-    #[arg(long)]
-    json: bool,
 }
 
 /// The file must already be in the journal (by SHA-256); its project is used unless
@@ -114,8 +102,6 @@ pub struct ChooseArgs {
     reason: Option<String>,
     #[arg(long, short)]
     project: Option<String>,
-    #[arg(long)]
-    json: bool,
 }
 
 /// Record manual work: INPUT (already in the journal) made into OUTPUT with a tool.
@@ -133,8 +119,6 @@ pub struct EditArgs {
     note: Option<String>,
     #[arg(long, short)]
     project: Option<String>,
-    #[arg(long)]
-    json: bool,
 }
 
 /// Record a file from elsewhere: your sketch, a photo, a reference.
@@ -150,8 +134,6 @@ pub struct ImportArgs {
     what: String,
     #[arg(long)]
     note: Option<String>,
-    #[arg(long)]
-    json: bool,
 }
 
 /// Add a note to a project's journal: an idea, an intention, a reason.
@@ -162,56 +144,17 @@ pub struct NoteArgs {
     /// The project it belongs to.
     #[arg(long, short)]
     project: String,
-    #[arg(long)]
-    json: bool,
 }
 
 /// Show the journal's history.
+///
+/// With --json, the signed events themselves, one canonical JSON object per line.
 #[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
 pub struct LogArgs {
     /// Only this project's events (default: all).
     #[arg(long, short)]
     project: Option<String>,
-    /// The signed events themselves, one canonical JSON object per line.
-    #[arg(long)]
-    json: bool,
-}
-
-/// Check images, or the journal: every signature, chain link, Merkle root and checkpoint.
-///
-/// With IMAGE arguments, checks what each image says of its origin (see IMAGE below), offline:
-/// a person reads one verdict per image, a program --json. Without, checks the whole store. With --export DIR, checks an exported project
-/// with nothing but the folder's contents. Any tampering (a flipped byte, a deleted,
-/// reordered, inserted or re-signed event, a rolled-back log) is named: which event, and what
-/// is wrong.
-///
-/// Exit status: 0 when everything verifies; 1 when anything does not (for images, see IMAGE).
-#[derive(clap::Args)]
-#[command(verbatim_doc_comment)]
-pub struct VerifyArgs {
-    /// Images to check instead: their Content Credentials (C2PA, validated by the c2pa
-    /// crate), the journal proof a sealed image carries, the watermark and the registered
-    /// work it names, a fingerprint match in your registry, the AIGC label, and the generator
-    /// metadata still present. Exit status for images: 1 when a claim a file makes fails
-    /// (Content Credentials tampered or invalid, a journal proof that fails); 2 when a file
-    /// cannot be read at all (empty, not an image); 0 otherwise. Pixels that do not decode
-    /// are reported on a "could not check" line and follow the same rule. Over several
-    /// files, the highest status applies.
-    #[arg(value_name = "IMAGE", conflicts_with = "export")]
-    images: Vec<PathBuf>,
-    /// PEM root certificates to trust as C2PA signers, besides your own root.
-    #[arg(long, value_name = "PEM")]
-    trust: Vec<PathBuf>,
-    /// Fetch a remote manifest an image's XMP names (http:// only, at most 16 MiB, 10 s) and
-    /// validate it against the image; without, it is reported as not fetched.
-    #[arg(long, conflicts_with = "export")]
-    fetch_remote: bool,
-    /// Check an exported project folder instead of the store. What is verified is the key
-    /// that signed it, shown by its SHA-256 fingerprint; the name it gives is shown as claimed.
-    #[arg(long, value_name = "DIR")]
-    export: Option<PathBuf>,
-    #[arg(long)]
-    json: bool,
 }
 
 /// Export a project as a self-contained folder that anyone can verify offline.
@@ -229,8 +172,6 @@ pub struct ExportArgs {
     /// The project to export.
     #[arg(long, short)]
     project: String,
-    #[arg(long)]
-    json: bool,
 }
 
 /// Fix the journal in time: an RFC 3161 timestamp over the latest checkpoint.
@@ -249,46 +190,9 @@ pub struct TimestampArgs {
     /// A TSA root certificate (PEM) to trust from now on.
     #[arg(long, value_name = "FILE")]
     tsa_root: Option<PathBuf>,
-    #[arg(long)]
-    json: bool,
 }
 
-fn passphrase(confirm: bool) -> anyhow::Result<Option<String>> {
-    if let Ok(p) = std::env::var("HANDPRINT_PASSPHRASE") {
-        return Ok(Some(p));
-    }
-    if !std::io::stdin().is_terminal() {
-        return Ok(None);
-    }
-    let p = rpassword::prompt_password("passphrase: ")?;
-    if confirm && rpassword::prompt_password("passphrase again: ")? != p {
-        bail!("the passphrases differ");
-    }
-    Ok(Some(p))
-}
-
-pub(crate) fn open(home: &Path) -> anyhow::Result<Registry> {
-    Ok(Registry::open(home)?)
-}
-
-pub(crate) fn signer(reg: &Registry) -> anyhow::Result<Identity> {
-    if let Some(w) = registry::identity::key_file_warning(&reg.home) {
-        eprintln!("handprint: warning: {}", crate::terminal::esc(w));
-    }
-    match reg.signer(None) {
-        Err(registry::RegistryError::Passphrase(_)) => Ok(reg.signer(passphrase(false)?.as_deref())?),
-        other => Ok(other?),
-    }
-}
-
-/// Prints one line of JSON; strings holding terminal controls come out as `\u` escapes.
-pub(crate) fn print_json(v: &Value) {
-    let mut out = std::io::stdout().lock();
-    // A closed pipe ends the output, as with println!'s other users; nothing else can fail.
-    let _ = crate::terminal::json(&mut out, v);
-}
-
-pub fn init(home: &Path, args: InitArgs) -> anyhow::Result<ExitCode> {
+pub fn init(g: &Global, args: InitArgs) -> anyhow::Result<ExitCode> {
     // The name is shown on evidence, in certificates and by every verifier: it must read as
     // it is, with nothing that moves a terminal's cursor or reverses the text after it. The
     // identity refuses such a name too; checked here first, before a passphrase is asked for.
@@ -304,41 +208,42 @@ pub fn init(home: &Path, args: InitArgs) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
-    let public = registry::identity::create(home, &args.name, pass.as_deref())?;
-    if args.json {
-        print_json(&json!({"home": home, "identity": public}));
+    let init = registry::answers::init(&g.home, &args.name, pass.as_deref())?;
+    if g.json {
+        print_json(&init)?;
     } else {
-        println!("created identity {:?} in {}", public.name, esc(home.display()));
+        let public = &init.identity;
+        println!("created identity {:?} in {}", public.name, esc(g.home.display()));
         println!("  public key   {}", public.public_key);
         println!(
             "  key file     {} ({})",
-            esc(home.join("key.pem").display()),
+            esc(g.home.join("key.pem").display()),
             if pass.is_some() { "encrypted" } else { "not encrypted" }
         );
-        println!("  certificate  {}", esc(home.join("certificate.pem").display()));
+        println!("  certificate  {}", esc(g.home.join("certificate.pem").display()));
     }
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn project(home: &Path, cmd: ProjectCommand) -> anyhow::Result<ExitCode> {
-    let reg = open(home)?;
+pub fn project(g: &Global, cmd: ProjectCommand) -> anyhow::Result<ExitCode> {
+    let reg = open_registry(g, Access::Write)?;
     match cmd {
-        ProjectCommand::New { name, json } => {
-            let created = reg.create_project(&name)?;
-            if json {
-                print_json(&json!({"project": name, "created": created}));
-            } else if created {
+        ProjectCommand::New { name } => {
+            let p = registry::answers::create_project(&reg, &name)?;
+            if g.json {
+                print_json(&p)?;
+            } else if p.created {
                 println!("created project {}", esc(&name));
             } else {
                 println!("project {} exists already", esc(&name));
             }
         }
-        ProjectCommand::List { json } => {
-            for (name, created, events) in reg.store.projects()? {
-                if json {
-                    print_json(&json!({"project": name, "created": created, "events": events}));
+        ProjectCommand::List => {
+            for p in registry::answers::projects(&reg.store)? {
+                if g.json {
+                    print_json(&p)?;
                 } else {
-                    println!("{:<30} {events:>7} events  since {}", esc(&name), esc(&created));
+                    println!("{:<30} {:>7} events  since {}", esc(&p.project), p.events, esc(&p.created));
                 }
             }
         }
@@ -346,16 +251,16 @@ pub fn project(home: &Path, cmd: ProjectCommand) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn record(home: &Path, args: RecordArgs) -> anyhow::Result<ExitCode> {
-    let mut reg = open(home)?;
+pub fn record(g: &Global, args: RecordArgs) -> anyhow::Result<ExitCode> {
+    let mut reg = open_registry(g, Access::Write)?;
     let id = signer(&reg)?;
     let outcomes = reg.record(&id, &args.project, &args.files)?;
-    let failed = report_outcomes(&outcomes, args.json);
+    let failed = report_outcomes(&outcomes, g.json)?;
     Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-pub fn watch(home: &Path, args: WatchArgs) -> anyhow::Result<ExitCode> {
-    let mut reg = open(home)?;
+pub fn watch(g: &Global, args: WatchArgs) -> anyhow::Result<ExitCode> {
+    let mut reg = open_registry(g, Access::Write)?;
     let id = signer(&reg)?;
     if !reg.store.project_exists(&args.project)? {
         return Err(registry::RegistryError::NoProject(args.project).into());
@@ -373,16 +278,13 @@ pub fn watch(home: &Path, args: WatchArgs) -> anyhow::Result<ExitCode> {
     loop {
         let poll = watcher.poll(&mut reg, &id)?;
         if poll.missing && !was_missing {
-            eprintln!(
-                "handprint: {} is gone (moved or deleted); waiting for it to come back",
-                esc(args.dir.display())
-            );
+            say!("{} is gone (moved or deleted); waiting for it to come back", esc(args.dir.display()));
         }
         if poll.returned {
-            eprintln!("handprint: {} is back; watching again", esc(args.dir.display()));
+            say!("{} is back; watching again", esc(args.dir.display()));
         }
         was_missing = poll.missing;
-        report_outcomes(&poll.outcomes, args.json);
+        report_outcomes(&poll.outcomes, g.json)?;
         std::io::stdout().flush()?;
         std::thread::sleep(std::time::Duration::from_millis(args.interval_ms));
     }
@@ -392,23 +294,19 @@ pub fn watch(home: &Path, args: WatchArgs) -> anyhow::Result<ExitCode> {
 /// a chunk too large to read): the file is recorded as it is, and its creator hears of it now.
 fn print_warnings(r: &registry::Recorded) {
     for w in &r.warnings {
-        eprintln!("handprint: {}: warning: {}", esc(r.path.display()), esc(w));
+        say!("{}: warning: {}", esc(r.path.display()), esc(w));
     }
 }
 
 /// Prints what happened to each file; returns how many failed.
-fn report_outcomes(outcomes: &[Outcome], json: bool) -> usize {
+fn report_outcomes(outcomes: &[Outcome], json: bool) -> anyhow::Result<usize> {
     let mut failed = 0;
     for o in outcomes {
         match o {
             Outcome::Recorded(r) => {
                 print_warnings(r);
                 if json {
-                    let mut v = json!({"path": r.path, "status": "recorded", "log_index": r.log_index, "kind": r.kind, "hash": r.hash, "also": r.also.iter().map(|(i, k)| json!({"log_index": i, "kind": k})).collect::<Vec<_>>()});
-                    if !r.warnings.is_empty() {
-                        v["warnings"] = json!(r.warnings);
-                    }
-                    print_json(&v);
+                    print_json(o)?;
                 } else {
                     for (i, k) in &r.also {
                         println!("#{i:<6} {:<13} (before {})", k.as_str(), esc(r.path.display()));
@@ -418,21 +316,21 @@ fn report_outcomes(outcomes: &[Outcome], json: bool) -> usize {
             }
             Outcome::AlreadyRecorded { path, log_index } => {
                 if json {
-                    print_json(&json!({"path": path, "status": "already-recorded", "log_index": log_index}));
+                    print_json(o)?;
                 } else {
                     println!("#{log_index:<6} {:<13} {} (already recorded)", "-", esc(path.display()));
                 }
             }
-            Outcome::Failed { path, error } => {
+            Outcome::Failed { error, .. } => {
                 failed += 1;
-                eprintln!("handprint: {}", esc(error));
+                say!("{}", esc(error));
                 if json {
-                    print_json(&json!({"path": path, "status": "failed", "error": error.to_string()}));
+                    print_json(o)?;
                 }
             }
         }
     }
-    failed
+    Ok(failed)
 }
 
 fn report_event(e: &SignedEvent, json: bool) {
@@ -449,55 +347,46 @@ fn report_event(e: &SignedEvent, json: bool) {
     }
 }
 
-pub fn choose(home: &Path, args: ChooseArgs, selected: bool) -> anyhow::Result<ExitCode> {
-    let mut reg = open(home)?;
+pub fn choose(g: &Global, args: ChooseArgs, selected: bool) -> anyhow::Result<ExitCode> {
+    let mut reg = open_registry(g, Access::Write)?;
     let id = signer(&reg)?;
     let e = reg.choose(&id, &args.file, selected, args.reason.as_deref(), args.project.as_deref())?;
-    report_event(&e, args.json);
+    report_event(&e, g.json);
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn edit(home: &Path, args: EditArgs) -> anyhow::Result<ExitCode> {
-    let mut reg = open(home)?;
+pub fn edit(g: &Global, args: EditArgs) -> anyhow::Result<ExitCode> {
+    let mut reg = open_registry(g, Access::Write)?;
     let id = signer(&reg)?;
     let e =
         reg.edit(&id, &args.input, &args.output, &args.tool, args.note.as_deref(), args.project.as_deref())?;
-    report_event(&e, args.json);
+    report_event(&e, g.json);
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn import(home: &Path, args: ImportArgs) -> anyhow::Result<ExitCode> {
-    let mut reg = open(home)?;
+pub fn import(g: &Global, args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let mut reg = open_registry(g, Access::Write)?;
     let id = signer(&reg)?;
-    match reg.import(&id, &args.project, &args.file, &args.what, args.note.as_deref())? {
-        Outcome::Recorded(r) if args.json => {
-            print_warnings(&r);
-            let mut v = json!({"path": r.path, "status": "recorded", "log_index": r.log_index, "kind": r.kind, "hash": r.hash});
-            if !r.warnings.is_empty() {
-                v["warnings"] = json!(r.warnings);
-            }
-            print_json(&v)
-        }
-        Outcome::Recorded(r) => {
-            print_warnings(&r);
-            println!("#{:<6} {:<13} {}", r.log_index, "imported", esc(r.path.display()))
-        }
-        Outcome::AlreadyRecorded { path, log_index } if args.json => {
-            print_json(&json!({"path": path, "status": "already-recorded", "log_index": log_index}))
-        }
+    let outcome = reg.import(&id, &args.project, &args.file, &args.what, args.note.as_deref())?;
+    if let Outcome::Recorded(r) = &outcome {
+        print_warnings(r);
+    }
+    match outcome {
+        Outcome::Failed { error, .. } => return Err(error.into()),
+        o if g.json => print_json(&o)?,
+        Outcome::Recorded(r) => println!("#{:<6} {:<13} {}", r.log_index, "imported", esc(r.path.display())),
         Outcome::AlreadyRecorded { path, log_index } => {
             println!("#{log_index:<6} {:<13} {} (already recorded)", "-", esc(path.display()))
         }
-        Outcome::Failed { error, .. } => return Err(error.into()),
     }
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn note(home: &Path, args: NoteArgs) -> anyhow::Result<ExitCode> {
-    let mut reg = open(home)?;
+pub fn note(g: &Global, args: NoteArgs) -> anyhow::Result<ExitCode> {
+    let mut reg = open_registry(g, Access::Write)?;
     let id = signer(&reg)?;
     let e = reg.note(&id, &args.project, &args.text)?;
-    report_event(&e, args.json);
+    report_event(&e, g.json);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -538,8 +427,8 @@ fn summary(e: &SignedEvent) -> String {
     }
 }
 
-pub fn log(home: &Path, args: LogArgs) -> anyhow::Result<ExitCode> {
-    let reg = open(home)?;
+pub fn log(g: &Global, args: LogArgs) -> anyhow::Result<ExitCode> {
+    let reg = open_registry(g, Access::Write)?;
     if let Some(p) = &args.project
         && !reg.store.project_exists(p)?
     {
@@ -547,7 +436,7 @@ pub fn log(home: &Path, args: LogArgs) -> anyhow::Result<ExitCode> {
     }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for e in reg.store.events(args.project.as_deref())? {
-        let r = if args.json {
+        let r = if g.json {
             writeln!(out, "{}", String::from_utf8_lossy(&e.to_bytes()))
         } else {
             let links: Vec<String> = e
@@ -567,151 +456,43 @@ pub fn log(home: &Path, args: LogArgs) -> anyhow::Result<ExitCode> {
                 esc(summary(&e))
             )
         };
-        if let Err(err) = r {
-            if err.kind() == std::io::ErrorKind::BrokenPipe {
-                return Ok(ExitCode::SUCCESS);
-            }
-            return Err(err.into());
+        if !written(r)? {
+            return Ok(ExitCode::SUCCESS);
         }
     }
+    written(out.flush())?;
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn verify(home: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    if !args.images.is_empty() {
-        return crate::sealing::verify_images(home, &args.images, &args.trust, args.fetch_remote, args.json);
-    }
-    let (summary, findings, mut value) = match &args.export {
-        Some(dir) => verify_export(dir)?,
-        None => verify_store(home)?,
-    };
-    let ok = findings.is_empty();
-    if args.json {
-        value["ok"] = json!(ok);
-        print_json(&value);
-    } else {
-        println!("{summary}");
-        for f in &findings {
-            println!("  FAIL  {}", esc(&f.message));
-        }
-        println!(
-            "{}",
-            if ok {
-                "verified: every signature, chain link, Merkle root and checkpoint checks out"
-            } else {
-                "NOT VERIFIED"
-            }
-        );
-    }
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
-}
-
-type Checked = (String, Vec<ledger::verify::Finding>, Value);
-
-fn verify_export(dir: &Path) -> anyhow::Result<Checked> {
-    let v = registry::export::verify_export(dir)?;
-    if v.key_fingerprint.is_empty() {
-        // No manifest or no key in it: nothing was checked.
-        let summary = format!("export {}", esc(dir.display()));
-        return Ok((summary, v.findings.clone(), serde_json::to_value(&v)?));
-    }
-    let mut summary =
-        format!("export of project {:?}: {} events, {} checkpoints", v.project, v.events, v.checkpoints);
-    if let Some(c) = &v.checkpoint {
-        summary += &format!(", proved against the log of {} events signed at {}", c.size, esc(&c.time));
-    }
-    // What is verified is the key; the name is its holder's claim, and so is the certificate,
-    // issued by a root the same holder made.
-    summary += &format!(
-        "\n  key SHA-256 {}, claimed by {}\n  (the key is what was verified; compare its fingerprint with one the \
-         author gave you: the name and certificate come with the key and prove no identity)",
-        v.key_fingerprint,
-        esc(&v.author)
-    );
-    for s in &v.timestamps {
-        summary += &format!(
-            "\n  timestamp {} by {} (TSA roots shipped in the export: {})",
-            esc(&s.time),
-            esc(&s.tsa),
-            esc(v.tsa_roots.join(", "))
-        );
-    }
-    Ok((summary, v.findings.clone(), serde_json::to_value(&v)?))
-}
-
-fn verify_store(home: &Path) -> anyhow::Result<Checked> {
-    use registry::timestamps::StampResult;
-    let reg = Registry::open_read_only(home)?;
-    let mut v = reg.store.verify(&reg.public.verifying_key()?)?;
-    let mut summary = format!(
-        "journal of {}: {} events in {} projects, {} checkpoints",
-        esc(&reg.public.name),
-        v.events,
-        v.projects,
-        v.checkpoints
-    );
-    if let Some(c) = &v.latest_checkpoint {
-        summary += &format!(", latest {} events at {}", c.size, esc(&c.time));
-    }
-    if v.uncovered_events > 0 {
-        summary += &format!(", {} events after it", v.uncovered_events);
-    }
-    let stamps = reg.check_timestamps()?;
-    for c in &stamps {
-        match &c.result {
-            StampResult::Valid(s) => {
-                summary += &format!(
-                    "\n  timestamp: checkpoint of {} events existed by {} ({}, {})",
-                    c.checkpoint,
-                    esc(&s.time),
-                    esc(&s.tsa),
-                    esc(&c.tsa_url)
-                )
-            }
-            StampResult::Invalid { error } => v.findings.push(ledger::verify::Finding {
-                log_index: None,
-                message: format!(
-                    "timestamp of the checkpoint of {} events from {}: {error}",
-                    c.checkpoint, c.tsa_url
-                ),
-            }),
-        }
-    }
-    let mut value = serde_json::to_value(&v)?;
-    value["timestamps"] = serde_json::to_value(&stamps)?;
-    Ok((summary, v.findings, value))
-}
-
-pub fn timestamp(home: &Path, args: TimestampArgs) -> anyhow::Result<ExitCode> {
-    let reg = open(home)?;
+pub fn timestamp(g: &Global, args: TimestampArgs) -> anyhow::Result<ExitCode> {
+    let reg = open_registry(g, Access::Write)?;
     if let Some(root) = &args.tsa_root {
         let kept = reg.trust_tsa_root(root)?;
-        if !args.json {
+        if !g.json {
             println!("trusting TSA root {} (kept as {})", esc(root.display()), esc(kept.display()));
         }
     }
-    let (size, stamp) = reg.timestamp(&args.tsa)?;
-    if args.json {
-        print_json(&json!({"checkpoint": size, "tsa_url": args.tsa, "stamp": stamp}));
+    let t = registry::answers::timestamp(&reg, &args.tsa)?;
+    if g.json {
+        print_json(&t)?;
     } else {
         println!(
-            "checkpoint of {size} events timestamped at {} by {} (serial {})",
-            esc(&stamp.time),
-            esc(&stamp.tsa),
-            esc(&stamp.serial)
+            "checkpoint of {} events timestamped at {} by {} (serial {})",
+            t.checkpoint,
+            esc(&t.stamp.time),
+            esc(&t.stamp.tsa),
+            esc(&t.stamp.serial)
         );
     }
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn export(home: &Path, args: ExportArgs) -> anyhow::Result<ExitCode> {
-    let reg = open(home)?;
+pub fn export(g: &Global, args: ExportArgs) -> anyhow::Result<ExitCode> {
+    let reg = open_registry(g, Access::Write)?;
     let id = signer(&reg)?;
-    let m = reg.export(&id, &args.project, &args.dir)?;
-    if args.json {
-        print_json(
-            &json!({"dir": args.dir, "project": m.project, "events": m.events, "checkpoint": {"size": m.checkpoint.size, "root": m.checkpoint.root}}),
-        );
+    let m = registry::answers::export(&reg, &id, &args.project, &args.dir)?;
+    if g.json {
+        print_json(&m)?;
     } else {
         println!(
             "exported {} events of project {} to {}",
@@ -719,10 +500,7 @@ pub fn export(home: &Path, args: ExportArgs) -> anyhow::Result<ExitCode> {
             esc(&m.project),
             esc(args.dir.display())
         );
-        println!(
-            "signed with the key whose SHA-256 fingerprint is {}",
-            ledger::statement::key_fingerprint(&reg.public.verifying_key()?)
-        );
+        println!("signed with the key whose SHA-256 fingerprint is {}", m.key_fingerprint);
         println!("check it with: handprint verify --export {}", esc(args.dir.display()));
     }
     Ok(ExitCode::SUCCESS)

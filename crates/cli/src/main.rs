@@ -1,12 +1,17 @@
-//! The `handprint` command line.
+//! The `handprint` command line: each command parses its arguments, calls one registry
+//! operation and prints what it answers, for people or (`--json`) for programs.
 
+#[macro_use]
+mod output;
 mod claim;
+mod data;
 mod inspect;
 mod journal;
 mod marking;
 mod reproducing;
 mod sealing;
 mod terminal;
+mod verifying;
 mod works;
 
 use std::path::PathBuf;
@@ -41,6 +46,15 @@ struct Cli {
     /// $XDG_DATA_HOME/handprint, else ~/.local/share/handprint.
     #[arg(long, global = true, value_name = "DIR")]
     home: Option<PathBuf>,
+    /// Where the journal and the works are stored: a PostgreSQL URL
+    /// (postgres://user:password@host:port/database) or an SQLite file. Default: the SQLite
+    /// file in the data directory. The identity stays in the data directory either way.
+    #[arg(long, global = true, value_name = "URL", env = "HANDPRINT_DATABASE", hide_env_values = true)]
+    database: Option<String>,
+    /// Print JSON for programs instead of text for people: one object per result, one per
+    /// line, in the formats docs/ describes.
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -62,14 +76,15 @@ enum Command {
     Import(journal::ImportArgs),
     Note(journal::NoteArgs),
     Log(journal::LogArgs),
-    Verify(journal::VerifyArgs),
+    Verify(verifying::VerifyArgs),
     Export(journal::ExportArgs),
     Timestamp(journal::TimestampArgs),
     Seal(sealing::SealArgs),
     Claim(claim::ClaimArgs),
     Reproduce(reproducing::ReproduceArgs),
     Register(works::RegisterArgs),
-    Works(works::WorksArgs),
+    /// List the registered works.
+    Works,
     Search(works::SearchArgs),
     Scan(works::ScanArgs),
     /// Embed or detect the invisible watermark.
@@ -80,34 +95,39 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let home = registry::home_dir(cli.home.as_deref());
+    let database = match cli.database.as_deref().filter(|d| !d.is_empty()) {
+        Some(d) => registry::Database::parse(d),
+        None => Ok(registry::Database::in_home(&home)),
+    };
+    let g = data::Global { home, database, json: cli.json };
     let result = match cli.command {
-        Command::Inspect(args) => inspect::run(args),
-        Command::Init(args) => journal::init(&home, args),
-        Command::Project(cmd) => journal::project(&home, cmd),
-        Command::Record(args) => journal::record(&home, args),
-        Command::Watch(args) => journal::watch(&home, args),
-        Command::Select(args) => journal::choose(&home, args, true),
-        Command::Reject(args) => journal::choose(&home, args, false),
-        Command::Edit(args) => journal::edit(&home, args),
-        Command::Import(args) => journal::import(&home, args),
-        Command::Note(args) => journal::note(&home, args),
-        Command::Log(args) => journal::log(&home, args),
-        Command::Verify(args) => journal::verify(&home, args),
-        Command::Export(args) => journal::export(&home, args),
-        Command::Timestamp(args) => journal::timestamp(&home, args),
-        Command::Seal(args) => sealing::seal(&home, args),
-        Command::Claim(args) => claim::claim(&home, args),
-        Command::Reproduce(args) => reproducing::reproduce(&home, args),
-        Command::Register(args) => works::register(&home, args),
-        Command::Works(args) => works::works(&home, args),
-        Command::Search(args) => works::search(&home, args),
-        Command::Scan(args) => works::scan(&home, args),
-        Command::Watermark(cmd) => marking::run(&home, cmd),
+        Command::Inspect(args) => inspect::run(&g, args),
+        Command::Init(args) => journal::init(&g, args),
+        Command::Project(cmd) => journal::project(&g, cmd),
+        Command::Record(args) => journal::record(&g, args),
+        Command::Watch(args) => journal::watch(&g, args),
+        Command::Select(args) => journal::choose(&g, args, true),
+        Command::Reject(args) => journal::choose(&g, args, false),
+        Command::Edit(args) => journal::edit(&g, args),
+        Command::Import(args) => journal::import(&g, args),
+        Command::Note(args) => journal::note(&g, args),
+        Command::Log(args) => journal::log(&g, args),
+        Command::Verify(args) => verifying::verify(&g, args),
+        Command::Export(args) => journal::export(&g, args),
+        Command::Timestamp(args) => journal::timestamp(&g, args),
+        Command::Seal(args) => sealing::seal(&g, args),
+        Command::Claim(args) => claim::claim(&g, args),
+        Command::Reproduce(args) => reproducing::reproduce(&g, args),
+        Command::Register(args) => works::register(&g, args),
+        Command::Works => works::works(&g),
+        Command::Search(args) => works::search(&g, args),
+        Command::Scan(args) => works::scan(&g, args),
+        Command::Watermark(cmd) => marking::run(&g, cmd),
     };
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("handprint: {}", terminal::esc(causes(&e)));
+            say!("{}", terminal::esc(causes(&e)));
             ExitCode::from(2)
         }
     }

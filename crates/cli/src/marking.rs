@@ -1,15 +1,14 @@
 //! `handprint watermark embed|detect`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use registry::marking::{detect_file, embed_file};
-use serde_json::json;
+use registry::answers::Unreadable;
 
-use crate::journal::print_json;
+use crate::data::{Access, Global, open};
+use crate::output::print_json;
 use crate::terminal::esc;
-use crate::works::{existing_store, rounded};
 
 #[derive(clap::Subcommand)]
 pub enum WatermarkCommand {
@@ -38,11 +37,11 @@ pub struct EmbedArgs {
     /// A registered work's ID (see `handprint works`) as the payload.
     #[arg(long)]
     work: Option<i64>,
-    #[arg(long)]
-    json: bool,
 }
 
 /// Look for handprint's watermark in images, and name the registered work it carries.
+///
+/// With --json, one JSON object per file, one per line.
 ///
 /// Exit status: 0 when every file was read (found or not); 1 when some could not be.
 #[derive(clap::Args)]
@@ -50,19 +49,16 @@ pub struct EmbedArgs {
 pub struct DetectArgs {
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
-    /// One JSON object per file, one per line.
-    #[arg(long)]
-    json: bool,
 }
 
-pub fn run(home: &Path, cmd: WatermarkCommand) -> anyhow::Result<ExitCode> {
+pub fn run(g: &Global, cmd: WatermarkCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        WatermarkCommand::Embed(args) => embed(home, args),
-        WatermarkCommand::Detect(args) => detect(home, args),
+        WatermarkCommand::Embed(args) => embed(g, args),
+        WatermarkCommand::Detect(args) => detect(g, args),
     }
 }
 
-fn embed(home: &Path, args: EmbedArgs) -> anyhow::Result<ExitCode> {
+fn embed(g: &Global, args: EmbedArgs) -> anyhow::Result<ExitCode> {
     let payload = match (&args.payload, args.work) {
         (Some(hex), _) => {
             if hex.len() != 16 {
@@ -71,9 +67,10 @@ fn embed(home: &Path, args: EmbedArgs) -> anyhow::Result<ExitCode> {
             u64::from_str_radix(hex, 16).with_context(|| format!("--payload {hex:?}: not hexadecimal"))?
         }
         (None, Some(id)) => {
-            let store = existing_store(home)?
+            let reg = open(g, Access::IfStored)?
                 .context("no registry here: register the work first (`handprint register`)")?;
-            let work = store
+            let work = reg
+                .store
                 .work(id)?
                 .with_context(|| format!("no work {id} in the registry (see `handprint works`)"))?;
             // Works registered before watermark IDs were derived from keys carry their ID.
@@ -81,69 +78,46 @@ fn embed(home: &Path, args: EmbedArgs) -> anyhow::Result<ExitCode> {
         }
         (None, None) => unreachable!("clap requires one"),
     };
-    if args.input.canonicalize().ok() == args.output.canonicalize().ok() && args.output.exists() {
-        bail!("{}: the output would overwrite the input; give another path", args.output.display());
-    }
-    let e = embed_file(&args.input, &args.output, payload)?;
-    if args.json {
-        print_json(
-            &json!({"input": args.input.display().to_string(), "output": args.output.display().to_string(),
-                   "payload": format!("{payload:016x}"), "psnr_db": rounded(e.psnr, 2), "chip_pixels": e.chip}),
-        );
+    let e = registry::watermarks::embed(&args.input, &args.output, payload)?;
+    if g.json {
+        print_json(&e)?;
     } else {
-        println!("wrote {} with payload {payload:016x} (PSNR {:.2} dB)", esc(args.output.display()), e.psnr);
+        println!("wrote {} with payload {} (PSNR {:.2} dB)", esc(args.output.display()), e.payload, e.psnr);
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn detect(home: &Path, args: DetectArgs) -> anyhow::Result<ExitCode> {
-    let store = existing_store(home)?;
+fn detect(g: &Global, args: DetectArgs) -> anyhow::Result<ExitCode> {
+    let reg = open(g, Access::IfStored)?;
     let mut failed = 0;
     for file in &args.files {
-        let shown = file.display().to_string();
-        match detect_file(file) {
+        match registry::watermarks::detect(reg.as_ref().map(|r| &r.store), file) {
             Err(e) => {
                 failed += 1;
-                eprintln!("handprint: {}", esc(&e));
-                if args.json {
-                    print_json(&json!({"file": shown, "error": e.to_string()}));
+                say!("{}", esc(&e));
+                if g.json {
+                    print_json(&Unreadable::new(file, &e))?;
                 }
             }
-            Ok(d) => {
-                let work = match (&store, d.payload) {
-                    (Some(s), Some(p)) => s.work_by_watermark(p)?,
-                    _ => None,
-                };
-                if args.json {
-                    let mut v = json!({
-                        "file": shown,
-                        "found": d.payload.is_some(),
-                        "sync_z": rounded(d.sync_z as f64, 2),
-                    });
-                    if let Some(p) = d.payload {
-                        v["payload"] = json!(format!("{p:016x}"));
-                        v["false_positive"] = json!(d.false_positive);
-                        v["bit_agreement"] = json!(rounded(d.bit_agreement as f64, 2));
-                        v["rotation_degrees"] = json!(rounded(d.rotation as f64, 2) + 0.0);
-                        v["chip_pixels"] = json!(rounded(d.chip as f64, 2));
-                        v["mirrored"] = json!(d.mirrored);
-                        v["work"] = json!(work);
-                    }
-                    print_json(&v);
-                } else if let Some(p) = d.payload {
-                    let named = work
+            Ok(r) if g.json => print_json(&r)?,
+            Ok(r) => match &r.payload {
+                Some(p) => {
+                    let named = p
+                        .work
+                        .as_ref()
                         .map(|w| format!(": work {} {:?} by {}", w.id, w.title, esc(&w.registrant)))
                         .unwrap_or_default();
+                    let d = &r.detection;
                     println!(
-                        "{}: watermark {p:016x}{named} (probability an unmarked image reads so: < {:.0e}; {:.0}% of coded bits agree)",
-                        esc(&shown),
+                        "{}: watermark {}{named} (probability an unmarked image reads so: < {:.0e}; {:.0}% of coded bits agree)",
+                        esc(&r.file),
+                        p.payload,
                         d.false_positive.max(1e-300),
                         d.bit_agreement * 100.0
                     );
-                } else {
-                    println!("{}: no watermark found", esc(&shown));
                 }
-            }
+                None => println!("{}: no watermark found", esc(&r.file)),
+            },
         }
     }
     Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })

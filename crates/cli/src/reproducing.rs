@@ -4,14 +4,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{anyhow, bail};
-use fingerprint::decode::{Limits, decode};
-use ledger::Hash;
-use registry::reproduce::{self, Api};
-use serde_json::json;
+use anyhow::anyhow;
+use registry::reproduce::{Api, ReproduceRequest, Reproduction, reproduce_work};
 
-use crate::claim::{resolve_work, sealed_project};
-use crate::journal::{open, print_json};
+use crate::claim::resolve_work;
+use crate::data::{Access, Global, open_registry};
+use crate::output::print_json;
 use crate::terminal::esc;
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -53,91 +51,42 @@ pub struct ReproduceArgs {
     /// Seconds to wait for the generator.
     #[arg(long, default_value_t = 600)]
     timeout: u64,
-    #[arg(long)]
-    json: bool,
 }
 
-fn pdq_of(bytes: &[u8], what: &str) -> anyhow::Result<fingerprint::PdqHash> {
-    let d =
-        decode(bytes, &Limits { min_side: 16, ..Default::default() }).map_err(|e| anyhow!("{what}: {e}"))?;
-    Ok(fingerprint::pdq::from_rgb(d.image.width as usize, d.image.height as usize, &d.image.pixels).hash)
-}
-
-pub fn reproduce(home: &Path, args: ReproduceArgs) -> anyhow::Result<ExitCode> {
-    let reg = open(home)?;
+pub fn reproduce(g: &Global, args: ReproduceArgs) -> anyhow::Result<ExitCode> {
+    let reg = open_registry(g, Access::Write)?;
     let (work, _) = resolve_work(&reg, &args.work)?;
-    let (events, sealed) = sealed_project(&reg, work)?;
-    if sealed.is_none() {
-        bail!("work {work} was never sealed: the journal holds no generation for it");
-    }
-    let facts = evidence::facts(&events, sealed);
-    let index = facts
-        .reproduction
-        .log_index
-        .ok_or_else(|| anyhow!("work {work}: the journal holds no generation it derives from"))?;
-    let event = events.iter().find(|e| e.event.log_index == index).expect("the event facts name");
-    let generation = &event.event.data["generations"][0];
-    let api = match args.api {
-        Some(ApiArg::A1111) => Api::A1111,
-        Some(ApiArg::Comfyui) => Api::ComfyUi,
-        None => Api::for_generator(generation["generator"].as_str().unwrap_or_default()),
+    let recorded = match &args.recorded {
+        Some(path) => Some((path, std::fs::read(path).map_err(|e| anyhow!("{}: {e}", path.display()))?)),
+        None => None,
     };
-    let generations = &event.event.data["generations"];
-    let (png, request) = reproduce::run(api, &args.url, generations, Duration::from_secs(args.timeout))?;
+    let request = ReproduceRequest {
+        work,
+        api: args.api.map(|a| match a {
+            ApiArg::A1111 => Api::A1111,
+            ApiArg::Comfyui => Api::ComfyUi,
+        }),
+        url: &args.url,
+        timeout: Duration::from_secs(args.timeout),
+        recorded: recorded.as_ref().map(|(path, bytes)| (path.as_path(), bytes.as_slice())),
+    };
+    let r = reproduce_work(&reg, &request)?;
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("reproduced-{work}.png")));
-    std::fs::write(&out, &png).map_err(|e| anyhow!("{}: {e}", out.display()))?;
-    let reproduced = pdq_of(&png, "the generator's image")?;
-
-    // What to compare with: the recorded file, or the sealed work if nothing came between.
-    let recorded_sha = event.event.data["file"]["sha256"].as_str().unwrap_or_default();
-    let (against, distance) = match &args.recorded {
-        Some(path) => {
-            let bytes = std::fs::read(path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-            if Hash::of(&bytes).to_hex() != recorded_sha {
-                bail!(
-                    "{}: not the recorded generation (its SHA-256 differs from the journal's {recorded_sha})",
-                    path.display()
-                );
-            }
-            (
-                Some(path.display().to_string()),
-                Some(pdq_of(&bytes, "the recorded file")?.distance(&reproduced)),
-            )
-        }
-        None if facts.lineage_counts.edits == 0 && facts.lineage_counts.imports == 0 => {
-            let thumb = reg.store.thumbnail(work)?;
-            let pdq =
-                fingerprint::pdq::from_rgb(thumb.width as usize, thumb.height as usize, &thumb.pixels).hash;
-            (Some(format!("the sealed work {work}")), Some(pdq.distance(&reproduced)))
-        }
-        None => (None, None),
-    };
-    if args.json {
-        print_json(&json!({
-            "work": work,
-            "generation_event": index,
-            "api": api,
-            "request": request,
-            "output": out,
-            "compared_with": against,
-            "pdq_distance": distance,
-            "same_image": distance.map(|d| d <= fingerprint::catalog::PDQ_RADIUS),
-        }));
+    std::fs::write(&out, &r.image).map_err(|e| anyhow!("{}: {e}", out.display()))?;
+    if g.json {
+        print_json(&Reproduced { reproduction: &r, output: &out })?;
     } else {
         println!(
-            "re-ran event {index} (work {work}) on {} — image written to {}",
+            "re-ran event {} (work {work}) on {} — image written to {}",
+            r.generation_event,
             esc(&args.url),
             esc(out.display())
         );
-        match (against, distance) {
-            (Some(a), Some(d)) => println!(
+        match (&r.compared_with, r.pdq_distance, r.same_image) {
+            (Some(a), Some(d), Some(same)) => println!(
                 "  PDQ distance to {}: {d} of 256 bits ({})",
                 esc(a),
-                if d <= fingerprint::catalog::PDQ_RADIUS {
-                    "the same image, as far as PDQ can tell"
-                } else {
-                    "a different image"
-                }
+                if same { "the same image, as far as PDQ can tell" } else { "a different image" }
             ),
             _ => {
                 println!("  nothing to compare with: edits came after this generation; give --recorded FILE")
@@ -145,4 +94,12 @@ pub fn reproduce(home: &Path, args: ReproduceArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `reproduce --json`: the reproduction, and where its image was written.
+#[derive(serde::Serialize)]
+struct Reproduced<'a> {
+    #[serde(flatten)]
+    reproduction: &'a Reproduction,
+    output: &'a Path,
 }

@@ -1,15 +1,14 @@
-//! `handprint seal` and `handprint verify IMAGE...`.
+//! `handprint seal`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use credentials::Status;
+use registry::answers::rounded;
 use registry::seal::SealOptions;
-use registry::verify_image::{ImageVerdict, Registered, VerifyOptions, verify_image_with};
 
-use crate::journal::{open, print_json, signer};
+use crate::data::{Access, Global, open_registry, signer};
+use crate::output::print_json;
 use crate::terminal::esc;
-use crate::works::{existing_store, rounded};
 
 /// Seal a final work: register it, embed the watermark, label it, sign its Content Credentials.
 ///
@@ -82,8 +81,6 @@ pub struct SealArgs {
     /// No timestamp, whatever config.json says.
     #[arg(long)]
     no_tsa: bool,
-    #[arg(long)]
-    json: bool,
 }
 
 fn default_output(input: &Path) -> PathBuf {
@@ -92,13 +89,13 @@ fn default_output(input: &Path) -> PathBuf {
     input.with_file_name(format!("{stem}.sealed{ext}"))
 }
 
-pub fn seal(home: &Path, args: SealArgs) -> anyhow::Result<ExitCode> {
+pub fn seal(g: &Global, args: SealArgs) -> anyhow::Result<ExitCode> {
     let output = match (&args.out, args.in_place) {
         (_, true) => args.file.clone(),
         (Some(o), false) => o.clone(),
         (None, false) => default_output(&args.file),
     };
-    let mut reg = open(home)?;
+    let mut reg = open_registry(g, Access::Write)?;
     if let Some(pem) = &args.tsa_root {
         reg.trust_tsa_root(pem)?;
     }
@@ -119,8 +116,8 @@ pub fn seal(home: &Path, args: SealArgs) -> anyhow::Result<ExitCode> {
         output: &output,
     };
     let sealed = reg.seal(&id, &args.file, &options)?;
-    if args.json {
-        print_json(&serde_json::to_value(&sealed)?);
+    if g.json {
+        print_json(&sealed)?;
     } else {
         if sealed.recovered {
             println!(
@@ -162,155 +159,4 @@ pub fn seal(home: &Path, args: SealArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// One action of a manifest, on one line.
-fn action_line(a: &serde_json::Value) -> String {
-    let mut line = a["action"].as_str().unwrap_or("?").to_owned();
-    if let Some(t) = a["digitalSourceType"].as_str() {
-        line += &format!(" ({})", t.rsplit('/').next().unwrap_or(t));
-    }
-    if let Some(agent) = a["softwareAgent"]["name"].as_str().or_else(|| a["softwareAgent"].as_str()) {
-        line += &format!(" by {agent}");
-    }
-    line
-}
-
-fn print_verdict(v: &ImageVerdict) {
-    println!("{}: {}", esc(v.file.display()), esc(&v.verdict));
-    let c = &v.c2pa;
-    if let Some(r) = c.remote.as_ref().filter(|r| !r.fetched) {
-        match &r.error {
-            None => println!("  remote manifest at {}, not fetched (--fetch-remote fetches it)", esc(&r.url)),
-            Some(e) => println!("  remote manifest at {}: could not fetch it: {}", esc(&r.url), esc(e)),
-        }
-    }
-    if let Some(m) = &c.active {
-        let time = match (m.signed_at.as_deref(), m.timestamp.as_deref()) {
-            (Some(t), Some(stamp)) => format!("timestamped at {t} (time-stamp {stamp})"),
-            (None, Some(stamp)) => format!("time-stamp {stamp}, no trusted signing time"),
-            (Some(t), None) => format!("at {t}"),
-            (None, None) => "no trusted signing time".to_owned(),
-        };
-        println!(
-            "  C2PA {:?}: {} signed by {} ({}), {}",
-            c.status,
-            esc(m.claim_generator.as_deref().unwrap_or("?")),
-            esc(m.signer.as_deref().unwrap_or("?")),
-            esc(m.issuer.as_deref().unwrap_or("?")),
-            esc(time)
-        );
-        for a in &m.actions {
-            let mut line = format!("    {}", a["action"].as_str().unwrap_or("?"));
-            if let Some(t) = a["digitalSourceType"].as_str() {
-                line += &format!(" ({})", t.rsplit('/').next().unwrap_or(t));
-            }
-            if let Some(d) = a["description"].as_str() {
-                line += &format!(": {d}");
-            }
-            println!("{}", esc(line));
-        }
-        println!("    {} ingredient(s), {} manifest(s) in the store", m.ingredients.len(), c.manifests);
-    }
-    if c.chain.len() > 1 {
-        println!("  provenance chain, first to last:");
-        for (i, link) in c.chain.iter().enumerate() {
-            let actions: Vec<String> = link.actions.iter().map(action_line).collect();
-            println!(
-                "    {}. {}{}: {} signed by {}{}; {}",
-                i + 1,
-                esc(&link.label),
-                if link.active { " (active)" } else { "" },
-                esc(link.claim_generator.as_deref().unwrap_or("?")),
-                esc(link.signer.as_deref().unwrap_or("?")),
-                esc(link.signed_at.as_deref().map(|t| format!(" at {t}")).unwrap_or_default()),
-                esc(if actions.is_empty() { "no actions".to_owned() } else { actions.join(", ") })
-            );
-        }
-    }
-    for ai in &c.ai {
-        println!(
-            "  AI-generated, says {} {} signed by {}: {}",
-            if ai.active { "the active manifest" } else { "earlier manifest" },
-            esc(&ai.manifest),
-            esc(ai.signer.as_deref().unwrap_or("?")),
-            esc(&ai.reason)
-        );
-    }
-    for f in &c.failures {
-        println!("    FAIL {}", esc(f));
-    }
-    if let Some(j) = &v.journal {
-        for p in &j.problems {
-            println!("  journal: FAIL {}", esc(p));
-        }
-    }
-    for p in &v.problems {
-        println!("  could not check: {}", esc(p));
-    }
-    if let Some(a) = &v.aigc {
-        println!(
-            "  AIGC label: Label {} by {:?}, ProduceID {}",
-            esc(&a.label),
-            a.content_producer,
-            esc(&a.produce_id)
-        );
-    }
-    if !v.generator_metadata.is_empty() {
-        println!("  generator metadata: {}", esc(v.generator_metadata.join(", ")));
-    }
-}
-
-pub fn verify_images(
-    home: &Path,
-    files: &[PathBuf],
-    trust: &[PathBuf],
-    fetch_remote: bool,
-    json: bool,
-) -> anyhow::Result<ExitCode> {
-    let store = existing_store(home)?;
-    let catalog = store.as_ref().map(|s| s.catalog()).transpose()?;
-    let registered =
-        store.as_ref().zip(catalog.as_ref()).map(|(store, catalog)| Registered { store, catalog });
-    let mut anchors = registry::identity::root_certificate(home).unwrap_or_default();
-    for t in trust {
-        anchors += &std::fs::read_to_string(t).map_err(|e| anyhow::anyhow!("{}: {e}", t.display()))?;
-    }
-    // The time-stamping authorities trusted for the journal are trusted for signatures' times.
-    for der in registry::timestamps::read_roots(&home.join("tsa-roots")).unwrap_or_default() {
-        use base64::Engine;
-        let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-        let lines: Vec<&str> =
-            b64.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap_or_default()).collect();
-        anchors += &format!("-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n", lines.join("\n"));
-    }
-    let anchors = (!anchors.is_empty()).then_some(anchors);
-    let options = VerifyOptions { trust_anchors: anchors.as_deref(), fetch_remote };
-    // 1 when a claim a file makes fails, 2 when a file cannot be read at all; the highest wins.
-    let mut code = 0u8;
-    for f in files {
-        match verify_image_with(f, registered.as_ref(), &options) {
-            Ok(v) => {
-                let bad = matches!(v.c2pa.status, Status::Tampered | Status::Invalid)
-                    || v.journal.as_ref().is_some_and(|j| !j.verified);
-                if bad {
-                    code = code.max(1);
-                }
-                if json {
-                    print_json(&serde_json::to_value(&v)?);
-                } else {
-                    print_verdict(&v);
-                }
-            }
-            Err(e) => {
-                code = 2;
-                if json {
-                    print_json(&serde_json::json!({"file": f, "error": e.to_string()}));
-                } else {
-                    eprintln!("handprint: {}", esc(e));
-                }
-            }
-        }
-    }
-    Ok(ExitCode::from(code))
 }

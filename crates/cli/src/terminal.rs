@@ -94,7 +94,8 @@ impl serde_json::ser::Formatter for SafeJson {
 /// Writes `value` as one line of compact JSON in which no character can act on a terminal.
 pub fn json<T: serde::Serialize + ?Sized>(out: &mut dyn io::Write, value: &T) -> io::Result<()> {
     let mut ser = serde_json::Serializer::with_formatter(&mut *out, SafeJson);
-    value.serialize(&mut ser).map_err(io::Error::other)?;
+    // An I/O error stays one, of its kind (a closed pipe is told apart from a failure).
+    value.serialize(&mut ser).map_err(io::Error::from)?;
     out.write_all(b"\n")
 }
 

@@ -5,16 +5,15 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 
 use anyhow::{Context, bail};
-use fingerprint::catalog::Match;
-use fingerprint::decode::{self, Limits, Rgb};
-use fingerprint::prints;
+use fingerprint::decode::Limits;
 use rayon::prelude::*;
-use registry::works::{Registration, Scanned, Work, scan_file};
+use registry::answers::Unreadable;
+use registry::search::{MatchReport, ScanReport, SearchIndex, side_by_side};
+use registry::works::{Scanned, scan_file};
 use registry::{Registry, Store};
-use serde_json::{Value, json};
 
-use crate::inspect::{collect, progress_bar};
-use crate::journal::print_json;
+use crate::data::{Access, Global, open, open_registry, signer};
+use crate::output::{collect, print_json, progress_bar};
 use crate::terminal::esc;
 
 const SCAN_EXTENSIONS: [&str; 5] = ["png", "jpg", "jpeg", "webp", "gif"];
@@ -41,15 +40,6 @@ pub struct RegisterArgs {
     /// first use).
     #[arg(long, short)]
     project: Option<String>,
-    #[arg(long)]
-    json: bool,
-}
-
-/// List the registered works.
-#[derive(clap::Args)]
-pub struct WorksArgs {
-    #[arg(long)]
-    json: bool,
 }
 
 /// Which registered works an image copies.
@@ -69,8 +59,6 @@ pub struct SearchArgs {
     /// Write a side-by-side PNG of the work and the image for each match, into this folder.
     #[arg(long, value_name = "DIR")]
     side_by_side: Option<PathBuf>,
-    #[arg(long)]
-    json: bool,
 }
 
 /// Look for copies of the registered works in many images, on all cores.
@@ -80,6 +68,7 @@ pub struct SearchArgs {
 /// match a side-by-side PNG of the work and the copy is written into --out. A file that cannot
 /// be read (not an image, truncated, larger than 64 megapixels, smaller than 32 × 32) gets a
 /// message naming it, and the scan goes on. The first frame of an animated file is scanned.
+/// With --json, one JSON object per file, one per line (docs/fingerprints.md).
 ///
 /// Exit status: 0 when every file was scanned; 1 when some could not be.
 #[derive(clap::Args)]
@@ -100,80 +89,62 @@ pub struct ScanArgs {
     /// Worker threads (default: one per core).
     #[arg(long, short)]
     jobs: Option<usize>,
-    /// One JSON object per file, one per line.
-    #[arg(long)]
-    json: bool,
 }
 
-/// The store, if the data directory has one (never creates it).
-pub(crate) fn existing_store(home: &Path) -> anyhow::Result<Option<Store>> {
-    let path = home.join("journal.sqlite3");
-    Ok(if path.exists() { Some(Store::open(&path)?) } else { None })
-}
-
-fn open_store(home: &Path) -> anyhow::Result<Store> {
-    existing_store(home)?.with_context(|| {
+/// The registry, for the commands that look works up: there must be one already.
+fn open_works(g: &Global) -> anyhow::Result<Registry> {
+    open(g, Access::IfStored)?.with_context(|| {
         format!(
             "no registry in {}: register works with `handprint register IMAGE --title T` first",
-            home.display()
+            g.home.display()
         )
     })
 }
 
-/// `x` rounded to `places` decimals, for JSON that people read.
-pub(crate) fn rounded(x: f64, places: i32) -> f64 {
-    let scale = 10f64.powi(places);
-    (x * scale).round() / scale
-}
-
-fn work_json(w: &Work) -> Value {
-    serde_json::to_value(w).expect("a work serialises")
-}
-
-pub fn register(home: &Path, args: RegisterArgs) -> anyhow::Result<ExitCode> {
-    let reg = Registry::open(home)?;
-    let scanned = scan_file(&args.image, &Limits::default())?;
-    let id = crate::journal::signer(&reg)?;
-    let registered =
-        reg.register(&id, args.project.as_deref(), &scanned, &args.title, args.license.as_deref())?;
-    let (work, new) = match registered {
-        Registration::New(w) => (w, true),
-        Registration::Already(w) => (w, false),
-    };
-    if args.json {
-        let mut v = work_json(&work);
-        v["work"] = json!(work.id);
-        v["new"] = json!(new);
-        v["features"] = json!(scanned.fingerprint.features.features.len());
-        v["pdq_quality"] = json!(scanned.fingerprint.pdq.quality);
-        print_json(&v);
-    } else if new {
+pub fn register(g: &Global, args: RegisterArgs) -> anyhow::Result<ExitCode> {
+    let reg = open_registry(g, Access::Write)?;
+    let id = signer(&reg)?;
+    let r = registry::register::register(
+        &reg,
+        &id,
+        args.project.as_deref(),
+        &args.image,
+        &args.title,
+        args.license.as_deref(),
+    )?;
+    if g.json {
+        print_json(&r)?;
+    } else if r.new {
         println!(
             "registered {} as work {}: {:?} ({} local features, PDQ quality {})",
             esc(args.image.display()),
-            work.id,
-            work.title,
-            scanned.fingerprint.features.features.len(),
-            scanned.fingerprint.pdq.quality
+            r.work,
+            r.entry.title,
+            r.features,
+            r.pdq_quality
         );
-        if scanned.fingerprint.pdq.quality < 50 {
-            eprintln!(
-                "handprint: {}: warning: PDQ quality {} is low (a flat or tiny image): copies are found by local features only",
+        if r.pdq_quality < registry::register::LOW_PDQ_QUALITY {
+            say!(
+                "{}: warning: PDQ quality {} is low (a flat or tiny image): copies are found by local features only",
                 esc(args.image.display()),
-                scanned.fingerprint.pdq.quality
+                r.pdq_quality
             );
         }
     } else {
-        println!("{} is already registered as work {}: {:?}", esc(args.image.display()), work.id, work.title);
+        println!(
+            "{} is already registered as work {}: {:?}",
+            esc(args.image.display()),
+            r.work,
+            r.entry.title
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn works(home: &Path, args: WorksArgs) -> anyhow::Result<ExitCode> {
-    let store = open_store(home)?;
-    for w in store.works()? {
-        if args.json {
-            print_json(&work_json(&w));
+pub fn works(g: &Global) -> anyhow::Result<ExitCode> {
+    for w in open_works(g)?.store.works()? {
+        if g.json {
+            print_json(&w)?;
         } else {
             let license = w.license.as_deref().map(|l| format!(" ({l})")).unwrap_or_default();
             println!(
@@ -190,48 +161,17 @@ pub fn works(home: &Path, args: WorksArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A match as JSON: the work, how it matched, and the side-by-side file if one was written.
-fn match_json(m: &Match, work: &Work, side_by_side: Option<&Path>) -> Value {
-    let mut v = json!({
-        "work": m.work,
-        "title": work.title,
-        "license": work.license,
-        "registrant": work.registrant,
-        "public_key": work.public_key,
-        "registered": work.registered,
-        "confidence": m.confidence.name(),
-        "matched_by": if m.global.is_some() { "pdq" } else { "features" },
-    });
-    if let Some(g) = m.global {
-        v["pdq"] =
-            json!({ "distance": g.distance, "work_variant": g.work.name(), "image_variant": g.query.name() });
-    }
-    if let Some(a) = m.alignment {
-        let [l, t, r, b] = a.region;
-        v["features"] = json!({
-            "agreeing": a.inliers,
-            "candidates": a.matches,
-            "scale": rounded(a.scale as f64, 3),
-            "rotation_degrees": rounded(a.rotation as f64, 3) + 0.0,
-            "region": { "left": rounded(l as f64, 3), "top": rounded(t as f64, 3), "right": rounded(r as f64, 3), "bottom": rounded(b as f64, 3) },
-            "area_shown": rounded(((r - l) * (b - t)) as f64, 3),
-        });
-    }
-    if let Some(p) = side_by_side {
-        v["side_by_side"] = json!(p.display().to_string());
-    }
-    v
-}
-
-fn describe(m: &Match, work: &Work) -> String {
-    let license = work.license.as_deref().map(|l| format!(", {l}")).unwrap_or_default();
+/// A match, for people.
+fn describe(report: &MatchReport) -> String {
+    let m = &report.found;
+    let license = report.license.as_deref().map(|l| format!(", {l}")).unwrap_or_default();
     let mut s = format!(
         "work {} {:?} by {}{} — {} confidence",
         m.work,
-        work.title,
-        esc(&work.registrant),
+        report.title,
+        esc(&report.registrant),
         esc(license),
-        m.confidence.name()
+        report.confidence
     );
     if let Some(g) = m.global {
         let how = match (g.query.name(), g.work.name()) {
@@ -259,55 +199,44 @@ fn describe(m: &Match, work: &Work) -> String {
     s
 }
 
-pub fn search(home: &Path, args: SearchArgs) -> anyhow::Result<ExitCode> {
-    let store = open_store(home)?;
-    let catalog = store.catalog()?;
+pub fn search(g: &Global, args: SearchArgs) -> anyhow::Result<ExitCode> {
+    let reg = open_works(g)?;
+    let index = SearchIndex::load(&reg.store)?;
     let scanned = scan_file(&args.image, &Limits::default())?;
-    let matches = catalog.search(&scanned.fingerprint);
-    let mut out = Vec::new();
-    for m in &matches {
-        let work = store
-            .work(m.work)?
-            .with_context(|| format!("work {} is in the index but not the store", m.work))?;
-        let picture = match &args.side_by_side {
-            Some(dir) => Some(write_side_by_side(&store, dir, &scanned, m)?),
-            None => None,
-        };
-        out.push((m, work, picture));
+    let mut report = index.search(&scanned)?;
+    if let Some(dir) = &args.side_by_side {
+        for m in &mut report.matches {
+            let picture = write_side_by_side(&reg.store, dir, &scanned, m)?;
+            m.side_by_side = Some(picture.display().to_string());
+        }
     }
-    if args.json {
-        print_json(&json!({
-            "file": args.image.display().to_string(),
-            "sha256": scanned.sha256,
-            "works_searched": catalog.works(),
-            "matches": out.iter().map(|(m, w, p)| match_json(m, w, p.as_deref())).collect::<Vec<_>>(),
-        }));
-    } else if out.is_empty() {
-        println!("{}: no match among {} registered works", esc(args.image.display()), catalog.works());
+    if g.json {
+        print_json(&report)?;
+    } else if report.matches.is_empty() {
+        println!("{}: no match among {} registered works", esc(args.image.display()), report.works_searched);
     } else {
         println!(
             "{}: {} match(es) among {} registered works",
             esc(args.image.display()),
-            out.len(),
-            catalog.works()
+            report.matches.len(),
+            report.works_searched
         );
-        for (m, w, p) in &out {
-            println!("  {}", describe(m, w));
-            if let Some(p) = p {
-                println!("    side by side: {}", esc(p.display()));
+        for m in &report.matches {
+            println!("  {}", describe(m));
+            if let Some(p) = &m.side_by_side {
+                println!("    side by side: {}", esc(p));
             }
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn scan(home: &Path, args: ScanArgs) -> anyhow::Result<ExitCode> {
-    let store = open_store(home)?;
-    let catalog = store.catalog()?;
-    if catalog.works() == 0 {
-        bail!("no works registered in {}: nothing to scan for", home.display());
+pub fn scan(g: &Global, args: ScanArgs) -> anyhow::Result<ExitCode> {
+    let reg = open_works(g)?;
+    let index = SearchIndex::load(&reg.store)?;
+    if index.works() == 0 {
+        bail!("no works registered in {}: nothing to scan for", g.home.display());
     }
-    let works: std::collections::HashMap<_, _> = store.works()?.into_iter().map(|w| (w.id, w)).collect();
     let (files, mut failed) = collect(&args.paths, &SCAN_EXTENSIONS);
     let limits =
         Limits { jpeg_scale_to: (args.jpeg_scale_to > 0).then_some(args.jpeg_scale_to), ..Limits::default() };
@@ -315,144 +244,96 @@ pub fn scan(home: &Path, args: ScanArgs) -> anyhow::Result<ExitCode> {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(args.jobs.unwrap_or(0)).build()?;
     let progress = progress_bar(files.len() as u64);
     // The store is one SQLite connection: thumbnails are read under a lock, rarely.
-    let store = Mutex::new(store);
-    let stdout = Mutex::new(std::io::stdout());
+    let store = Mutex::new(reg.store);
     let (unreadable, matched, found) = (Mutex::new(0usize), Mutex::new(0usize), Mutex::new(0usize));
+    let printing = Mutex::new(None);
     pool.install(|| {
         files.par_iter().for_each(|path| {
             let shown = path.display().to_string();
-            let line = match scan_file(path, &limits) {
+            let line = match scan_file(path, &limits).and_then(|scanned| Ok((index.scan(&scanned)?, scanned)))
+            {
                 Err(e) => {
                     *unreadable.lock().expect("counter") += 1;
-                    progress.suspend(|| eprintln!("handprint: {}", esc(&e)));
-                    json!({ "file": shown, "error": e.to_string() })
+                    progress.suspend(|| say!("{}", esc(&e)));
+                    Line::Unreadable(Unreadable::new(path, &e))
                 }
-                Ok(scanned) => {
-                    if let Some(n) = scanned.decoded.frames {
-                        progress.suspend(|| {
-                            eprintln!(
-                                "handprint: {}: animated, {n} frames: the first was scanned",
-                                esc(&shown)
-                            )
-                        });
+                Ok((mut report, scanned)) => {
+                    if let Some(n) = report.frames {
+                        progress
+                            .suspend(|| say!("{}: animated, {n} frames: the first was scanned", esc(&shown)));
                     }
-                    let matches = catalog.search(&scanned.fingerprint);
-                    let mut listed = Vec::new();
-                    for m in &matches {
+                    for m in &mut report.matches {
                         let picture = side_by_side.and_then(|dir| {
                             let store = store.lock().expect("store");
                             write_side_by_side(&store, dir, &scanned, m)
                                 .map_err(|e| {
-                                    progress.suspend(|| {
-                                        eprintln!("handprint: {}: side by side: {:#}", esc(&shown), esc(&e))
-                                    })
+                                    progress.suspend(|| say!("{}: side by side: {:#}", esc(&shown), esc(&e)))
                                 })
                                 .ok()
                         });
-                        let work = &works[&m.work];
-                        if !args.json {
+                        m.side_by_side = picture.map(|p| p.display().to_string());
+                        if !g.json {
                             progress.suspend(|| {
-                                println!("{}: {}", esc(&shown), describe(m, work));
-                                if let Some(p) = &picture {
-                                    println!("    side by side: {}", esc(p.display()));
+                                println!("{}: {}", esc(&shown), describe(m));
+                                if let Some(p) = &m.side_by_side {
+                                    println!("    side by side: {}", esc(p));
                                 }
                             });
                         }
-                        listed.push(match_json(m, work, picture.as_deref()));
                     }
-                    if !matches.is_empty() {
+                    if !report.matches.is_empty() {
                         *matched.lock().expect("counter") += 1;
-                        *found.lock().expect("counter") += matches.len();
+                        *found.lock().expect("counter") += report.matches.len();
                     }
-                    let mut v = json!({
-                        "file": shown,
-                        "sha256": scanned.sha256,
-                        "format": scanned.decoded.format.name(),
-                        "width": scanned.decoded.declared.0,
-                        "height": scanned.decoded.declared.1,
-                        "matches": listed,
-                    });
-                    if let Some(n) = scanned.decoded.frames {
-                        v["frames"] = json!(n);
-                    }
-                    v
+                    Line::Read(report)
                 }
             };
-            if args.json {
-                let mut out = stdout.lock().expect("stdout");
-                // A closed pipe ends the output, not the scan's other work.
-                let _ = crate::terminal::json(&mut *out, &line);
+            if g.json
+                && let Err(e) = print_json(&line)
+            {
+                printing.lock().expect("error").get_or_insert(e);
             }
             progress.inc(1);
         });
     });
     progress.finish_and_clear();
+    if let Some(e) = printing.into_inner().expect("error") {
+        return Err(e);
+    }
     failed += *unreadable.lock().expect("counter");
     let (matched, found) = (*matched.lock().expect("counter"), *found.lock().expect("counter"));
-    if !args.json {
-        eprintln!(
-            "handprint: scanned {} file(s) against {} work(s): {matched} with matches ({found} in all), {failed} unreadable",
+    if !g.json {
+        say!(
+            "scanned {} file(s) against {} work(s): {matched} with matches ({found} in all), {failed} unreadable",
             files.len(),
-            catalog.works()
+            index.works()
         );
     }
     Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-/// Writes `<image stem>--work<id>.png` into `dir`: the work's thumbnail on the left with the
-/// region the image shows outlined, the image on the right.
-fn write_side_by_side(store: &Store, dir: &Path, scanned: &Scanned, m: &Match) -> anyhow::Result<PathBuf> {
-    let left = store.thumbnail(m.work)?;
-    let right = prints::thumbnail(&scanned.decoded.image, registry::works::THUMBNAIL_SIDE);
-    let gap = 12;
-    let (w, h) = (left.width + gap + right.width, left.height.max(right.height));
-    let mut canvas = Rgb { width: w, height: h, pixels: [48u8, 48, 48].repeat((w * h) as usize) };
-    paste(&mut canvas, &left, 0, (h - left.height) / 2);
-    paste(&mut canvas, &right, left.width + gap, (h - right.height) / 2);
-    if let Some(a) = m.alignment {
-        let [l, t, r, b] = a.region;
-        let oy = (h - left.height) / 2;
-        let to = |f: f32, n: u32| ((f * n as f32).round() as u32).min(n.saturating_sub(1));
-        outline(
-            &mut canvas,
-            [to(l, left.width), oy + to(t, left.height), to(r, left.width), oy + to(b, left.height)],
-        );
-    }
+/// One line of `scan --json`.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Line {
+    Read(ScanReport),
+    Unreadable(Unreadable),
+}
+
+/// Writes `<image stem>--work<id>.png` into `dir`: the side-by-side picture of the match.
+fn write_side_by_side(
+    store: &Store,
+    dir: &Path,
+    scanned: &Scanned,
+    m: &MatchReport,
+) -> anyhow::Result<PathBuf> {
+    let png = side_by_side(store, scanned, &m.found)?;
     std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
     let stem =
         scanned.path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "image".into());
     let path = dir.join(format!("{stem}--work{}.png", m.work));
     let tmp = dir.join(format!(".{stem}--work{}.png.tmp", m.work));
-    std::fs::write(&tmp, decode::encode_png(&canvas))
-        .with_context(|| format!("{}: cannot write", tmp.display()))?;
+    std::fs::write(&tmp, png).with_context(|| format!("{}: cannot write", tmp.display()))?;
     std::fs::rename(&tmp, &path).with_context(|| format!("{}: cannot write", path.display()))?;
     Ok(path)
-}
-
-fn paste(canvas: &mut Rgb, image: &Rgb, x0: u32, y0: u32) {
-    let row = image.width as usize * 3;
-    for y in 0..image.height as usize {
-        let at = ((y0 as usize + y) * canvas.width as usize + x0 as usize) * 3;
-        canvas.pixels[at..at + row].copy_from_slice(&image.pixels[y * row..][..row]);
-    }
-}
-
-/// A 2-pixel red rectangle.
-fn outline(canvas: &mut Rgb, [l, t, r, b]: [u32; 4]) {
-    let w = canvas.width as usize;
-    let mut set = |x: u32, y: u32| {
-        if x < canvas.width && y < canvas.height {
-            canvas.pixels[(y as usize * w + x as usize) * 3..][..3].copy_from_slice(&[230, 30, 30]);
-        }
-    };
-    for k in 0..2 {
-        for x in l..=r {
-            set(x, t + k);
-            set(x, b.saturating_sub(k));
-        }
-        for y in t..=b {
-            set(l + k, y);
-            set(r.saturating_sub(k), y);
-        }
-    }
 }

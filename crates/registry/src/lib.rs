@@ -3,19 +3,27 @@
 //! and the operations on them: `record`, `choose`, `edit`, `import`, `note`, `seal`,
 //! `register`, search, `verify`, `verify_image`, `export`, timestamps, `reproduce`.
 
+pub mod answers;
 pub mod binding;
+pub mod claim;
 mod error;
 pub mod export;
 pub mod identity;
+pub mod journal_check;
 pub mod marking;
 mod ops;
+pub mod register;
 pub mod reproduce;
 pub mod seal;
+pub mod search;
 pub mod store;
+pub mod stored;
 pub mod timestamps;
+pub mod trust;
 pub mod verify_image;
 pub mod watch;
 pub mod watermark_id;
+pub mod watermarks;
 pub mod works;
 
 use std::path::{Path, PathBuf};

@@ -2,16 +2,21 @@
 //! settings make the image again: AUTOMATIC1111's `POST /sdapi/v1/txt2img` (also Forge and
 //! SD.Next) and ComfyUI's `POST /prompt` (the recorded API graph, resubmitted as it was; also
 //! for the front ends that ran a ComfyUI graph and recorded it beside their own record:
-//! Stability Matrix, Tensor.Art).
+//! Stability Matrix, Tensor.Art). [`reproduce_work`] does it for a sealed work: it finds the
+//! generation the work derives from and measures how close the new image comes.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
+use fingerprint::catalog::{PDQ_RADIUS, WorkId};
+use fingerprint::decode::{Limits, decode};
+use ledger::Hash;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::RegistryError;
+use crate::{Registry, RegistryError};
 
 /// Which API to call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -199,6 +204,106 @@ pub fn run(
             Ok((png, request))
         }
     }
+}
+
+/// What to re-run, where, and what to compare the result with.
+pub struct ReproduceRequest<'a> {
+    pub work: WorkId,
+    /// Which API; by default the one of the generator that made the recorded image.
+    pub api: Option<Api>,
+    /// The generator's base URL.
+    pub url: &'a str,
+    pub timeout: Duration,
+    /// The recorded generation's file (its path, for messages, and its bytes): its SHA-256
+    /// must be the journal's.
+    pub recorded: Option<(&'a Path, &'a [u8])>,
+}
+
+/// A sealed work's generation, re-run.
+#[derive(Debug, Serialize)]
+pub struct Reproduction {
+    pub work: WorkId,
+    /// The log index of the generated event that was re-run.
+    pub generation_event: u64,
+    pub api: Api,
+    /// What was sent.
+    pub request: Value,
+    /// What the new image was compared with: the recorded file, or the sealed work when
+    /// nothing was edited or imported after the generation; none otherwise.
+    pub compared_with: Option<String>,
+    /// PDQ distance (0–256 bits) between the new image and what it was compared with.
+    pub pdq_distance: Option<u32>,
+    /// Whether that distance is within [`PDQ_RADIUS`]: the same image, as far as PDQ can tell.
+    pub same_image: Option<bool>,
+    /// The image the generator made, as it sent it.
+    #[serde(skip)]
+    pub image: Vec<u8>,
+}
+
+fn pdq_of(bytes: &[u8], what: &str) -> Result<fingerprint::PdqHash, RegistryError> {
+    let d = decode(bytes, &Limits { min_side: 16, ..Default::default() })
+        .map_err(|e| fail(format!("{what}: {e}")))?;
+    Ok(fingerprint::pdq::from_rgb(d.image.width as usize, d.image.height as usize, &d.image.pixels).hash)
+}
+
+/// Re-runs the generation a sealed work derives from (as the journal records it) and
+/// compares the new image with the recorded file, or else with the sealed work when nothing
+/// came between them. A recorded file that is not the journal's is refused before the
+/// generator is called.
+pub fn reproduce_work(reg: &Registry, r: &ReproduceRequest) -> Result<Reproduction, RegistryError> {
+    let work = r.work;
+    let (events, sealed) = crate::claim::sealed_project(&reg.store, work)?;
+    if sealed.is_none() {
+        return Err(fail(format!("work {work} was never sealed: the journal holds no generation for it")));
+    }
+    let facts = evidence::facts(&events, sealed);
+    let index = facts
+        .reproduction
+        .log_index
+        .ok_or_else(|| fail(format!("work {work}: the journal holds no generation it derives from")))?;
+    let event = events
+        .iter()
+        .find(|e| e.event.log_index == index)
+        .ok_or_else(|| RegistryError::Store(format!("event {index} is not in its project's journal")))?;
+    let generations = &event.event.data["generations"];
+    let api =
+        r.api.unwrap_or_else(|| Api::for_generator(generations[0]["generator"].as_str().unwrap_or_default()));
+
+    // What to compare with: the recorded file, or the sealed work if nothing came between.
+    let recorded_sha = event.event.data["file"]["sha256"].as_str().unwrap_or_default();
+    let against = match r.recorded {
+        Some((path, bytes)) => {
+            if Hash::of(bytes).to_hex() != recorded_sha {
+                return Err(RegistryError::File {
+                    path: path.into(),
+                    message: format!(
+                        "not the recorded generation (its SHA-256 differs from the journal's {recorded_sha})"
+                    ),
+                });
+            }
+            Some((path.display().to_string(), pdq_of(bytes, "the recorded file")?))
+        }
+        None if facts.lineage_counts.edits == 0 && facts.lineage_counts.imports == 0 => {
+            let thumb = reg.store.thumbnail(work)?;
+            let pdq =
+                fingerprint::pdq::from_rgb(thumb.width as usize, thumb.height as usize, &thumb.pixels).hash;
+            Some((format!("the sealed work {work}"), pdq))
+        }
+        None => None,
+    };
+    let (image, request) = run(api, r.url, generations, r.timeout)?;
+    let reproduced = pdq_of(&image, "the generator's image")?;
+    let distance = against.as_ref().map(|(_, pdq)| pdq.distance(&reproduced));
+    Ok(Reproduction {
+        work,
+        generation_event: index,
+        api,
+        request,
+        compared_with: against.map(|(name, _)| name),
+        pdq_distance: distance,
+        same_image: distance.map(|d| d <= PDQ_RADIUS),
+        image,
+    })
 }
 
 #[cfg(test)]

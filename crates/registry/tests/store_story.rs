@@ -246,7 +246,7 @@ fn tampering_is_found(mut s: Setup) {
 
 /// Four writers with their own connections append at once: every event lands, every chain
 /// stays contiguous and the log verifies.
-fn concurrent_writers_keep_every_chain_contiguous(mut s: Setup) {
+fn concurrent_writers_keep_every_chain_contiguous(s: Setup) {
     s.reg.create_project("owl").unwrap();
     let writers: Vec<_> = (0..4)
         .map(|w| {
@@ -354,7 +354,7 @@ fn a_connection_lost_mid_append_stores_nothing() {
 
 /// Two works never carry one watermark ID: the second is refused as a conflict, and nothing
 /// of it is stored.
-fn a_watermark_id_names_one_work(mut s: Setup) {
+fn a_watermark_id_names_one_work(s: Setup) {
     let mut generations = fixtures::project::write_round(&s.files, 0, 2).unwrap();
     let limits = fingerprint::decode::Limits::default();
     let first = registry::works::scan_file(&generations[0], &limits).unwrap();

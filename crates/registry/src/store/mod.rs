@@ -38,7 +38,7 @@ pub enum Database {
 impl Database {
     /// The embedded store of a data directory.
     pub fn in_home(home: &Path) -> Database {
-        Database::Sqlite(home.join("journal.sqlite3"))
+        Database::Sqlite(home.join(crate::stored::STORE_FILE))
     }
 
     /// `postgres://…` or `postgresql://…`, `sqlite:PATH`, or a path to an SQLite file.

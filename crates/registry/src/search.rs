@@ -1,0 +1,297 @@
+//! Looking images up among the registered works, for `search` and `scan`: what each match
+//! says, in the JSON `docs/fingerprints.md` specifies, and the side-by-side picture of a work
+//! and the image that matched it. A file `scan` cannot read is an [`Unreadable`](crate::answers::Unreadable).
+
+use std::collections::HashMap;
+
+use fingerprint::catalog::{Catalog, Match, WorkId};
+use fingerprint::decode::{self, Rgb};
+use fingerprint::prints;
+use ledger::Hash;
+use serde::Serialize;
+
+use crate::answers::rounded;
+use crate::works::{Scanned, THUMBNAIL_SIDE, Work};
+use crate::{RegistryError, Store};
+
+/// The registered works, loaded once for looking many images up: their fingerprints indexed,
+/// and what matches name of them.
+pub struct SearchIndex {
+    pub catalog: Catalog,
+    works: HashMap<WorkId, Work>,
+}
+
+impl SearchIndex {
+    pub fn load(store: &Store) -> Result<SearchIndex, RegistryError> {
+        let catalog = store.catalog()?;
+        let works = store.works()?.into_iter().map(|w| (w.id, w)).collect();
+        Ok(SearchIndex { catalog, works })
+    }
+
+    /// How many works are registered.
+    pub fn works(&self) -> usize {
+        self.catalog.works()
+    }
+
+    /// The works `scanned` matches, best first.
+    pub fn matches(&self, scanned: &Scanned) -> Result<Vec<MatchReport>, RegistryError> {
+        self.catalog
+            .search(&scanned.fingerprint)
+            .into_iter()
+            .map(|m| {
+                let work = self.works.get(&m.work).ok_or_else(|| {
+                    RegistryError::Store(format!("work {} is in the index but not the store", m.work))
+                })?;
+                Ok(MatchReport::new(m, work))
+            })
+            .collect()
+    }
+
+    /// `search`'s answer for one image.
+    pub fn search(&self, scanned: &Scanned) -> Result<SearchReport, RegistryError> {
+        Ok(SearchReport {
+            file: scanned.path.display().to_string(),
+            sha256: scanned.sha256,
+            works_searched: self.works(),
+            matches: self.matches(scanned)?,
+        })
+    }
+
+    /// `scan`'s answer for one image.
+    pub fn scan(&self, scanned: &Scanned) -> Result<ScanReport, RegistryError> {
+        let d = &scanned.decoded;
+        Ok(ScanReport {
+            file: scanned.path.display().to_string(),
+            sha256: scanned.sha256,
+            format: d.format.name(),
+            width: d.declared.0,
+            height: d.declared.1,
+            matches: self.matches(scanned)?,
+            frames: d.frames,
+        })
+    }
+}
+
+/// A registered work an image matches, how, and how surely.
+#[derive(Clone, Debug, Serialize)]
+pub struct MatchReport {
+    pub work: WorkId,
+    pub title: String,
+    pub license: Option<String>,
+    pub registrant: String,
+    pub public_key: String,
+    pub registered: String,
+    /// `high` or `medium`.
+    pub confidence: &'static str,
+    /// `pdq` when there is a global hit, else `features`.
+    pub matched_by: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pdq: Option<PdqMatch>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub features: Option<FeatureMatch>,
+    /// Where a front end wrote the side-by-side picture ([`side_by_side`]), if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub side_by_side: Option<String>,
+    /// The match as the catalog found it, unrounded.
+    #[serde(skip)]
+    pub found: Match,
+}
+
+/// A global (PDQ) hit: the distance, and which variants of the work and the image met.
+#[derive(Clone, Debug, Serialize)]
+pub struct PdqMatch {
+    pub distance: u32,
+    pub work_variant: &'static str,
+    pub image_variant: &'static str,
+}
+
+/// Local features that agree on one placement of the image in the work.
+#[derive(Clone, Debug, Serialize)]
+pub struct FeatureMatch {
+    pub agreeing: usize,
+    pub candidates: usize,
+    /// Work pixels per image pixel, both at 512 pixels on the longer side.
+    pub scale: f64,
+    /// How far the image is turned from the work, counter-clockwise.
+    pub rotation_degrees: f64,
+    pub region: Region,
+    /// The fraction of the work the image shows.
+    pub area_shown: f64,
+}
+
+/// The part of the work the image shows, as fractions of its width and height.
+#[derive(Clone, Debug, Serialize)]
+pub struct Region {
+    pub left: f64,
+    pub top: f64,
+    pub right: f64,
+    pub bottom: f64,
+}
+
+impl MatchReport {
+    pub fn new(m: Match, work: &Work) -> MatchReport {
+        let r3 = |x: f32| rounded(x as f64, 3);
+        MatchReport {
+            work: m.work,
+            title: work.title.clone(),
+            license: work.license.clone(),
+            registrant: work.registrant.clone(),
+            public_key: work.public_key.clone(),
+            registered: work.registered.clone(),
+            confidence: m.confidence.name(),
+            matched_by: if m.global.is_some() { "pdq" } else { "features" },
+            pdq: m.global.map(|g| PdqMatch {
+                distance: g.distance,
+                work_variant: g.work.name(),
+                image_variant: g.query.name(),
+            }),
+            features: m.alignment.map(|a| {
+                let [l, t, r, b] = a.region;
+                FeatureMatch {
+                    agreeing: a.inliers,
+                    candidates: a.matches,
+                    scale: r3(a.scale),
+                    // No -0 for an image that is not turned.
+                    rotation_degrees: r3(a.rotation) + 0.0,
+                    region: Region { left: r3(l), top: r3(t), right: r3(r), bottom: r3(b) },
+                    area_shown: r3((r - l) * (b - t)),
+                }
+            }),
+            side_by_side: None,
+            found: m,
+        }
+    }
+}
+
+/// What `search` answers for one image.
+#[derive(Debug, Serialize)]
+pub struct SearchReport {
+    pub file: String,
+    pub sha256: Hash,
+    pub works_searched: usize,
+    pub matches: Vec<MatchReport>,
+}
+
+/// What `scan` answers for one image it could read.
+#[derive(Debug, Serialize)]
+pub struct ScanReport {
+    pub file: String,
+    pub sha256: Hash,
+    pub format: &'static str,
+    /// The size the file declares.
+    pub width: u32,
+    pub height: u32,
+    pub matches: Vec<MatchReport>,
+    /// Frames of an animated file (the first was scanned).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frames: Option<u32>,
+}
+
+/// The work's thumbnail on the left, with the region the image shows outlined in red when
+/// the match aligned, and the image on the right (longer side [`THUMBNAIL_SIDE`]), on grey:
+/// a PNG.
+pub fn side_by_side(store: &Store, scanned: &Scanned, m: &Match) -> Result<Vec<u8>, RegistryError> {
+    let left = store.thumbnail(m.work)?;
+    let right = prints::thumbnail(&scanned.decoded.image, THUMBNAIL_SIDE);
+    let gap = 12;
+    let (w, h) = (left.width + gap + right.width, left.height.max(right.height));
+    let mut canvas = Rgb { width: w, height: h, pixels: [48u8, 48, 48].repeat((w * h) as usize) };
+    paste(&mut canvas, &left, 0, (h - left.height) / 2);
+    paste(&mut canvas, &right, left.width + gap, (h - right.height) / 2);
+    if let Some(a) = m.alignment {
+        let [l, t, r, b] = a.region;
+        let oy = (h - left.height) / 2;
+        let to = |f: f32, n: u32| ((f * n as f32).round() as u32).min(n.saturating_sub(1));
+        outline(
+            &mut canvas,
+            [to(l, left.width), oy + to(t, left.height), to(r, left.width), oy + to(b, left.height)],
+        );
+    }
+    Ok(decode::encode_png(&canvas))
+}
+
+fn paste(canvas: &mut Rgb, image: &Rgb, x0: u32, y0: u32) {
+    let row = image.width as usize * 3;
+    for y in 0..image.height as usize {
+        let at = ((y0 as usize + y) * canvas.width as usize + x0 as usize) * 3;
+        canvas.pixels[at..at + row].copy_from_slice(&image.pixels[y * row..][..row]);
+    }
+}
+
+/// A 2-pixel red rectangle.
+fn outline(canvas: &mut Rgb, [l, t, r, b]: [u32; 4]) {
+    let w = canvas.width as usize;
+    let mut set = |x: u32, y: u32| {
+        if x < canvas.width && y < canvas.height {
+            canvas.pixels[(y as usize * w + x as usize) * 3..][..3].copy_from_slice(&[230, 30, 30]);
+        }
+    };
+    for k in 0..2 {
+        for x in l..=r {
+            set(x, t + k);
+            set(x, b.saturating_sub(k));
+        }
+        for y in t..=b {
+            set(l + k, y);
+            set(r.saturating_sub(k), y);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use fingerprint::catalog::{Confidence, GlobalHit, Variant};
+    use fingerprint::features::Alignment;
+
+    use super::*;
+
+    fn work(license: Option<&str>) -> Work {
+        Work {
+            id: 7,
+            title: "Door".into(),
+            license: license.map(str::to_owned),
+            registrant: "Ana Ruiz".into(),
+            public_key: "KEY".into(),
+            file_name: "door.png".into(),
+            sha256: Hash::of(b"door"),
+            width: 768,
+            height: 512,
+            registered: "2026-11-27T00:59:31Z".into(),
+            watermark_id: None,
+        }
+    }
+
+    /// The JSON of docs/fingerprints.md, key for key and in its order.
+    #[test]
+    fn a_match_reads_as_the_documented_json() {
+        let m = Match {
+            work: 7,
+            global: Some(GlobalHit { distance: 12, query: Variant::Trimmed, work: Variant::FlipX }),
+            alignment: Some(Alignment {
+                inliers: 148,
+                matches: 201,
+                scale: 0.99987,
+                rotation: -0.0001,
+                region: [0.0, 0.25, 1.0, 0.7504],
+            }),
+            confidence: Confidence::High,
+        };
+        let mut report = MatchReport::new(m.clone(), &work(Some("CC-BY-4.0")));
+        report.side_by_side = Some("handprint-matches/door--work7.png".into());
+        assert_eq!(
+            serde_json::to_string(&report).unwrap(),
+            r#"{"work":7,"title":"Door","license":"CC-BY-4.0","registrant":"Ana Ruiz","public_key":"KEY","#
+                .to_owned()
+                + r#""registered":"2026-11-27T00:59:31Z","confidence":"high","matched_by":"pdq","#
+                + r#""pdq":{"distance":12,"work_variant":"flip-x","image_variant":"trimmed"},"#
+                + r#""features":{"agreeing":148,"candidates":201,"scale":1.0,"rotation_degrees":0.0,"#
+                + r#""region":{"left":0.0,"top":0.25,"right":1.0,"bottom":0.75},"area_shown":0.5},"#
+                + r#""side_by_side":"handprint-matches/door--work7.png"}"#
+        );
+        // Features only: no `pdq`, matched by features; no licence is null; no picture, no key.
+        let only = Match { global: None, confidence: Confidence::Medium, ..m };
+        let v = serde_json::to_value(MatchReport::new(only, &work(None))).unwrap();
+        assert_eq!((v["matched_by"].as_str(), v["confidence"].as_str()), (Some("features"), Some("medium")));
+        assert!(v["license"].is_null() && v.get("pdq").is_none() && v.get("side_by_side").is_none());
+    }
+}
