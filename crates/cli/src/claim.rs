@@ -3,7 +3,6 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
 use evidence::Jurisdiction;
 use registry::Registry;
 use registry::claim::{ClaimRequest, SealedFile};
@@ -61,7 +60,7 @@ pub(crate) fn resolve_work(reg: &Registry, arg: &str) -> anyhow::Result<(i64, Op
     {
         return Ok((id, None));
     }
-    let bytes = std::fs::read(file).with_context(|| format!("{}: cannot read", file.display()))?;
+    let bytes = registry::read_image_file(file)?;
     let id = registry::claim::work_of_file(&reg.store, file, &bytes)?;
     Ok((id, Some((file.to_path_buf(), bytes))))
 }

@@ -6,9 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use ledger::{EventKind, SignedEvent};
+use ledger::SignedEvent;
 use registry::Outcome;
-use serde_json::Value;
 
 use crate::data::{Access, Global, open_registry, passphrase, signer};
 use crate::output::{print_json, written};
@@ -391,42 +390,6 @@ pub fn note(g: &Global, args: NoteArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// One line saying what an event is about.
-fn summary(e: &SignedEvent) -> String {
-    let d = &e.event.data;
-    let s = |v: &Value| v.as_str().map(str::to_owned).unwrap_or_default();
-    let clip = |t: String| {
-        if t.chars().count() > 70 { format!("{}…", t.chars().take(70).collect::<String>()) } else { t }
-    };
-    match e.event.kind {
-        EventKind::Generated => {
-            let g = &d["generations"][0];
-            // Seeds beyond 2^53 are stored as strings (see docs/ledger.md).
-            let seed = match &g["seed"] {
-                Value::Number(n) => format!(" seed {n}"),
-                Value::String(s) => format!(" seed {s}"),
-                _ => String::new(),
-            };
-            format!(
-                "{} [{}{seed}] {}",
-                s(&d["file"]["name"]),
-                s(&g["generator"]),
-                clip(s(&g["prompt"]).replace('\n', " "))
-            )
-        }
-        EventKind::PromptEdited => format!("prompt now: {}", clip(s(&d["after"]).replace('\n', " "))),
-        EventKind::Selected | EventKind::Rejected => {
-            let why = d["reason"].as_str().map(|r| format!(": {r}")).unwrap_or_default();
-            format!("{}{why}", s(&d["file"]["name"]))
-        }
-        EventKind::Edited => {
-            format!("{} -> {} with {}", s(&d["input"]["name"]), s(&d["output"]["name"]), s(&d["tool"]))
-        }
-        EventKind::Imported => format!("{} ({})", s(&d["file"]["name"]), s(&d["what"])),
-        EventKind::Note => clip(s(&d["text"])),
-        EventKind::Sealed | EventKind::Registered => s(&d["title"]),
-    }
-}
-
 pub fn log(g: &Global, args: LogArgs) -> anyhow::Result<ExitCode> {
     let reg = open_registry(g, Access::Write)?;
     if let Some(p) = &args.project
@@ -453,7 +416,7 @@ pub fn log(g: &Global, args: LogArgs) -> anyhow::Result<ExitCode> {
                 esc(e.event.time.get(..19).unwrap_or(&e.event.time)),
                 esc(format!("{} #{}", e.event.project, e.event.project_seq)),
                 e.event.kind.as_str(),
-                esc(summary(&e))
+                esc(registry::answers::one_line(&e))
             )
         };
         if !written(r)? {

@@ -5,9 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use ledger::timestamp::Stamp;
-use ledger::{EventKind, Hash};
+use ledger::{EventKind, Hash, SignedEvent};
 use serde::Serialize;
 use serde::ser::{SerializeStruct, Serializer};
+use serde_json::Value;
 
 use crate::export::{ExportVerification, Manifest};
 use crate::identity::{Identity, PublicIdentity};
@@ -186,4 +187,42 @@ pub struct Timestamped {
 pub fn timestamp(reg: &Registry, url: &str) -> Result<Timestamped, RegistryError> {
     let (checkpoint, stamp) = reg.timestamp(url)?;
     Ok(Timestamped { checkpoint, tsa_url: url.to_owned(), stamp })
+}
+
+/// One line a person reads for an event in `log`: the file, generator, seed and prompt of a
+/// generation, the new prompt, a choice and why, an edit, a note, a work's title.
+pub fn one_line(e: &SignedEvent) -> String {
+    let d = &e.event.data;
+    let s = |v: &Value| v.as_str().map(str::to_owned).unwrap_or_default();
+    let clip = |t: String| {
+        if t.chars().count() > 70 { format!("{}…", t.chars().take(70).collect::<String>()) } else { t }
+    };
+    match e.event.kind {
+        EventKind::Generated => {
+            let g = &d["generations"][0];
+            // Seeds beyond 2^53 are stored as strings (see docs/ledger.md).
+            let seed = match &g["seed"] {
+                Value::Number(n) => format!(" seed {n}"),
+                Value::String(s) => format!(" seed {s}"),
+                _ => String::new(),
+            };
+            format!(
+                "{} [{}{seed}] {}",
+                s(&d["file"]["name"]),
+                s(&g["generator"]),
+                clip(s(&g["prompt"]).replace('\n', " "))
+            )
+        }
+        EventKind::PromptEdited => format!("prompt now: {}", clip(s(&d["after"]).replace('\n', " "))),
+        EventKind::Selected | EventKind::Rejected => {
+            let why = d["reason"].as_str().map(|r| format!(": {r}")).unwrap_or_default();
+            format!("{}{why}", s(&d["file"]["name"]))
+        }
+        EventKind::Edited => {
+            format!("{} -> {} with {}", s(&d["input"]["name"]), s(&d["output"]["name"]), s(&d["tool"]))
+        }
+        EventKind::Imported => format!("{} ({})", s(&d["file"]["name"]), s(&d["what"])),
+        EventKind::Note => clip(s(&d["text"])),
+        EventKind::Sealed | EventKind::Registered => s(&d["title"]),
+    }
 }

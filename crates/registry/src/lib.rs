@@ -34,6 +34,12 @@ pub use store::{Database, Store};
 
 use identity::{Identity, PublicIdentity};
 
+/// Reads an image file of at most [`works::MAX_IMAGE_FILE`] bytes, as every operation does;
+/// anything else is refused with a message naming the file.
+pub fn read_image_file(path: &Path) -> Result<Vec<u8>, RegistryError> {
+    read_limited(path, works::MAX_IMAGE_FILE)
+}
+
 /// Reads a regular file of at most `limit` bytes into memory; anything else is refused with
 /// a message naming the file.
 pub(crate) fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, RegistryError> {
