@@ -245,8 +245,9 @@ fn register_record_and_detect_answer_in_the_shapes_front_ends_print() {
 
     // Detecting: the payload of an embedded watermark, and the work it names here.
     let marked = s.path("marked.png");
-    let embedded = registry::watermarks::embed(&door, &marked, first.work as u64).unwrap();
-    assert_eq!(embedded.payload, format!("{:016x}", first.work));
+    let watermark_id = first.entry.watermark_id.expect("a registered work has a watermark ID");
+    let embedded = registry::watermarks::embed(&door, &marked, watermark_id).unwrap();
+    assert_eq!(embedded.payload, format!("{watermark_id:016x}"));
     let refused = registry::watermarks::embed(&marked, &marked, 1).unwrap_err().to_string();
     assert!(refused.contains("would overwrite the input"), "{refused}");
     let found = registry::watermarks::detect(Some(&s.reg.store), &marked).unwrap();
