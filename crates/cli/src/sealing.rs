@@ -15,7 +15,8 @@ use crate::terminal::esc;
 /// In one step, all or nothing:
 ///   1. registers the image as a new work (a new work ID);
 ///   2. appends a `sealed` event to the project's journal, with a new signed checkpoint;
-///   3. embeds the invisible watermark carrying the work ID (docs/watermark.md);
+///   3. embeds the invisible watermark carrying the work's watermark ID, derived from your
+///      key (docs/watermark.md, docs/registry.md);
 ///   4. writes China's implicit AIGC label (GB 45438-2025: XMP `TC260:AIGC`), and with
 ///      --visible-label its explicit label in the image's corner;
 ///   5. signs a C2PA manifest with your certificate (from `handprint init`): c2pa.created

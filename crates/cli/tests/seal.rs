@@ -74,6 +74,11 @@ fn a_sealed_work_verifies_and_its_stripped_copy_is_still_named() {
     assert_eq!(v["journal"]["verified"], true, "{v}");
     assert_eq!(v["journal"]["work"], work);
     assert_eq!(v["watermark"]["payload"], sealed["work"]["watermark_id"], "the ID derived from the key");
+    // The manifest's soft binding names the same ID as the pixels carry.
+    let id = u64::from_str_radix(sealed["work"]["watermark_id"].as_str().unwrap(), 16).unwrap();
+    use base64::Engine;
+    let bound = base64::engine::general_purpose::STANDARD.encode(id.to_be_bytes());
+    assert_eq!(m["soft_bindings"][0]["value"], bound, "{m}");
     assert_eq!(v["work"]["title"], "Spring breeze");
     assert_eq!(v["aigc"]["Label"], "1");
     assert_eq!(v["aigc"]["ProduceID"], format!("handprint:work:{work}"));

@@ -153,7 +153,7 @@ pub struct Seal {
     pub original: Option<Vec<u8>>,
     /// The explicit AI label drawn into the pixels, if any (a `c2pa.edited` action says so).
     pub visible_label: Option<String>,
-    /// The watermark payload embedded in the pixels (the registry's work ID).
+    /// The watermark payload embedded in the pixels (the work's watermark ID).
     pub watermark: u64,
     /// The `org.handprint.journal` assertion: event hash, checkpoint, inclusion proof, summary.
     pub journal: Value,
@@ -278,7 +278,7 @@ fn actions(seal: &Seal) -> Vec<Value> {
     out.push(json!({
         "action": "c2pa.watermarked",
         "softwareAgent": agent("handprint"),
-        "description": format!("invisible watermark {WATERMARK_ALG} carrying work {}", seal.watermark),
+        "description": format!("invisible watermark {WATERMARK_ALG} carrying ID {:016x}", seal.watermark),
     }));
     out
 }
@@ -327,7 +327,7 @@ pub fn sign_with(
         &json!({
             "alg": WATERMARK_ALG,
             "blocks": [{"scope": {}, "value": B64.encode(seal.watermark.to_be_bytes())}],
-            "name": "handprint invisible watermark: the registry work ID, 64 bits",
+            "name": "handprint invisible watermark: the work's 64-bit watermark ID",
         }),
     )?;
     builder.add_assertion_json(JOURNAL_LABEL, &seal.journal)?;

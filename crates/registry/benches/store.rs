@@ -4,10 +4,10 @@
 //! `scripts/with-postgres.sh` sets to a throwaway cluster with fsync on) PostgreSQL is
 //! skipped and SQLite is measured alone.
 //!
-//! Each backend gets a fresh store (SQLite: a WAL file with synchronous=FULL; PostgreSQL: a
-//! new database on that server, dropped at the end), measured one after the other on one
-//! thread of this process, and removed before the next so that both never hold the disk
-//! at once. For each it measures:
+//! SQLite (a WAL file with synchronous=FULL) is measured first, then PostgreSQL (a new
+//! database on that server), from one thread of this process. Each backend gets one fresh
+//! store for the journal and another for the works, each removed when its part is done, so
+//! that the disk never holds two at once. For each backend:
 //! - durable appends one by one: 300 `Store::append` calls of one event, each its own
 //!   transaction and commit;
 //! - durable appends batched: 20 appends of 1,000 events;
@@ -17,17 +17,22 @@
 //! - writing W works in transactions of 1,000 (`Tx::insert_work`), then `Store::catalog`
 //!   (reading every work's codes and features and building both indexes, as `search` and
 //!   `scan` do at start) on a newly opened store;
-//! - full registrations, one work per transaction (`Store::register`: the lookup by
-//!   SHA-256, pHash and thumbnail of the image, the write, the work read back).
+//! - 200 full registrations, one per transaction (`Registry::register`: the lookup by
+//!   SHA-256, pHash and thumbnail of the image, the work and its signed `registered` event
+//!   written together, the work read back), into the store holding the W works.
+//!
+//! Before them, the floors under every durable write: one small row committed on each
+//! backend, and a PostgreSQL round trip with a prepared statement and with SQL text (which
+//! the client prepares, then runs).
 //!
 //! The data: every event is a `generated` event carrying the AUTOMATIC1111 sample's capture
-//! record (about 2.5 KB, as the journal bench uses). Every work has a random fingerprint as
+//! record (about 2.3 KB, as the journal bench uses). Every work has a random fingerprint as
 //! the catalog bench builds it (the 8 dihedral PDQ codes plus one of the trimmed image, 256
-//! local features with random descriptors, about 12 KB stored), so codes and features are as
+//! local features with random descriptors, 12 KB stored), so codes and features are as
 //! large and as incompressible as real ones. The bulk-written works carry a small thumbnail
-//! (a Kodak photograph at 96 px) to keep a 100,000-work store within a test machine's disk;
-//! the timed registrations decode nothing but do the rest on a real 768×512 Kodak
-//! photograph, so their thumbnails (384 px PNG) are full size.
+//! (a Kodak photograph at 64 px) to keep a 100,000-work store within a small disk; the
+//! timed registrations decode nothing but do the rest on a real 768×512 Kodak photograph,
+//! so their thumbnails (384 px PNG) are full size.
 //!
 //! Prints markdown tables: the machine, then each measure for SQLite, PostgreSQL, and
 //! PostgreSQL ÷ SQLite (for rates, below 1 means PostgreSQL is slower; for times, above 1).
@@ -42,10 +47,9 @@ use fingerprint::prints::{self, Fingerprint};
 use fingerprint::{Pdq, PdqHash};
 use fixtures::rng::XorShift;
 use ledger::{Draft, EventKind, Hash};
-use registry::identity::PublicIdentity;
 use registry::store::Pending;
 use registry::works::{NewWork, Registration, Scanned};
-use registry::{Database, Store};
+use registry::{Database, Registry};
 use serde_json::{Value, json};
 
 const ONE_BY_ONE: usize = 300;
@@ -150,7 +154,8 @@ fn spread(mut samples: Vec<f64>) -> (f64, f64) {
     (percentile(&samples, 0.5), percentile(&samples, 0.99))
 }
 
-/// What one backend measured.
+/// What one backend measured (also shown on stderr as soon as it is known).
+#[derive(Debug)]
 struct Measured {
     /// Appends per second, one event each.
     one_by_one: f64,
@@ -169,21 +174,35 @@ struct Measured {
     /// Registrations per second, one per transaction.
     registered: f64,
     register_ms: (f64, f64),
-    size_mb: f64,
+    journal_mb: f64,
+    works_mb: f64,
 }
 
-fn measure(backend: &str, connect: &dyn Fn() -> Store, size_mb: &dyn Fn() -> f64) -> Measured {
+/// A fresh store, removed (its folder, or its PostgreSQL database) when this is dropped.
+struct Place {
+    database: Database,
+    size_mb: Box<dyn Fn() -> f64>,
+    _held: Box<dyn std::any::Any>,
+}
+
+/// Measures a backend with the identity of `home` (a store's log is one key's: every append
+/// signs with it): the journal in one fresh store, the works in another, so that the disk
+/// never holds both.
+fn measure(backend: &str, home: &Path, place: &dyn Fn() -> Place) -> Measured {
     let total = arg("--events", 1_000_000).max(ONE_BY_ONE + BATCH * BATCHES);
     let works = arg("--works", 100_000);
-    let store = connect();
+    let journal = place();
+    let reg = Registry::open_with(home, &journal.database).unwrap();
+    let signer = reg.signer(None).unwrap();
+    let key = &signer.key;
+    let store = &reg.store;
     store.create_project("bench").unwrap();
-    let key = ed25519_dalek::SigningKey::from_bytes(&[1; 32]);
     let data = payload();
 
     progress(backend, &format!("{ONE_BY_ONE} appends one by one"));
     let t = Instant::now();
     for i in 0..ONE_BY_ONE {
-        store.append(&key, |_| Ok(drafts(1, i, &data))).unwrap();
+        store.append(key, |_| Ok(drafts(1, i, &data))).unwrap();
     }
     let one_by_one = ONE_BY_ONE as f64 / t.elapsed().as_secs_f64();
 
@@ -191,7 +210,7 @@ fn measure(backend: &str, connect: &dyn Fn() -> Store, size_mb: &dyn Fn() -> f64
     let mut appended = ONE_BY_ONE;
     let t = Instant::now();
     for _ in 0..BATCHES {
-        store.append(&key, |_| Ok(drafts(BATCH, appended, &data))).unwrap();
+        store.append(key, |_| Ok(drafts(BATCH, appended, &data))).unwrap();
         appended += BATCH;
     }
     let batched = (BATCHES * BATCH) as f64 / t.elapsed().as_secs_f64();
@@ -201,9 +220,9 @@ fn measure(backend: &str, connect: &dyn Fn() -> Store, size_mb: &dyn Fn() -> f64
     let t = Instant::now();
     while appended < total {
         let n = FILL_BATCH.min(total - appended);
-        store.append(&key, |_| Ok(drafts(n, appended, &data))).unwrap();
+        store.append(key, |_| Ok(drafts(n, appended, &data))).unwrap();
         appended += n;
-        if appended % 100_000 == 0 {
+        if appended.is_multiple_of(100_000) {
             progress(backend, &format!("{appended} events, {:.0} s", t.elapsed().as_secs_f64()));
         }
     }
@@ -231,16 +250,17 @@ fn measure(backend: &str, connect: &dyn Fn() -> Store, size_mb: &dyn Fn() -> f64
         std::hint::black_box(store.consistency_proof(old, size).unwrap());
         consistency.push(t.elapsed().as_secs_f64() * 1e6);
     }
+    drop(reg);
+    let journal_mb = (journal.size_mb)();
+    drop(journal);
 
     progress(backend, &format!("writing {works} works"));
-    let by = PublicIdentity {
-        format: "handprint.identity/1".into(),
-        name: "Bench".into(),
-        public_key: "AAAA".into(),
-        created: "2026-01-01T00:00:00Z".into(),
-    };
+    let place = place();
+    let reg = Registry::open_with(home, &place.database).unwrap();
+    let store = &reg.store;
+    let by = &reg.public;
     let photo = kodak();
-    let small = prints::thumbnail(&photo, 96);
+    let small = prints::thumbnail(&photo, 64);
     let mut rng = XorShift::new(0x1234_5678_9ABC_DEF1);
     let mut writing = 0.0;
     let mut written = 0;
@@ -249,7 +269,7 @@ fn measure(backend: &str, connect: &dyn Fn() -> Store, size_mb: &dyn Fn() -> f64
         // Built outside the timed part: fingerprints, pHash and thumbnail are the caller's work.
         let batch: Vec<NewWork> = (written..written + n)
             .map(|i| {
-                NewWork::from_scanned(None, &scanned(i, &small, &mut rng), &format!("work {i}"), None, &by)
+                NewWork::from_scanned(None, &scanned(i, &small, &mut rng), &format!("work {i}"), None, by)
             })
             .collect();
         let t = Instant::now();
@@ -263,17 +283,17 @@ fn measure(backend: &str, connect: &dyn Fn() -> Store, size_mb: &dyn Fn() -> f64
             .unwrap();
         writing += t.elapsed().as_secs_f64();
         written += n;
-        if written % 20_000 == 0 {
+        if written.is_multiple_of(20_000) {
             progress(backend, &format!("{written} works, {writing:.0} s"));
         }
     }
     let works_written = works as f64 / writing;
-    drop(store);
+    drop(reg);
 
     progress(backend, "catalog");
-    let store = connect();
+    let reg = Registry::open_with(home, &place.database).unwrap();
     let t = Instant::now();
-    let catalog = store.catalog().unwrap();
+    let catalog = reg.store.catalog().unwrap();
     let catalog_seconds = t.elapsed().as_secs_f64();
     assert_eq!(catalog.works(), works);
     drop(catalog);
@@ -284,14 +304,15 @@ fn measure(backend: &str, connect: &dyn Fn() -> Store, size_mb: &dyn Fn() -> f64
     for i in works..works + REGISTRATIONS {
         let scanned = scanned(i, &photo, &mut rng);
         let started = Instant::now();
-        let done = store.register(&scanned, &format!("work {i}"), Some("CC-BY-4.0"), &by).unwrap();
+        let done = reg.register(&signer, None, &scanned, &format!("work {i}"), Some("CC-BY-4.0")).unwrap();
         register_ms.push(started.elapsed().as_secs_f64() * 1e3);
         assert!(matches!(done, Registration::New(_)));
     }
     let registered = REGISTRATIONS as f64 / t.elapsed().as_secs_f64();
-    drop(store);
+    drop(reg);
+    let works_mb = (place.size_mb)();
 
-    Measured {
+    let measured = Measured {
         one_by_one,
         batched,
         events: total,
@@ -303,7 +324,38 @@ fn measure(backend: &str, connect: &dyn Fn() -> Store, size_mb: &dyn Fn() -> f64
         catalog_seconds,
         registered,
         register_ms: spread(register_ms),
-        size_mb: size_mb(),
+        journal_mb,
+        works_mb,
+    };
+    progress(backend, &format!("{measured:?}"));
+    measured
+}
+
+/// Bytes free on the file system holding `dir`, from `df` (`None` if it cannot say).
+fn free_bytes(dir: &Path) -> Option<u64> {
+    let out = std::process::Command::new("df").arg("-Pk").arg(dir).output().ok()?;
+    let text = String::from_utf8(out.stdout).ok()?;
+    let kib: u64 = text.lines().nth(1)?.split_whitespace().nth(3)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Refuses to start when the temporary folder cannot hold the larger of the two stores a
+/// backend keeps at once (as measured: about 4.4 KB an event in SQLite, 25 KB a work),
+/// rather than filling the disk an hour in.
+fn check_disk(events: usize, works: usize) {
+    let dir = std::env::temp_dir();
+    let needed = (events as u64 * 4_400).max(works as u64 * 25_000) + (512 << 20);
+    if let Some(free) = free_bytes(&dir)
+        && free < needed
+    {
+        eprintln!(
+            "{}: {:.1} GB free, the stores of {events} events and {works} works need about {:.1} GB: \
+             free some space or pass smaller --events / --works",
+            dir.display(),
+            free as f64 / 1e9,
+            needed as f64 / 1e9
+        );
+        std::process::exit(2);
     }
 }
 
@@ -313,8 +365,45 @@ fn sqlite_size_mb(path: &Path) -> f64 {
         / 1e6
 }
 
-/// The server's version and its durability settings.
-fn postgres_context(url: &str) -> (String, String) {
+/// Median µs of `n` runs of `f`.
+fn median_us(n: usize, mut f: impl FnMut()) -> f64 {
+    let samples = (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    spread(samples).0
+}
+
+/// The floor under every durable write: one small row committed, SQLite WAL with
+/// synchronous=FULL as the store opens it.
+fn sqlite_commit_us(dir: &Path) -> f64 {
+    let conn = rusqlite::Connection::open(dir.join("probe.sqlite3")).unwrap();
+    conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+    conn.pragma_update(None, "synchronous", "FULL").unwrap();
+    conn.execute_batch("CREATE TABLE probe (x INTEGER)").unwrap();
+    median_us(200, || conn.execute_batch("BEGIN IMMEDIATE; INSERT INTO probe VALUES (1); COMMIT").unwrap())
+}
+
+/// The floors under the PostgreSQL backend, µs: one small row committed (one round trip),
+/// a round trip with a prepared statement, and a query sent as SQL text as the backend
+/// sends each of its queries (the client prepares it, then runs it).
+fn postgres_floors(url: &str) -> (f64, f64, f64) {
+    let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    client.batch_execute("CREATE TABLE probe (x INTEGER)").unwrap();
+    let commit =
+        median_us(200, || client.batch_execute("BEGIN; INSERT INTO probe VALUES (1); COMMIT").unwrap());
+    client.batch_execute("DROP TABLE probe").unwrap();
+    let prepared = client.prepare("SELECT 1").unwrap();
+    let round_trip = median_us(1000, || drop(client.query(&prepared, &[]).unwrap()));
+    let text = median_us(1000, || drop(client.query("SELECT 1", &[]).unwrap()));
+    (commit, round_trip, text)
+}
+
+/// The server's version, its durability settings, and where it is.
+fn postgres_context(url: &str) -> (String, String, String) {
     let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
     let version: String = client.query_one("SELECT version()", &[]).unwrap().get(0);
     let settings: Vec<String> = ["fsync", "synchronous_commit", "wal_sync_method", "shared_buffers"]
@@ -324,7 +413,16 @@ fn postgres_context(url: &str) -> (String, String) {
             format!("{name}={value}")
         })
         .collect();
-    (version, settings.join(", "))
+    let config: postgres::Config = url.parse().unwrap();
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .map(|h| match h {
+            postgres::config::Host::Tcp(name) => format!("TCP to {name}"),
+            postgres::config::Host::Unix(path) => format!("Unix socket in {}", path.display()),
+        })
+        .collect();
+    (version, settings.join(", "), hosts.join(", "))
 }
 
 fn postgres_size_mb(url: &str) -> f64 {
@@ -348,16 +446,32 @@ fn main() {
     let data = payload();
     let event_bytes = serde_json::to_vec(&data).unwrap().len();
 
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("journal.sqlite3");
-    let sqlite = measure("SQLite", &|| Store::open(&path).unwrap(), &|| sqlite_size_mb(&path));
-    drop(dir);
+    check_disk(events, works);
+    let home = tempfile::tempdir().unwrap();
+    registry::identity::create(home.path(), "Bench", None).unwrap();
+    let sqlite_commit = sqlite_commit_us(tempfile::tempdir().unwrap().path());
+    let sqlite = measure("SQLite", home.path(), &|| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.sqlite3");
+        Place {
+            database: Database::Sqlite(path.clone()),
+            size_mb: Box::new(move || sqlite_size_mb(&path)),
+            _held: Box::new(dir),
+        }
+    });
 
-    let mut server = None;
-    let postgres = fixtures::postgres::database().map(|db| {
-        server = Some(postgres_context(&db.url));
-        let database = Database::parse(&db.url).unwrap();
-        measure("PostgreSQL", &|| Store::connect(&database).unwrap(), &|| postgres_size_mb(&db.url))
+    let server = fixtures::postgres::server().map(|url| postgres_context(&url));
+    let floors = server.as_ref().map(|_| postgres_floors(&fixtures::postgres::database().unwrap().url));
+    let postgres = server.as_ref().map(|_| {
+        measure("PostgreSQL", home.path(), &|| {
+            let db = fixtures::postgres::database().unwrap();
+            let url = db.url.clone();
+            Place {
+                database: Database::parse(&db.url).unwrap(),
+                size_mb: Box::new(move || postgres_size_mb(&url)),
+                _held: Box::new(db),
+            }
+        })
     });
 
     println!("## Store backends: SQLite and PostgreSQL\n");
@@ -366,28 +480,41 @@ fn main() {
     println!("| cores | {cores} |");
     println!("| SQLite | {} (WAL, synchronous=FULL: fsync at every commit) |", rusqlite::version());
     match &server {
-        Some((version, settings)) => println!("| PostgreSQL | {version} ({settings}) |"),
+        Some((version, settings, hosts)) => {
+            println!("| PostgreSQL | {version} ({settings}) |");
+            println!("| client | one thread of this process; PostgreSQL over {hosts} |");
+        }
         None => println!("| PostgreSQL | skipped: HANDPRINT_TEST_POSTGRES is not set |"),
     }
-    println!("| client | this process, one thread, the server on the same machine (loopback TCP) |");
     println!(
         "| data | {events} events of a {event_bytes}-byte payload; {works} works of random fingerprints |"
     );
     println!();
     println!("goal: PostgreSQL within 2x of SQLite on appends and verify\n");
 
+    println!("| one operation, µs (median) | SQLite | PostgreSQL | ratio PG/SQLite |");
+    println!("|---|---|---|---|");
+    row("durable commit of one small row", sqlite_commit, floors.map(|f| f.0), 0);
+    if let Some((_, round_trip, text)) = floors {
+        println!("| query round trip, statement prepared once | | {round_trip:.0} | |");
+        println!("| query sent as SQL text (prepared, then run: two round trips) | | {text:.0} | |");
+    }
+    println!();
+
     let pg = postgres.as_ref();
     println!("| journal | SQLite | PostgreSQL | ratio PG/SQLite |");
     println!("|---|---|---|---|");
     row("durable appends/s, one event per transaction", sqlite.one_by_one, pg.map(|m| m.one_by_one), 0);
     row(&format!("durable events/s, appends of {BATCH}"), sqlite.batched, pg.map(|m| m.batched), 0);
-    row(
-        &format!("fill: events/s, appends of {FILL_BATCH} ({} events)", sqlite.fill.0),
-        sqlite.fill.0 as f64 / sqlite.fill.1,
-        pg.map(|m| m.fill.0 as f64 / m.fill.1),
-        0,
-    );
-    row("fill: seconds", sqlite.fill.1, pg.map(|m| m.fill.1), 1);
+    if sqlite.fill.0 > 0 {
+        row(
+            &format!("fill: events/s, appends of {FILL_BATCH} ({} events)", sqlite.fill.0),
+            sqlite.fill.0 as f64 / sqlite.fill.1,
+            pg.map(|m| m.fill.0 as f64 / m.fill.1),
+            0,
+        );
+        row("fill: seconds", sqlite.fill.1, pg.map(|m| m.fill.1), 1);
+    }
     row(
         &format!("verify events/s at {} events", sqlite.events),
         sqlite.events as f64 / sqlite.verify_seconds,
@@ -395,6 +522,7 @@ fn main() {
         0,
     );
     row("verify seconds", sqlite.verify_seconds, pg.map(|m| m.verify_seconds), 1);
+    row("journal store size, MB", sqlite.journal_mb, pg.map(|m| m.journal_mb), 0);
     println!();
 
     println!("| proofs at {events} events, µs | SQLite | PostgreSQL | ratio PG/SQLite |");
@@ -422,7 +550,7 @@ fn main() {
     );
     row("register, median ms", sqlite.register_ms.0, pg.map(|m| m.register_ms.0), 1);
     row("register, p99 ms", sqlite.register_ms.1, pg.map(|m| m.register_ms.1), 1);
-    row("store size, MB", sqlite.size_mb, pg.map(|m| m.size_mb), 0);
+    row("works store size, MB", sqlite.works_mb, pg.map(|m| m.works_mb), 0);
     println!();
 
     if let Some(pg) = pg {

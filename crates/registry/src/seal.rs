@@ -5,7 +5,7 @@
 //! 1. the work ID is reserved (the write lock is held);
 //! 2. the `sealed` event is appended, with a new checkpoint (an `imported` event before it
 //!    when the file was not in the journal and `import` says so);
-//! 3. the watermark carrying the work ID is embedded and the AIGC label written into XMP, its
+//! 3. the watermark carrying the work's watermark ID (derived from the key) is embedded and the AIGC label written into XMP, its
 //!    `ReservedCode1` the sealed event's hash;
 //! 4. the C2PA manifest is signed: actions, author, source ingredients, soft binding, and the
 //!    `org.handprint.journal` assertion with the event, the checkpoint and its inclusion proof;
@@ -454,7 +454,7 @@ impl Registry {
                 sources: sources.clone(),
                 original: kept_manifest.then(|| bytes.clone()),
                 visible_label: o.visible_label.map(str::to_owned),
-                watermark: work_id as u64,
+                watermark: watermark_id,
                 journal: json!({
                     "format": SEAL_FORMAT,
                     "project": o.project,
