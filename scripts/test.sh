@@ -12,6 +12,8 @@ if [ -n "$missing" ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
 fi
 cargo nextest --version >/dev/null 2>&1 || cargo install cargo-nextest --locked
+# The tests choose their stores themselves: one the user points handprint at is left alone.
+unset HANDPRINT_DATABASE
 # Without PostgreSQL a PostgreSQL test fails here instead of being skipped.
 export HANDPRINT_TEST_REQUIRE_POSTGRES=1
 exec scripts/with-postgres.sh cargo nextest run --workspace "$@"

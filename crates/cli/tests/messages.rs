@@ -162,3 +162,28 @@ fn inspect_refuses_a_fifo_instead_of_waiting_on_it() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains(&format!("{}: not a regular file", s(&fifo))), "{}", stderr(&out));
 }
+
+/// A database handprint cannot use, or cannot reach, is named without its password, and
+/// nothing is written in the data directory's place.
+#[test]
+fn a_bad_or_unreachable_database_is_named_without_its_password() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    json(&home, &["init", "--name", "Ann", "--json"]);
+    let unknown = run(&home, &["--database", "mysql://ann:hunter2@db.example/reg", "project", "list"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    let text = stderr(&unknown);
+    assert!(text.contains("mysql://ann:***@db.example/reg") && !text.contains("hunter2"), "{text}");
+    // Port 1 on loopback: nothing listens there.
+    let unreachable = Command::new(env!("CARGO_BIN_EXE_handprint"))
+        .env("HANDPRINT_HOME", &home)
+        .env("HANDPRINT_DATABASE", "postgres://ann:hunter2@127.0.0.1:1/registry")
+        .args(["project", "new", "fox"])
+        .output()
+        .unwrap();
+    assert_eq!(unreachable.status.code(), Some(2));
+    let text = stderr(&unreachable);
+    assert!(text.contains("postgres://ann:***@127.0.0.1:1/registry: cannot connect to PostgreSQL"), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
+    assert!(!home.join("journal.sqlite3").exists(), "no SQLite store was made instead");
+}

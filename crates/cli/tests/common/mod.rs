@@ -7,7 +7,12 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 pub fn run(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_handprint")).env("HANDPRINT_HOME", home).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_handprint"))
+        .env("HANDPRINT_HOME", home)
+        .env_remove("HANDPRINT_DATABASE")
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 /// Runs a command that must succeed and returns the JSON object it printed last.
