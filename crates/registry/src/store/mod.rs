@@ -320,15 +320,15 @@ impl Store {
 
     /// Inclusion proof of `index` in the tree of `size` events, from the stored nodes.
     pub fn inclusion_proof(&self, index: u64, size: u64) -> R<Vec<Hash>> {
-        merkle::inclusion_proof(&Nodes::new(&*self.backend), index, size)
+        Nodes::batched(&*self.backend, |n| merkle::inclusion_proof(n, index, size))
     }
 
     pub fn consistency_proof(&self, old: u64, new: u64) -> R<Vec<Hash>> {
-        merkle::consistency_proof(&Nodes::new(&*self.backend), old, new)
+        Nodes::batched(&*self.backend, |n| merkle::consistency_proof(n, old, new))
     }
 
     pub fn root(&self, size: u64) -> R<Hash> {
-        merkle::root(&Nodes::new(&*self.backend), size)
+        Nodes::batched(&*self.backend, |n| merkle::root(n, size))
     }
 
     pub fn work(&self, id: WorkId) -> R<Option<Work>> {
@@ -493,7 +493,7 @@ impl Tx<'_> {
 
     /// Inclusion proof of `index` in the tree of `size` events.
     pub fn inclusion_proof(&self, index: u64, size: u64) -> R<Vec<Hash>> {
-        merkle::inclusion_proof(&Nodes::new(self.w), index, size)
+        Nodes::batched(self.w, |n| merkle::inclusion_proof(n, index, size))
     }
 
     /// The ID the next registered work gets (the write lock is held: nobody else takes it).
@@ -530,11 +530,27 @@ impl View<'_> {
 struct Nodes<'a> {
     read: &'a dyn Read,
     known: std::cell::RefCell<HashMap<(u8, u64), Hash>>,
+    /// While set, nodes not known are noted here and read as zeros (see [`Nodes::batched`]).
+    wanted: std::cell::RefCell<Option<Vec<(u8, u64)>>>,
 }
 
 impl<'a> Nodes<'a> {
     fn new(read: &'a dyn Read) -> Self {
-        Nodes { read, known: Default::default() }
+        Nodes { read, known: Default::default(), wanted: Default::default() }
+    }
+
+    /// Runs `f` (a proof or a root) with every node it reads fetched in one query: which
+    /// nodes a proof reads depends only on the indexes and sizes, so a first run on zeros
+    /// names them.
+    fn batched<T>(read: &'a dyn Read, f: impl Fn(&Nodes) -> R<T>) -> R<T> {
+        let nodes = Nodes::new(read);
+        *nodes.wanted.borrow_mut() = Some(Vec::new());
+        f(&nodes)?;
+        let wanted = nodes.wanted.borrow_mut().take().unwrap_or_default();
+        for (level, index, hash) in read.nodes_at(&wanted)? {
+            nodes.known.borrow_mut().insert((level, index), node_hash(level, index, &hash)?);
+        }
+        f(&nodes)
     }
 
     /// With the complete subtrees of a log of `size` leaves read in one query.
@@ -564,6 +580,10 @@ impl NodeSource for Nodes<'_> {
     fn node(&self, level: u8, index: u64) -> R<Hash> {
         if let Some(h) = self.known.borrow().get(&(level, index)) {
             return Ok(*h);
+        }
+        if let Some(wanted) = self.wanted.borrow_mut().as_mut() {
+            wanted.push((level, index));
+            return Ok(Hash::default());
         }
         match self.read.nodes_at(&[(level, index)])?.pop() {
             Some((_, _, hash)) => node_hash(level, index, &hash),

@@ -7,6 +7,7 @@
 //! schema's version is the one row of `handprint_schema`.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ use fingerprint::catalog::WorkId;
 use ledger::Hash;
 use ledger::merkle::Node;
 use postgres::fallible_iterator::FallibleIterator;
-use postgres::{Client, GenericClient, NoTls};
+use postgres::{Client, NoTls, Statement};
 
 use super::{Backend, EventRow, R, Read, StoredTimestamp, WorkKey, Write};
 use crate::RegistryError;
@@ -32,13 +33,13 @@ const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
 /// The advisory lock every write transaction holds ("handprint" in ASCII, as a number).
 const WRITE_LOCK: i64 = 0x68_616e_6470_7269;
 
-/// A connection, or a transaction on it: queries go through one or the other.
-pub(super) struct Pg<C> {
-    client: RefCell<C>,
+/// One connection, with the statements it has prepared: each query is one round trip after
+/// its first.
+pub(super) struct Postgres {
+    client: RefCell<Client>,
+    statements: RefCell<HashMap<String, Statement>>,
     shown: String,
 }
-
-pub(super) type Postgres = Pg<Client>;
 
 /// A PostgreSQL failure as an error naming the database: a lost, refused or shut-down
 /// connection is `Unavailable`, anything else a database error with the server's words.
@@ -98,7 +99,7 @@ impl Postgres {
         })?;
         // A writer waits for another's transaction as SQLite's busy timeout waits, then fails.
         client.batch_execute("SET lock_timeout = '30s'").map_err(|e| pg_err(&shown, e))?;
-        let pg = Pg { client: RefCell::new(client), shown };
+        let pg = Postgres { client: RefCell::new(client), statements: Default::default(), shown };
         pg.migrate()?;
         Ok(pg)
     }
@@ -131,25 +132,54 @@ impl Postgres {
     }
 }
 
-impl<C> Pg<C> {
-    /// The connection; a query made while a transaction holds it is a bug, reported as an
+impl Postgres {
+    /// The connection; a query made while another is being read is a bug, reported as an
     /// error rather than a panic.
-    fn borrow(&self) -> R<std::cell::RefMut<'_, C>> {
+    fn borrow(&self) -> R<std::cell::RefMut<'_, Client>> {
         self.client.try_borrow_mut().map_err(|_| {
-            RegistryError::Store(format!("{}: the store was read outside its open transaction", self.shown))
+            RegistryError::Store(format!("{}: a query was made while another was being read", self.shown))
         })
+    }
+
+    /// `sql` prepared on this connection, once.
+    fn statement(&self, client: &mut Client, sql: &str) -> R<Statement> {
+        if let Some(s) = self.statements.borrow().get(sql) {
+            return Ok(s.clone());
+        }
+        let prepared = client.prepare(sql).map_err(self.err())?;
+        self.statements.borrow_mut().insert(sql.to_owned(), prepared.clone());
+        Ok(prepared)
+    }
+}
+
+/// Ends a write transaction that did not commit (an error, a panic) with a rollback, so that
+/// the connection is never left inside it.
+struct RollbackUnlessDone<'a> {
+    pg: &'a Postgres,
+    done: bool,
+}
+
+impl Drop for RollbackUnlessDone<'_> {
+    fn drop(&mut self) {
+        if !self.done
+            && let Ok(mut client) = self.pg.client.try_borrow_mut()
+        {
+            let _ = client.batch_execute("ROLLBACK");
+        }
     }
 }
 
 impl Backend for Postgres {
     fn write(&self, f: &mut dyn FnMut(&dyn Write) -> R<()>) -> R<()> {
-        let mut client = self.borrow()?;
         let shown = &self.shown;
-        let mut tx = client.transaction().map_err(|e| pg_err(shown, e))?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK]).map_err(|e| pg_err(shown, e))?;
-        let inner = Pg { client: RefCell::new(tx), shown: shown.clone() };
-        f(&inner)?;
-        inner.client.into_inner().commit().map_err(|e| {
+        // BEGIN and the lock in one round trip (the simple protocol runs both).
+        self.borrow()?
+            .batch_execute(&format!("BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"))
+            .map_err(|e| pg_err(shown, e))?;
+        let mut guard = RollbackUnlessDone { pg: self, done: false };
+        f(self)?;
+        guard.done = true;
+        self.borrow()?.batch_execute("COMMIT").map_err(|e| {
             if e.is_closed() || e.as_db_error().is_none() {
                 RegistryError::Unavailable {
                     at: shown.clone(),
@@ -187,32 +217,36 @@ fn work_from_row(row: &postgres::Row) -> R<Work> {
 const WORK_COLUMNS: &str =
     "id, title, license, registrant, public_key, file_name, sha256, width, height, registered, watermark_id";
 
-impl<C: GenericClient> Pg<C> {
+type Params<'a> = &'a [&'a (dyn postgres::types::ToSql + Sync)];
+
+impl Postgres {
     fn err(&self) -> impl Fn(postgres::Error) -> RegistryError + '_ {
         move |e| pg_err(&self.shown, e)
     }
 
-    fn rows(&self, sql: &str, params: &[&(dyn postgres::types::ToSql + Sync)]) -> R<Vec<postgres::Row>> {
-        self.borrow()?.query(sql, params).map_err(self.err())
+    fn rows(&self, sql: &str, params: Params) -> R<Vec<postgres::Row>> {
+        let mut client = self.borrow()?;
+        let st = self.statement(&mut client, sql)?;
+        client.query(&st, params).map_err(self.err())
     }
 
-    fn opt(&self, sql: &str, params: &[&(dyn postgres::types::ToSql + Sync)]) -> R<Option<postgres::Row>> {
-        self.borrow()?.query_opt(sql, params).map_err(self.err())
+    fn opt(&self, sql: &str, params: Params) -> R<Option<postgres::Row>> {
+        let mut client = self.borrow()?;
+        let st = self.statement(&mut client, sql)?;
+        client.query_opt(&st, params).map_err(self.err())
     }
 
-    fn exec(&self, sql: &str, params: &[&(dyn postgres::types::ToSql + Sync)]) -> R<u64> {
-        self.borrow()?.execute(sql, params).map_err(self.err())
+    fn exec(&self, sql: &str, params: Params) -> R<u64> {
+        let mut client = self.borrow()?;
+        let st = self.statement(&mut client, sql)?;
+        client.execute(&st, params).map_err(self.err())
     }
 
     /// Streams the rows of `sql` to `f` without holding them all.
-    fn each(
-        &self,
-        sql: &str,
-        params: &[&(dyn postgres::types::ToSql + Sync)],
-        f: &mut dyn FnMut(&postgres::Row) -> R<()>,
-    ) -> R<()> {
+    fn each(&self, sql: &str, params: Params, f: &mut dyn FnMut(&postgres::Row) -> R<()>) -> R<()> {
         let mut client = self.borrow()?;
-        let mut rows = client.query_raw(sql, params.iter().copied()).map_err(self.err())?;
+        let st = self.statement(&mut client, sql)?;
+        let mut rows = client.query_raw(&st, params.iter().copied()).map_err(self.err())?;
         while let Some(row) = rows.next().map_err(self.err())? {
             f(&row)?;
         }
@@ -220,7 +254,7 @@ impl<C: GenericClient> Pg<C> {
     }
 }
 
-impl<C: GenericClient> Read for Pg<C> {
+impl Read for Postgres {
     fn project_exists(&self, name: &str) -> R<bool> {
         Ok(self.opt("SELECT 1 FROM projects WHERE name = $1", &[&name])?.is_some())
     }
@@ -352,7 +386,7 @@ impl<C: GenericClient> Read for Pg<C> {
     }
 }
 
-impl<C: GenericClient> Write for Pg<C> {
+impl Write for Postgres {
     fn create_project(&self, name: &str, created: &str) -> R<bool> {
         let n = self.exec(
             "INSERT INTO projects (name, created) VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -427,37 +461,42 @@ impl<C: GenericClient> Write for Pg<C> {
             Some(id) => id,
             None => self.next_work_id()?,
         };
-        self.borrow()?
-            .execute(
+        let insert =
             "INSERT INTO works (id, title, license, registrant, public_key, file_name, sha256, width, height,
                                 registered, pdq_quality, phash, features, thumbnail, watermark_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-            &[
-                &id,
-                &w.title,
-                &w.license,
-                &w.registrant,
-                &w.public_key,
-                &w.file_name,
-                &w.sha256.0.as_slice(),
-                &(w.width as i32),
-                &(w.height as i32),
-                &w.registered,
-                &(w.pdq_quality as i32),
-                &w.phash,
-                &w.features,
-                &w.thumbnail,
-                &w.watermark_id.map(|id| id as i64),
-            ],
-        )
-        .map_err(|e| match (e.code(), w.watermark_id) {
-            (Some(&postgres::error::SqlState::UNIQUE_VIOLATION), Some(id))
-                if e.as_db_error().and_then(|d| d.constraint()) == Some("works_watermark_id") =>
-            {
-                super::watermark_taken(id)
-            }
-            _ => pg_err(&self.shown, e),
-        })?;
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+        let mut client = self.borrow()?;
+        let st = self.statement(&mut client, insert)?;
+        client
+            .execute(
+                &st,
+                &[
+                    &id,
+                    &w.title,
+                    &w.license,
+                    &w.registrant,
+                    &w.public_key,
+                    &w.file_name,
+                    &w.sha256.0.as_slice(),
+                    &(w.width as i32),
+                    &(w.height as i32),
+                    &w.registered,
+                    &(w.pdq_quality as i32),
+                    &w.phash,
+                    &w.features,
+                    &w.thumbnail,
+                    &w.watermark_id.map(|id| id as i64),
+                ],
+            )
+            .map_err(|e| match (e.code(), w.watermark_id) {
+                (Some(&postgres::error::SqlState::UNIQUE_VIOLATION), Some(id))
+                    if e.as_db_error().and_then(|d| d.constraint()) == Some("works_watermark_id") =>
+                {
+                    super::watermark_taken(id)
+                }
+                _ => pg_err(&self.shown, e),
+            })?;
+        drop(client);
         let variants: Vec<&str> = w.codes.iter().map(|(v, _)| v.as_str()).collect();
         let codes: Vec<&[u8]> = w.codes.iter().map(|(_, c)| c.as_slice()).collect();
         self.exec(
