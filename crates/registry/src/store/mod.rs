@@ -150,7 +150,7 @@ pub(crate) trait Read {
     /// Number of events in the log.
     fn log_size(&self) -> R<u64>;
     /// The last event of a project: its sequence number and hash.
-    fn head(&self, project: &str) -> R<Option<(u64, Vec<u8>)>>;
+    fn head(&self, project: &str) -> R<Option<StoredHead>>;
     /// Merkle nodes by (level, index); missing ones are left out.
     fn nodes_at(&self, at: &[(u8, u64)]) -> R<Vec<(u8, u64, Vec<u8>)>>;
     /// Every stored Merkle node, by level then index.
@@ -166,7 +166,27 @@ pub(crate) trait Read {
     fn each_work_code(&self, f: &mut dyn FnMut(WorkId, String, Vec<u8>) -> R<()>) -> R<()>;
     /// Every work's local features in byte form, by work ID.
     fn each_work_features(&self, f: &mut dyn FnMut(WorkId, Vec<u8>) -> R<()>) -> R<()>;
+
+    /// What an append starts from (a backend may read it in one query).
+    fn append_state(&self, projects: &[&str]) -> R<AppendState> {
+        let mut heads = Vec::with_capacity(projects.len());
+        for p in projects {
+            heads.push((self.project_exists(p)?, self.head(p)?));
+        }
+        Ok(AppendState { size: self.log_size()?, latest: self.latest_checkpoint()?, heads })
+    }
 }
+
+/// The log size, the latest checkpoint, and for each project asked whether it exists and
+/// its last event (sequence number and hash), in the order asked.
+pub(crate) struct AppendState {
+    pub size: u64,
+    pub latest: Option<(u64, String)>,
+    pub heads: Vec<(bool, Option<StoredHead>)>,
+}
+
+/// A project's last event as stored: its sequence number and hash bytes.
+pub(crate) type StoredHead = (u64, Vec<u8>);
 
 /// What a backend writes, inside a write transaction.
 pub(crate) trait Write: Read {
@@ -178,6 +198,20 @@ pub(crate) trait Write: Read {
     fn put_timestamp(&self, size: u64, tsa: &str, token: &[u8], time: &str) -> R<()>;
     fn next_work_id(&self) -> R<WorkId>;
     fn insert_work(&self, work: &NewWork) -> R<WorkId>;
+
+    /// Everything an append writes (a backend may write it in one statement).
+    fn insert_append(
+        &self,
+        events: &[EventRow],
+        files: &[(Hash, u64, &str)],
+        nodes: &[Node],
+        checkpoint: (u64, &str),
+    ) -> R<()> {
+        self.insert_events(events)?;
+        self.insert_files(files)?;
+        self.insert_nodes(nodes)?;
+        self.insert_checkpoint(checkpoint.0, checkpoint.1)
+    }
 }
 
 pub(crate) trait Backend: Read + Send {
@@ -418,12 +452,16 @@ impl Tx<'_> {
             return Ok(Vec::new());
         }
         let w = self.w;
-        let size = w.log_size()?;
+        let mut projects: Vec<&str> = pending.iter().map(|p| p.draft.project.as_str()).collect();
+        projects.sort_unstable();
+        projects.dedup();
+        let state = w.append_state(&projects)?;
+        let size = state.size;
         // The log is one key's: appending with another (an identity copied over this one)
         // would leave a journal that never verifies again.
-        if let Some((_, note)) = w.latest_checkpoint()? {
+        if let Some((_, note)) = &state.latest {
             let key = key.verifying_key();
-            if Checkpoint::verify_note(&note, &key).is_err() {
+            if Checkpoint::verify_note(note, &key).is_err() {
                 return Err(RegistryError::Identity(format!(
                     "{}: this journal was signed by another key than the identity's ({}): the identity \
                      files were replaced or restored from elsewhere, or this database holds another \
@@ -434,18 +472,14 @@ impl Tx<'_> {
             }
         }
         let mut heads: HashMap<String, Head> = HashMap::new();
-        for p in &pending {
-            let project = &p.draft.project;
-            if heads.contains_key(project) {
-                continue;
+        for (project, (exists, head)) in projects.iter().zip(state.heads) {
+            if !exists {
+                return Err(RegistryError::NoProject((*project).to_owned()));
             }
-            if !w.project_exists(project)? {
-                return Err(RegistryError::NoProject(project.clone()));
-            }
-            if let Some((seq, hash)) = w.head(project)? {
+            if let Some((seq, hash)) = head {
                 let hash = Hash::from_slice(&hash)
                     .ok_or_else(|| RegistryError::Store("a stored event hash is not 32 bytes".into()))?;
-                heads.insert(project.clone(), Head { seq, hash });
+                heads.insert((*project).to_owned(), Head { seq, hash });
             }
         }
         let files: Vec<Vec<(Hash, FileRole)>> = pending.iter().map(|p| p.files.clone()).collect();
@@ -466,14 +500,12 @@ impl Tx<'_> {
                 bytes: e.to_bytes(),
             })
             .collect();
-        w.insert_events(&rows)?;
         let file_rows: Vec<(Hash, u64, &str)> = signed
             .iter()
             .zip(&files)
             .flat_map(|(e, files)| files.iter().map(|(sha, role)| (*sha, e.event.log_index, *role)))
             .collect();
-        w.insert_files(&file_rows)?;
-        w.insert_nodes(&new_nodes)?;
+        // The new root from the nodes in hand: the new complete subtrees are among them.
         nodes.add(&new_nodes);
         let new_size = size + signed.len() as u64;
         let checkpoint = Checkpoint {
@@ -482,7 +514,7 @@ impl Tx<'_> {
             root: merkle::root(&nodes, new_size)?,
             time: ledger::event::now(),
         };
-        w.insert_checkpoint(new_size, &checkpoint.sign(key))?;
+        w.insert_append(&rows, &file_rows, &new_nodes, (new_size, &checkpoint.sign(key)))?;
         Ok(signed)
     }
 

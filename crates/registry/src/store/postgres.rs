@@ -255,6 +255,30 @@ impl Postgres {
 }
 
 impl Read for Postgres {
+    fn append_state(&self, projects: &[&str]) -> R<super::AppendState> {
+        let rows = self.rows(
+            "SELECT (SELECT COALESCE(MAX(log_index) + 1, 0)::bigint FROM events),
+                    c.size, c.note, EXISTS (SELECT 1 FROM projects WHERE name = p.name), h.project_seq, h.hash
+             FROM UNNEST($1::text[]) WITH ORDINALITY AS p(name, ord)
+             LEFT JOIN LATERAL (SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1) c ON true
+             LEFT JOIN LATERAL (
+                 SELECT project_seq, hash FROM events WHERE project = p.name ORDER BY project_seq DESC LIMIT 1
+             ) h ON true
+             ORDER BY p.ord",
+            &[&projects],
+        )?;
+        let first = rows.first();
+        Ok(super::AppendState {
+            size: first.map_or(0, |r| r.get::<_, i64>(0) as u64),
+            latest: first
+                .and_then(|r| r.get::<_, Option<i64>>(1).map(|size| (size as u64, r.get::<_, String>(2)))),
+            heads: rows
+                .iter()
+                .map(|r| (r.get(3), r.get::<_, Option<i64>>(4).map(|seq| (seq as u64, r.get(5)))))
+                .collect(),
+        })
+    }
+
     fn project_exists(&self, name: &str) -> R<bool> {
         Ok(self.opt("SELECT 1 FROM projects WHERE name = $1", &[&name])?.is_some())
     }
@@ -311,8 +335,9 @@ impl Read for Postgres {
         let levels: Vec<i16> = at.iter().map(|(l, _)| *l as i16).collect();
         let indexes: Vec<i64> = at.iter().map(|(_, i)| *i as i64).collect();
         let rows = self.rows(
-            "SELECT m.level, m.idx, m.hash FROM merkle_nodes m
-             JOIN UNNEST($1::smallint[], $2::bigint[]) AS w(level, idx) ON m.level = w.level AND m.idx = w.idx",
+            // LATERAL: one index lookup per node asked for, never a scan of the table.
+            "SELECT w.level, w.idx, m.hash FROM UNNEST($1::smallint[], $2::bigint[]) AS w(level, idx)
+             CROSS JOIN LATERAL (SELECT hash FROM merkle_nodes WHERE level = w.level AND idx = w.idx) m",
             &[&levels, &indexes],
         )?;
         Ok(rows.iter().map(|r| (r.get::<_, i16>(0) as u8, r.get::<_, i64>(1) as u64, r.get(2))).collect())
@@ -387,6 +412,58 @@ impl Read for Postgres {
 }
 
 impl Write for Postgres {
+    // One statement for the whole append: the foreign keys are checked at its end, when
+    // every row is in.
+    fn insert_append(
+        &self,
+        events: &[EventRow],
+        files: &[(Hash, u64, &str)],
+        nodes: &[Node],
+        checkpoint: (u64, &str),
+    ) -> R<()> {
+        let log_index: Vec<i64> = events.iter().map(|e| e.log_index as i64).collect();
+        let project: Vec<&str> = events.iter().map(|e| e.project).collect();
+        let seq: Vec<i64> = events.iter().map(|e| e.project_seq as i64).collect();
+        let kind: Vec<&str> = events.iter().map(|e| e.kind).collect();
+        let hash: Vec<&[u8]> = events.iter().map(|e| e.hash.0.as_slice()).collect();
+        let bytes: Vec<&[u8]> = events.iter().map(|e| e.bytes.as_slice()).collect();
+        let file_sha: Vec<&[u8]> = files.iter().map(|f| f.0.0.as_slice()).collect();
+        let file_index: Vec<i64> = files.iter().map(|f| f.1 as i64).collect();
+        let file_role: Vec<&str> = files.iter().map(|f| f.2).collect();
+        let level: Vec<i16> = nodes.iter().map(|n| n.level as i16).collect();
+        let index: Vec<i64> = nodes.iter().map(|n| n.index as i64).collect();
+        let node_hash: Vec<&[u8]> = nodes.iter().map(|n| n.hash.0.as_slice()).collect();
+        self.exec(
+            "WITH e AS (
+                 INSERT INTO events (log_index, project, project_seq, kind, hash, bytes)
+                 SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::bytea[], $6::bytea[])),
+             f AS (
+                 INSERT INTO files (sha256, log_index, role)
+                 SELECT * FROM UNNEST($7::bytea[], $8::bigint[], $9::text[]) ON CONFLICT DO NOTHING),
+             n AS (
+                 INSERT INTO merkle_nodes (level, idx, hash)
+                 SELECT * FROM UNNEST($10::smallint[], $11::bigint[], $12::bytea[]))
+             INSERT INTO checkpoints (size, note) VALUES ($13, $14)",
+            &[
+                &log_index,
+                &project,
+                &seq,
+                &kind,
+                &hash,
+                &bytes,
+                &file_sha,
+                &file_index,
+                &file_role,
+                &level,
+                &index,
+                &node_hash,
+                &(checkpoint.0 as i64),
+                &checkpoint.1,
+            ],
+        )
+        .map(drop)
+    }
+
     fn create_project(&self, name: &str, created: &str) -> R<bool> {
         let n = self.exec(
             "INSERT INTO projects (name, created) VALUES ($1, $2) ON CONFLICT DO NOTHING",
