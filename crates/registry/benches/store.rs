@@ -22,8 +22,9 @@
 //!   written together, the work read back), into the store holding the W works.
 //!
 //! Before them, the floors under every durable write: one small row committed on each
-//! backend, and a PostgreSQL round trip with a prepared statement and with SQL text (which
-//! the client prepares, then runs).
+//! backend (alternately, so that both see the disk in the same state), and a PostgreSQL
+//! round trip with a prepared statement and with SQL text (which the client prepares, then
+//! runs).
 //!
 //! The data: every event is a `generated` event carrying the AUTOMATIC1111 sample's capture
 //! record (about 2.3 KB, as the journal bench uses). Every work has a random fingerprint as
@@ -377,29 +378,45 @@ fn median_us(n: usize, mut f: impl FnMut()) -> f64 {
     spread(samples).0
 }
 
-/// The floor under every durable write: one small row committed, SQLite WAL with
-/// synchronous=FULL as the store opens it.
-fn sqlite_commit_us(dir: &Path) -> f64 {
+/// The floors under every durable write, µs (median): one small row committed, in SQLite
+/// (WAL, synchronous=FULL, as the store opens it) and in PostgreSQL (one round trip),
+/// alternately so that both see the disk in the same state. For PostgreSQL also a round
+/// trip with a statement prepared once, and a query sent as SQL text as the backend sends
+/// each of its queries (the client prepares it, then runs it).
+struct Floors {
+    sqlite_commit: f64,
+    /// Commit, prepared round trip, SQL-text query.
+    postgres: Option<(f64, f64, f64)>,
+}
+
+fn floors(dir: &Path, url: Option<&str>) -> Floors {
     let conn = rusqlite::Connection::open(dir.join("probe.sqlite3")).unwrap();
     conn.pragma_update(None, "journal_mode", "WAL").unwrap();
     conn.pragma_update(None, "synchronous", "FULL").unwrap();
     conn.execute_batch("CREATE TABLE probe (x INTEGER)").unwrap();
-    median_us(200, || conn.execute_batch("BEGIN IMMEDIATE; INSERT INTO probe VALUES (1); COMMIT").unwrap())
-}
-
-/// The floors under the PostgreSQL backend, µs: one small row committed (one round trip),
-/// a round trip with a prepared statement, and a query sent as SQL text as the backend
-/// sends each of its queries (the client prepares it, then runs it).
-fn postgres_floors(url: &str) -> (f64, f64, f64) {
-    let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
-    client.batch_execute("CREATE TABLE probe (x INTEGER)").unwrap();
-    let commit =
-        median_us(200, || client.batch_execute("BEGIN; INSERT INTO probe VALUES (1); COMMIT").unwrap());
-    client.batch_execute("DROP TABLE probe").unwrap();
-    let prepared = client.prepare("SELECT 1").unwrap();
-    let round_trip = median_us(1000, || drop(client.query(&prepared, &[]).unwrap()));
-    let text = median_us(1000, || drop(client.query("SELECT 1", &[]).unwrap()));
-    (commit, round_trip, text)
+    let mut client = url.map(|url| {
+        let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+        client.batch_execute("CREATE TABLE probe (x INTEGER)").unwrap();
+        client
+    });
+    let (mut sqlite, mut pg) = (Vec::new(), Vec::new());
+    for _ in 0..200 {
+        let t = Instant::now();
+        conn.execute_batch("BEGIN IMMEDIATE; INSERT INTO probe VALUES (1); COMMIT").unwrap();
+        sqlite.push(t.elapsed().as_secs_f64() * 1e6);
+        if let Some(client) = client.as_mut() {
+            let t = Instant::now();
+            client.batch_execute("BEGIN; INSERT INTO probe VALUES (1); COMMIT").unwrap();
+            pg.push(t.elapsed().as_secs_f64() * 1e6);
+        }
+    }
+    let postgres = client.map(|mut client| {
+        let prepared = client.prepare("SELECT 1").unwrap();
+        let round_trip = median_us(1000, || drop(client.query(&prepared, &[]).unwrap()));
+        let text = median_us(1000, || drop(client.query("SELECT 1", &[]).unwrap()));
+        (spread(pg).0, round_trip, text)
+    });
+    Floors { sqlite_commit: spread(sqlite).0, postgres }
 }
 
 /// The server's version, its durability settings, and where it is.
@@ -449,7 +466,10 @@ fn main() {
     check_disk(events, works);
     let home = tempfile::tempdir().unwrap();
     registry::identity::create(home.path(), "Bench", None).unwrap();
-    let sqlite_commit = sqlite_commit_us(tempfile::tempdir().unwrap().path());
+    let server = fixtures::postgres::server().map(|url| postgres_context(&url));
+    let probe = server.as_ref().map(|_| fixtures::postgres::database().unwrap());
+    let floors = floors(tempfile::tempdir().unwrap().path(), probe.as_ref().map(|db| db.url.as_str()));
+    drop(probe);
     let sqlite = measure("SQLite", home.path(), &|| {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("journal.sqlite3");
@@ -460,8 +480,6 @@ fn main() {
         }
     });
 
-    let server = fixtures::postgres::server().map(|url| postgres_context(&url));
-    let floors = server.as_ref().map(|_| postgres_floors(&fixtures::postgres::database().unwrap().url));
     let postgres = server.as_ref().map(|_| {
         measure("PostgreSQL", home.path(), &|| {
             let db = fixtures::postgres::database().unwrap();
@@ -494,8 +512,8 @@ fn main() {
 
     println!("| one operation, µs (median) | SQLite | PostgreSQL | ratio PG/SQLite |");
     println!("|---|---|---|---|");
-    row("durable commit of one small row", sqlite_commit, floors.map(|f| f.0), 0);
-    if let Some((_, round_trip, text)) = floors {
+    row("durable commit of one small row", floors.sqlite_commit, floors.postgres.map(|f| f.0), 0);
+    if let Some((_, round_trip, text)) = floors.postgres {
         println!("| query round trip, statement prepared once | | {round_trip:.0} | |");
         println!("| query sent as SQL text (prepared, then run: two round trips) | | {text:.0} | |");
     }
