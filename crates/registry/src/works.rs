@@ -104,13 +104,7 @@ impl Registry {
         if let Some(work) = self.store.work_by_sha256(&scanned.sha256)? {
             return Ok(Registration::Already(work));
         }
-        let project = match project {
-            Some(p) => p,
-            None => {
-                self.create_project(DEFAULT_PROJECT)?;
-                DEFAULT_PROJECT
-            }
-        };
+        let project = project.unwrap_or(DEFAULT_PROJECT);
         let mut new = NewWork::from_scanned(None, scanned, title, license, &self.public);
         // An ID for the watermark `watermark embed --work` puts in copies of it.
         let nonce = crate::watermark_id::new_nonce();
@@ -118,8 +112,12 @@ impl Registry {
         new.watermark_id = Some(watermark_id);
         let f = &scanned.fingerprint;
         let id = self.store.transaction(|tx| {
+            // The default project is made on first use, in this same transaction.
             if !tx.view().project_exists(project)? {
-                return Err(RegistryError::NoProject(project.into()));
+                if project != DEFAULT_PROJECT {
+                    return Err(RegistryError::NoProject(project.into()));
+                }
+                tx.create_project(project)?;
             }
             let id = tx.insert_work(&new)?;
             let mut data = json!({

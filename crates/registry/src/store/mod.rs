@@ -147,10 +147,6 @@ pub(crate) trait Read {
     fn events_with_file(&self, sha256: &Hash, role: &str, project: Option<&str>) -> R<Vec<Vec<u8>>>;
     /// The newest events of `kind` in `project`, newest first.
     fn latest_events(&self, project: &str, kind: &str, limit: usize) -> R<Vec<Vec<u8>>>;
-    /// Number of events in the log.
-    fn log_size(&self) -> R<u64>;
-    /// The last event of a project: its sequence number and hash.
-    fn head(&self, project: &str) -> R<Option<StoredHead>>;
     /// Merkle nodes by (level, index); missing ones are left out.
     fn nodes_at(&self, at: &[(u8, u64)]) -> R<Vec<(u8, u64, Vec<u8>)>>;
     /// Every stored Merkle node, by level then index.
@@ -167,14 +163,9 @@ pub(crate) trait Read {
     /// Every work's local features in byte form, by work ID.
     fn each_work_features(&self, f: &mut dyn FnMut(WorkId, Vec<u8>) -> R<()>) -> R<()>;
 
-    /// What an append starts from (a backend may read it in one query).
-    fn append_state(&self, projects: &[&str]) -> R<AppendState> {
-        let mut heads = Vec::with_capacity(projects.len());
-        for p in projects {
-            heads.push((self.project_exists(p)?, self.head(p)?));
-        }
-        Ok(AppendState { size: self.log_size()?, latest: self.latest_checkpoint()?, heads })
-    }
+    /// What an append starts from: the log size, the latest checkpoint, each project's
+    /// existence and head.
+    fn append_state(&self, projects: &[&str]) -> R<AppendState>;
 }
 
 /// The log size, the latest checkpoint, and for each project asked whether it exists and
@@ -191,27 +182,19 @@ pub(crate) type StoredHead = (u64, Vec<u8>);
 /// What a backend writes, inside a write transaction.
 pub(crate) trait Write: Read {
     fn create_project(&self, name: &str, created: &str) -> R<bool>;
-    fn insert_events(&self, events: &[EventRow]) -> R<()>;
-    fn insert_files(&self, files: &[(Hash, u64, &str)]) -> R<()>;
-    fn insert_nodes(&self, nodes: &[Node]) -> R<()>;
-    fn insert_checkpoint(&self, size: u64, note: &str) -> R<()>;
     fn put_timestamp(&self, size: u64, tsa: &str, token: &[u8], time: &str) -> R<()>;
     fn next_work_id(&self) -> R<WorkId>;
     fn insert_work(&self, work: &NewWork) -> R<WorkId>;
 
-    /// Everything an append writes (a backend may write it in one statement).
+    /// Everything an append writes: its events, their file index rows, the new Merkle
+    /// nodes and the signed checkpoint.
     fn insert_append(
         &self,
         events: &[EventRow],
         files: &[(Hash, u64, &str)],
         nodes: &[Node],
         checkpoint: (u64, &str),
-    ) -> R<()> {
-        self.insert_events(events)?;
-        self.insert_files(files)?;
-        self.insert_nodes(nodes)?;
-        self.insert_checkpoint(checkpoint.0, checkpoint.1)
-    }
+    ) -> R<()>;
 }
 
 pub(crate) trait Backend: Read + Send {
@@ -294,7 +277,7 @@ impl Store {
     }
 
     pub fn create_project(&self, name: &str) -> R<bool> {
-        self.transaction(|tx| tx.w.create_project(name, &ledger::event::now()))
+        self.transaction(|tx| tx.create_project(name))
     }
 
     /// Projects with their creation time and event counts, by name.
@@ -526,6 +509,11 @@ impl Tx<'_> {
     /// Inclusion proof of `index` in the tree of `size` events.
     pub fn inclusion_proof(&self, index: u64, size: u64) -> R<Vec<Hash>> {
         Nodes::batched(self.w, |n| merkle::inclusion_proof(n, index, size))
+    }
+
+    /// Creates a project; false if it already exists.
+    pub fn create_project(&self, name: &str) -> R<bool> {
+        self.w.create_project(name, &ledger::event::now())
     }
 
     /// The ID the next registered work gets (the write lock is held: nobody else takes it).

@@ -318,19 +318,6 @@ impl Read for Postgres {
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
-    fn log_size(&self) -> R<u64> {
-        let row = self.opt("SELECT COALESCE(MAX(log_index) + 1, 0)::bigint FROM events", &[])?;
-        Ok(row.map_or(0, |r| r.get::<_, i64>(0) as u64))
-    }
-
-    fn head(&self, project: &str) -> R<Option<(u64, Vec<u8>)>> {
-        let row = self.opt(
-            "SELECT project_seq, hash FROM events WHERE project = $1 ORDER BY project_seq DESC LIMIT 1",
-            &[&project],
-        )?;
-        Ok(row.map(|r| (r.get::<_, i64>(0) as u64, r.get(1))))
-    }
-
     fn nodes_at(&self, at: &[(u8, u64)]) -> R<Vec<(u8, u64, Vec<u8>)>> {
         let levels: Vec<i16> = at.iter().map(|(l, _)| *l as i16).collect();
         let indexes: Vec<i64> = at.iter().map(|(_, i)| *i as i64).collect();
@@ -470,53 +457,6 @@ impl Write for Postgres {
             &[&name, &created],
         )?;
         Ok(n == 1)
-    }
-
-    // Rows go in as arrays, one statement per table: an append is a few round trips
-    // whatever its size.
-    fn insert_events(&self, events: &[EventRow]) -> R<()> {
-        let log_index: Vec<i64> = events.iter().map(|e| e.log_index as i64).collect();
-        let project: Vec<&str> = events.iter().map(|e| e.project).collect();
-        let seq: Vec<i64> = events.iter().map(|e| e.project_seq as i64).collect();
-        let kind: Vec<&str> = events.iter().map(|e| e.kind).collect();
-        let hash: Vec<&[u8]> = events.iter().map(|e| e.hash.0.as_slice()).collect();
-        let bytes: Vec<&[u8]> = events.iter().map(|e| e.bytes.as_slice()).collect();
-        self.exec(
-            "INSERT INTO events (log_index, project, project_seq, kind, hash, bytes)
-             SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::bytea[], $6::bytea[])",
-            &[&log_index, &project, &seq, &kind, &hash, &bytes],
-        )
-        .map(drop)
-    }
-
-    fn insert_files(&self, files: &[(Hash, u64, &str)]) -> R<()> {
-        if files.is_empty() {
-            return Ok(());
-        }
-        let sha: Vec<&[u8]> = files.iter().map(|f| f.0.0.as_slice()).collect();
-        let log_index: Vec<i64> = files.iter().map(|f| f.1 as i64).collect();
-        let role: Vec<&str> = files.iter().map(|f| f.2).collect();
-        self.exec(
-            "INSERT INTO files (sha256, log_index, role)
-             SELECT * FROM UNNEST($1::bytea[], $2::bigint[], $3::text[]) ON CONFLICT DO NOTHING",
-            &[&sha, &log_index, &role],
-        )
-        .map(drop)
-    }
-
-    fn insert_nodes(&self, nodes: &[Node]) -> R<()> {
-        let level: Vec<i16> = nodes.iter().map(|n| n.level as i16).collect();
-        let index: Vec<i64> = nodes.iter().map(|n| n.index as i64).collect();
-        let hash: Vec<&[u8]> = nodes.iter().map(|n| n.hash.0.as_slice()).collect();
-        self.exec(
-            "INSERT INTO merkle_nodes (level, idx, hash) SELECT * FROM UNNEST($1::smallint[], $2::bigint[], $3::bytea[])",
-            &[&level, &index, &hash],
-        )
-        .map(drop)
-    }
-
-    fn insert_checkpoint(&self, size: u64, note: &str) -> R<()> {
-        self.exec("INSERT INTO checkpoints (size, note) VALUES ($1, $2)", &[&(size as i64), &note]).map(drop)
     }
 
     fn put_timestamp(&self, size: u64, tsa: &str, token: &[u8], time: &str) -> R<()> {

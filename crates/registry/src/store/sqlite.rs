@@ -9,7 +9,7 @@ use ledger::Hash;
 use ledger::merkle::Node;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::{Backend, EventRow, R, Read, StoredTimestamp, WorkKey, Write};
+use super::{AppendState, Backend, EventRow, R, Read, StoredHead, StoredTimestamp, WorkKey, Write};
 use crate::RegistryError;
 use crate::works::{NewWork, Work};
 
@@ -159,7 +159,88 @@ fn work_from_row(row: &rusqlite::Row) -> rusqlite::Result<Work> {
     })
 }
 
+/// The rows an append reads and writes, one statement each (SQLite runs in-process: there
+/// are no round trips to save).
+impl Sqlite {
+    fn log_size(&self) -> R<u64> {
+        self.conn
+            .query_row("SELECT COALESCE(MAX(log_index) + 1, 0) FROM events", [], |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .map_err(|e| self.err(e))
+    }
+
+    fn head(&self, project: &str) -> R<Option<StoredHead>> {
+        self.conn
+            .query_row(
+                "SELECT project_seq, hash FROM events WHERE project = ?1 ORDER BY project_seq DESC LIMIT 1",
+                [project],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    fn insert_events(&self, events: &[EventRow]) -> R<()> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO events (log_index, project, project_seq, kind, hash, bytes)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .map_err(|e| self.err(e))?;
+        for e in events {
+            st.execute(params![
+                e.log_index as i64,
+                e.project,
+                e.project_seq as i64,
+                e.kind,
+                e.hash.0.as_slice(),
+                e.bytes
+            ])
+            .map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    fn insert_files(&self, files: &[(Hash, u64, &str)]) -> R<()> {
+        let mut st = self
+            .conn
+            .prepare_cached("INSERT OR IGNORE INTO files (sha256, log_index, role) VALUES (?1, ?2, ?3)")
+            .map_err(|e| self.err(e))?;
+        for (sha, log_index, role) in files {
+            st.execute(params![sha.0.as_slice(), *log_index as i64, role]).map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    fn insert_nodes(&self, nodes: &[Node]) -> R<()> {
+        let mut st = self
+            .conn
+            .prepare_cached("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?1, ?2, ?3)")
+            .map_err(|e| self.err(e))?;
+        for n in nodes {
+            st.execute(params![n.level, n.index as i64, n.hash.0.as_slice()]).map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    fn insert_checkpoint(&self, size: u64, note: &str) -> R<()> {
+        self.conn
+            .execute("INSERT INTO checkpoints (size, note) VALUES (?1, ?2)", params![size as i64, note])
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+}
+
 impl Read for Sqlite {
+    fn append_state(&self, projects: &[&str]) -> R<AppendState> {
+        let mut heads = Vec::with_capacity(projects.len());
+        for p in projects {
+            heads.push((self.project_exists(p)?, self.head(p)?));
+        }
+        Ok(AppendState { size: self.log_size()?, latest: self.latest_checkpoint()?, heads })
+    }
+
     fn project_exists(&self, name: &str) -> R<bool> {
         self.conn
             .query_row("SELECT 1 FROM projects WHERE name = ?1", [name], |_| Ok(()))
@@ -221,24 +302,6 @@ impl Read for Sqlite {
         let rows =
             st.query_map(params![project, kind, limit as i64], |r| r.get(0)).map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
-    }
-
-    fn log_size(&self) -> R<u64> {
-        self.conn
-            .query_row("SELECT COALESCE(MAX(log_index) + 1, 0) FROM events", [], |r| r.get::<_, i64>(0))
-            .map(|n| n as u64)
-            .map_err(|e| self.err(e))
-    }
-
-    fn head(&self, project: &str) -> R<Option<(u64, Vec<u8>)>> {
-        self.conn
-            .query_row(
-                "SELECT project_seq, hash FROM events WHERE project = ?1 ORDER BY project_seq DESC LIMIT 1",
-                [project],
-                |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
-            )
-            .optional()
-            .map_err(|e| self.err(e))
     }
 
     fn nodes_at(&self, at: &[(u8, u64)]) -> R<Vec<(u8, u64, Vec<u8>)>> {
@@ -366,61 +429,23 @@ impl Read for Sqlite {
 }
 
 impl Write for Sqlite {
+    fn insert_append(
+        &self,
+        events: &[EventRow],
+        files: &[(Hash, u64, &str)],
+        nodes: &[Node],
+        checkpoint: (u64, &str),
+    ) -> R<()> {
+        self.insert_events(events)?;
+        self.insert_files(files)?;
+        self.insert_nodes(nodes)?;
+        self.insert_checkpoint(checkpoint.0, checkpoint.1)
+    }
+
     fn create_project(&self, name: &str, created: &str) -> R<bool> {
         self.conn
             .execute("INSERT OR IGNORE INTO projects (name, created) VALUES (?1, ?2)", params![name, created])
             .map(|n| n == 1)
-            .map_err(|e| self.err(e))
-    }
-
-    fn insert_events(&self, events: &[EventRow]) -> R<()> {
-        let mut st = self
-            .conn
-            .prepare_cached(
-                "INSERT INTO events (log_index, project, project_seq, kind, hash, bytes)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )
-            .map_err(|e| self.err(e))?;
-        for e in events {
-            st.execute(params![
-                e.log_index as i64,
-                e.project,
-                e.project_seq as i64,
-                e.kind,
-                e.hash.0.as_slice(),
-                e.bytes
-            ])
-            .map_err(|e| self.err(e))?;
-        }
-        Ok(())
-    }
-
-    fn insert_files(&self, files: &[(Hash, u64, &str)]) -> R<()> {
-        let mut st = self
-            .conn
-            .prepare_cached("INSERT OR IGNORE INTO files (sha256, log_index, role) VALUES (?1, ?2, ?3)")
-            .map_err(|e| self.err(e))?;
-        for (sha, log_index, role) in files {
-            st.execute(params![sha.0.as_slice(), *log_index as i64, role]).map_err(|e| self.err(e))?;
-        }
-        Ok(())
-    }
-
-    fn insert_nodes(&self, nodes: &[Node]) -> R<()> {
-        let mut st = self
-            .conn
-            .prepare_cached("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?1, ?2, ?3)")
-            .map_err(|e| self.err(e))?;
-        for n in nodes {
-            st.execute(params![n.level, n.index as i64, n.hash.0.as_slice()]).map_err(|e| self.err(e))?;
-        }
-        Ok(())
-    }
-
-    fn insert_checkpoint(&self, size: u64, note: &str) -> R<()> {
-        self.conn
-            .execute("INSERT INTO checkpoints (size, note) VALUES (?1, ?2)", params![size as i64, note])
-            .map(drop)
             .map_err(|e| self.err(e))
     }
 
