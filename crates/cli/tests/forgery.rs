@@ -123,8 +123,10 @@ fn a_journal_proof_copied_into_another_image_does_not_verify_and_cannot_be_claim
     assert!(problems.contains("other image data"), "{problems}");
 }
 
-/// The watermark of the sealed work replaced by another payload (the manifest copied along
-/// with everything else): the proof names a watermark the pixels no longer carry.
+/// The sealed work's pixels carrying another payload (the image it was sealed from, marked
+/// with it, under the copied proof): the proof names a watermark the pixels do not carry.
+/// Marked from the unsealed image: a second mark over the first reads as neither, whatever
+/// the two payloads are.
 #[test]
 fn a_proof_with_another_watermark_fails() {
     let tmp = tempfile::tempdir().unwrap();
@@ -135,7 +137,15 @@ fn a_proof_with_another_watermark_fails() {
     let rewatermarked = dir.join("rewatermarked.png");
     json(
         &bob,
-        &["watermark", "embed", &s(&sealed), &s(&rewatermarked), "--payload", "00000000000000ff", "--json"],
+        &[
+            "watermark",
+            "embed",
+            &s(&dir.join("Bob-gen.png")),
+            &s(&rewatermarked),
+            "--payload",
+            "00000000000000ff",
+            "--json",
+        ],
     );
     let forged = dir.join("forged.png");
     std::fs::write(&forged, transplant(&assertion, &std::fs::read(&rewatermarked).unwrap(), &bob)).unwrap();
