@@ -74,7 +74,7 @@ fn a_journal_proof_copied_into_another_image_does_not_verify_and_cannot_be_claim
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let (bob, greg) = (dir.join("bob"), dir.join("greg"));
-    let (sealed, work) = sealed_work(&bob, dir, "Bob", 0);
+    let (sealed, _) = sealed_work(&bob, dir, "Bob", 0);
     sealed_work(&greg, dir, "Greg", 64);
 
     // The genuine file verifies, on Bob's machine and on a stranger's.
@@ -87,9 +87,10 @@ fn a_journal_proof_copied_into_another_image_does_not_verify_and_cannot_be_claim
     let plain = dir.join("plain.png");
     std::fs::write(&plain, kodak("kodim01").crop(0, 0, 384, 320).png()).unwrap();
     let marked = dir.join("plain-wm.png");
-    let payload = format!("{work:016x}");
-    json(&greg, &["watermark", "embed", &s(&plain), &s(&marked), "--payload", &payload, "--json"]);
     let assertion = journal_assertion(&sealed);
+    // The watermark ID Bob's sealed event names, so that only the binding checks can fail.
+    let payload = assertion["event"]["event"]["data"]["watermark"]["payload"].as_str().unwrap().to_owned();
+    json(&greg, &["watermark", "embed", &s(&plain), &s(&marked), "--payload", &payload, "--json"]);
     let marked_bytes = std::fs::read(&marked).unwrap();
 
     for (signer, what) in [(&greg, "signed by Greg"), (&bob, "signed with Bob's own key")] {
