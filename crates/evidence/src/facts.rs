@@ -196,7 +196,7 @@ fn counts<'a>(events: impl Iterator<Item = &'a SignedEvent>) -> Counts {
             EventKind::Edited => c.edits += 1,
             EventKind::Imported => c.imports += 1,
             EventKind::Note => c.notes += 1,
-            EventKind::Sealed | EventKind::Registered => {}
+            EventKind::Sealed | EventKind::Registered | EventKind::Published | EventKind::Withdrawn => {}
         }
     }
     c

@@ -186,6 +186,24 @@ impl Catalog {
         self.features.len()
     }
 
+    /// The works whose global codes (any variant) lie within `radius` of `code`, nearest
+    /// first, each with its nearest distance: a look-up by a PDQ hash computed elsewhere.
+    pub fn search_code(&self, code: &Code, radius: u32) -> Vec<(WorkId, u32)> {
+        let mut best: HashMap<WorkId, u32> = HashMap::new();
+        for (id, distance) in self.global.within(code, radius) {
+            let work = self.global_of[id as usize].0;
+            best.entry(work).and_modify(|d| *d = (*d).min(distance)).or_insert(distance);
+        }
+        let mut out: Vec<(WorkId, u32)> = best.into_iter().collect();
+        out.sort_unstable_by_key(|&(w, d)| (d, w));
+        out
+    }
+
+    /// Whether `work` is in the catalog.
+    pub fn contains(&self, work: WorkId) -> bool {
+        self.features.contains_key(&work)
+    }
+
     /// The works `image` matches, most certain first.
     pub fn search(&self, image: &Fingerprint) -> Vec<Match> {
         let mut global: HashMap<WorkId, GlobalHit> = HashMap::new();

@@ -23,9 +23,14 @@ pub struct Limits {
     pub jpeg_scale_to: Option<u32>,
 }
 
+impl Limits {
+    /// 64 Mi pixels, sides of at least 32, no scaling.
+    pub const DEFAULT: Limits = Limits { max_pixels: 64 << 20, min_side: 32, jpeg_scale_to: None };
+}
+
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_pixels: 64 << 20, min_side: 32, jpeg_scale_to: None }
+        Limits::DEFAULT
     }
 }
 

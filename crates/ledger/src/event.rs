@@ -33,6 +33,10 @@ pub enum EventKind {
     Sealed,
     /// A finished image was registered as a work (fingerprinted, not watermarked).
     Registered,
+    /// A registry server published a creator's sealed work (the server's own log).
+    Published,
+    /// A registry server marked a published work withdrawn by its creator.
+    Withdrawn,
 }
 
 impl EventKind {
@@ -47,6 +51,8 @@ impl EventKind {
             EventKind::Note => "note",
             EventKind::Sealed => "sealed",
             EventKind::Registered => "registered",
+            EventKind::Published => "published",
+            EventKind::Withdrawn => "withdrawn",
         }
     }
 }

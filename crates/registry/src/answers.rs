@@ -223,6 +223,7 @@ pub fn one_line(e: &SignedEvent) -> String {
         }
         EventKind::Imported => format!("{} ({})", s(&d["file"]["name"]), s(&d["what"])),
         EventKind::Note => clip(s(&d["text"])),
-        EventKind::Sealed | EventKind::Registered => s(&d["title"]),
+        EventKind::Sealed | EventKind::Registered | EventKind::Published => s(&d["title"]),
+        EventKind::Withdrawn => format!("work {} withdrawn", d["work"]),
     }
 }

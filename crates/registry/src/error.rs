@@ -39,16 +39,24 @@ pub enum RegistryError {
     Conflict(String),
     #[error("{0}")]
     Invalid(String),
+    /// The request is understood but its signer may not do it (credentials another key
+    /// signed, a work published under another key).
+    #[error("{0}")]
+    Forbidden(String),
+    /// What was asked for does not exist (a work, a publication).
+    #[error("{0}")]
+    NotFound(String),
 }
 
 /// What kind of failure an error is, for a front end to choose its answer without parsing
-/// messages (HTTP: 404, 409, 422, 503, 500).
+/// messages (HTTP: 404, 409, 422, 403, 503, 500).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     NotFound,
     Conflict,
     Invalid,
+    Forbidden,
     Damaged,
     Unavailable,
     Internal,
@@ -61,10 +69,14 @@ impl RegistryError {
 
     pub fn kind(&self) -> ErrorKind {
         match self {
-            RegistryError::NoProject(_) | RegistryError::NotRecorded(_) | RegistryError::NoIdentity(_) => {
+            RegistryError::NoProject(_)
+            | RegistryError::NotRecorded(_)
+            | RegistryError::NoIdentity(_)
+            | RegistryError::NotFound(_) => {
                 ErrorKind::NotFound
             }
             RegistryError::Conflict(_) => ErrorKind::Conflict,
+            RegistryError::Forbidden(_) => ErrorKind::Forbidden,
             RegistryError::Invalid(_) | RegistryError::File { .. } | RegistryError::Passphrase(_) => {
                 ErrorKind::Invalid
             }

@@ -19,13 +19,55 @@ use crate::{RegistryError, Store};
 pub struct SearchIndex {
     pub catalog: Catalog,
     works: HashMap<WorkId, Work>,
+    /// The highest work ID indexed: works are numbered in the order they are stored.
+    last: WorkId,
 }
 
 impl SearchIndex {
     pub fn load(store: &Store) -> Result<SearchIndex, RegistryError> {
         let catalog = store.catalog()?;
-        let works = store.works()?.into_iter().map(|w| (w.id, w)).collect();
-        Ok(SearchIndex { catalog, works })
+        let works: HashMap<WorkId, Work> = store.works()?.into_iter().map(|w| (w.id, w)).collect();
+        let last = works.keys().copied().max().unwrap_or(0);
+        Ok(SearchIndex { catalog, works, last })
+    }
+
+    /// Adds the works stored since the index was loaded or last caught up (by another
+    /// process, too): a running server finds a new work without reloading everything.
+    /// Returns how many were added.
+    pub fn catch_up(&mut self, store: &Store) -> Result<usize, RegistryError> {
+        let mut added = 0;
+        loop {
+            let batch = store.works_after(self.last, 512)?;
+            if batch.is_empty() {
+                return Ok(added);
+            }
+            for (id, codes, features) in batch {
+                let work = store.work(id)?.ok_or_else(|| RegistryError::Store(format!("work {id} vanished")))?;
+                let codes = codes
+                    .into_iter()
+                    .map(|(v, c)| {
+                        let v = fingerprint::catalog::Variant::from_name(&v)
+                            .ok_or_else(|| RegistryError::Store(format!("work {id}: unknown code variant {v:?}")))?;
+                        let c = crate::works::code_from_bytes(&c)
+                            .ok_or_else(|| RegistryError::Store(format!("work {id}: a code is not 32 bytes")))?;
+                        Ok((v, c))
+                    })
+                    .collect::<Result<Vec<_>, RegistryError>>()?;
+                let features = prints::features_from_bytes(&features)
+                    .ok_or_else(|| RegistryError::Store(format!("work {id}: damaged features")))?;
+                if !self.catalog.contains(id) {
+                    self.catalog.add(id, &codes, features);
+                }
+                self.works.insert(id, work);
+                self.last = self.last.max(id);
+                added += 1;
+            }
+        }
+    }
+
+    /// A work of the index, by ID.
+    pub fn work(&self, id: WorkId) -> Option<&Work> {
+        self.works.get(&id)
     }
 
     /// How many works are registered.

@@ -12,7 +12,7 @@ use credentials::aigc::AigcLabel;
 use credentials::{Credentials, Format, Status};
 use ed25519_dalek::VerifyingKey;
 use fingerprint::catalog::Catalog;
-use fingerprint::decode::{self, Limits};
+use fingerprint::decode::{self, Decoded, Limits};
 use fingerprint::prints;
 use ledger::checkpoint::Checkpoint;
 use ledger::{Hash, SignedEvent, merkle};
@@ -281,6 +281,25 @@ pub fn verify_image_bytes(
     registered: Option<&Registered>,
     options: &VerifyOptions,
 ) -> Result<ImageVerdict, RegistryError> {
+    if bytes.len() as u64 > MAX_IMAGE_FILE {
+        return verify_decoded(name, bytes, Err(String::new()), registered, options);
+    }
+    let decoded = decode::decode(bytes, &VERIFY_LIMITS).map_err(|e| e.to_string());
+    verify_decoded(name, bytes, decoded.as_ref().map_err(String::clone), registered, options)
+}
+
+/// The decoding limits of [`verify_image_bytes`].
+pub const VERIFY_LIMITS: Limits = Limits { min_side: 64, ..Limits::DEFAULT };
+
+/// [`verify_image_bytes`] of an image already decoded (or whose decoding failed, with the
+/// reason): for a caller that also fingerprints the pixels.
+pub fn verify_decoded(
+    name: &Path,
+    bytes: &[u8],
+    decoded: Result<&Decoded, String>,
+    registered: Option<&Registered>,
+    options: &VerifyOptions,
+) -> Result<ImageVerdict, RegistryError> {
     let path = name;
     let trust_anchors = options.trust_anchors;
     let fail = |m: String| RegistryError::File { path: path.into(), message: m };
@@ -311,9 +330,7 @@ pub fn verify_image_bytes(
     if let Some(note) = &c2pa.unreadable {
         problems.push(format!("Content Credentials: {}", fail(note.clone())));
     }
-    let decoded = decode::decode(bytes, &Limits { min_side: 64, ..Default::default() })
-        .map_err(|e| problems.push(format!("pixels: {}", fail(e.to_string()))))
-        .ok();
+    let decoded = decoded.map_err(|e| problems.push(format!("pixels: {}", fail(e)))).ok();
     let detection = decoded
         .as_ref()
         .and_then(|d| crate::marking::detect_image(path, &d.image).ok())
@@ -341,8 +358,7 @@ pub fn verify_image_bytes(
             work = store.work_by_watermark(p)?;
         }
         // Fingerprinted only when there is a catalog to look it up in.
-        let found =
-            decoded.as_ref().and_then(|d| catalog.search(&prints::fingerprint(&d.image)).into_iter().next());
+        let found = decoded.and_then(|d| catalog.search(&prints::fingerprint(&d.image)).into_iter().next());
         if let Some(m) = found {
             fingerprint = Some(FingerprintMatch {
                 work: m.work,

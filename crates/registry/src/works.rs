@@ -249,7 +249,7 @@ fn code_bytes(code: &fingerprint::index::Code) -> Vec<u8> {
     code.iter().flat_map(|w| w.to_le_bytes()).collect()
 }
 
-fn code_from_bytes(b: &[u8]) -> Option<fingerprint::index::Code> {
+pub(crate) fn code_from_bytes(b: &[u8]) -> Option<fingerprint::index::Code> {
     (b.len() == 32).then(|| {
         std::array::from_fn(|w| u64::from_le_bytes(b[8 * w..8 * w + 8].try_into().expect("8 bytes")))
     })

@@ -299,8 +299,8 @@ fn a_newer_schema_is_refused_untouched(mut s: Setup) {
     assert!(err.to_string().contains("newer than this handprint understands"), "{err}");
     assert_eq!(err.kind(), ErrorKind::Damaged);
     match &s.database {
-        Database::Sqlite(_) => s.sql("PRAGMA user_version = 4"),
-        Database::Postgres(_) => s.sql("UPDATE handprint_schema SET version = 4"),
+        Database::Sqlite(_) => s.sql("PRAGMA user_version = 5"),
+        Database::Postgres(_) => s.sql("UPDATE handprint_schema SET version = 5"),
     }
     assert_eq!(Store::connect(&s.database).unwrap().events(None).unwrap().len(), 1, "nothing was lost");
 }

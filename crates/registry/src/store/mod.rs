@@ -21,6 +21,7 @@ use ledger::checkpoint::{Checkpoint, origin_for};
 use ledger::merkle::{self, Node, NodeSource};
 use ledger::{Draft, EventKind, Hash, Head, SignedEvent};
 
+use serde::Serialize;
 use crate::RegistryError;
 use crate::works::{NewWork, Work};
 
@@ -110,6 +111,24 @@ pub struct Pending {
     pub files: Vec<(Hash, FileRole)>,
 }
 
+/// A work published on a registry server, as its row of `publications` holds it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PublicationRow {
+    pub work: WorkId,
+    /// The `published` event's index in the server's log.
+    pub log_index: u64,
+    /// The creator's Ed25519 key, base64: the key that signed the work's credentials, its
+    /// journal and the publication request.
+    pub creator_key: String,
+    /// A web domain that named the key when the work was published.
+    pub domain: Option<String>,
+    /// Earlier works, published under other keys, this image matches.
+    pub disputes: Vec<WorkId>,
+    pub evidence_public: bool,
+    /// The `withdrawn` event's index, once withdrawn.
+    pub withdrawn: Option<u64>,
+}
+
 /// A signed event as stored.
 pub(crate) struct EventRow<'a> {
     pub log_index: u64,
@@ -162,6 +181,15 @@ pub(crate) trait Read {
     fn each_work_code(&self, f: &mut dyn FnMut(WorkId, String, Vec<u8>) -> R<()>) -> R<()>;
     /// Every work's local features in byte form, by work ID.
     fn each_work_features(&self, f: &mut dyn FnMut(WorkId, Vec<u8>) -> R<()>) -> R<()>;
+    /// Works with an ID above `after`, by ID: (work, its codes, its features) — what a
+    /// running index catches up with.
+    fn works_after(&self, after: WorkId, limit: usize) -> R<Vec<(WorkId, Vec<(String, Vec<u8>)>, Vec<u8>)>>;
+    fn publication(&self, work: WorkId) -> R<Option<PublicationRow>>;
+    /// The newest publications, newest first.
+    fn recent_publications(&self, limit: usize) -> R<Vec<PublicationRow>>;
+    fn publication_file(&self, work: WorkId, name: &str) -> R<Option<Vec<u8>>>;
+    /// The names of a publication's files, by name.
+    fn publication_files(&self, work: WorkId) -> R<Vec<String>>;
 
     /// What an append starts from: the log size, the latest checkpoint, each project's
     /// existence and head.
@@ -185,6 +213,8 @@ pub(crate) trait Write: Read {
     fn put_timestamp(&self, size: u64, tsa: &str, token: &[u8], time: &str) -> R<()>;
     fn next_work_id(&self) -> R<WorkId>;
     fn insert_work(&self, work: &NewWork) -> R<WorkId>;
+    fn insert_publication(&self, row: &PublicationRow, files: &[(String, Vec<u8>)]) -> R<()>;
+    fn mark_withdrawn(&self, work: WorkId, log_index: u64) -> R<()>;
 
     /// Everything an append writes: its events, their file index rows, the new Merkle
     /// nodes and the signed checkpoint.
@@ -365,6 +395,33 @@ impl Store {
         self.backend.works()
     }
 
+    /// Works registered after `after` (by ID), at most `limit`, with what the index needs.
+    pub fn works_after(
+        &self,
+        after: WorkId,
+        limit: usize,
+    ) -> R<Vec<(WorkId, Vec<(String, Vec<u8>)>, Vec<u8>)>> {
+        self.backend.works_after(after, limit)
+    }
+
+    pub fn publication(&self, work: WorkId) -> R<Option<PublicationRow>> {
+        self.backend.publication(work)
+    }
+
+    /// The newest publications, newest first.
+    pub fn recent_publications(&self, limit: usize) -> R<Vec<PublicationRow>> {
+        self.backend.recent_publications(limit)
+    }
+
+    /// One of a publication's files (`image`, `evidence/PATH`).
+    pub fn publication_file(&self, work: WorkId, name: &str) -> R<Option<Vec<u8>>> {
+        self.backend.publication_file(work, name)
+    }
+
+    pub fn publication_files(&self, work: WorkId) -> R<Vec<String>> {
+        self.backend.publication_files(work)
+    }
+
     /// The work's stored thumbnail (PNG).
     pub fn thumbnail_png(&self, id: WorkId) -> R<Vec<u8>> {
         self.backend.thumbnail(id)?.ok_or_else(|| RegistryError::Store(format!("no work {id}")))
@@ -524,6 +581,20 @@ impl Tx<'_> {
     /// Stores a work with its codes.
     pub fn insert_work(&self, work: &NewWork) -> R<WorkId> {
         self.w.insert_work(work)
+    }
+
+    /// Stores a publication's row and its files.
+    pub fn insert_publication(&self, row: &PublicationRow, files: &[(String, Vec<u8>)]) -> R<()> {
+        self.w.insert_publication(row, files)
+    }
+
+    /// Marks a published work withdrawn by the `withdrawn` event at `log_index`.
+    pub fn mark_withdrawn(&self, work: WorkId, log_index: u64) -> R<()> {
+        self.w.mark_withdrawn(work, log_index)
+    }
+
+    pub fn publication(&self, work: WorkId) -> R<Option<PublicationRow>> {
+        self.w.publication(work)
     }
 }
 

@@ -17,16 +17,17 @@ use ledger::merkle::Node;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, NoTls, Statement};
 
-use super::{Backend, EventRow, R, Read, StoredTimestamp, WorkKey, Write};
+use super::{Backend, EventRow, PublicationRow, R, Read, StoredTimestamp, WorkKey, Write};
 use crate::RegistryError;
 use crate::works::{NewWork, Work};
 
 /// The schema, one step per version: version N has run the first N.
-const MIGRATIONS: [&str; 4] = [
+const MIGRATIONS: [&str; 5] = [
     include_str!("../../migrations/postgres/0001_journal.sql"),
     include_str!("../../migrations/postgres/0002_timestamps.sql"),
     include_str!("../../migrations/postgres/0003_works.sql"),
     include_str!("../../migrations/postgres/0004_watermark_ids.sql"),
+    include_str!("../../migrations/postgres/0005_publications.sql"),
 ];
 const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
 
@@ -214,6 +215,23 @@ fn work_from_row(row: &postgres::Row) -> R<Work> {
     })
 }
 
+const PUBLICATION_COLUMNS: &str = "work, log_index, creator_key, domain, disputes, evidence_public, withdrawn";
+
+fn publication_from_row(row: &postgres::Row) -> R<PublicationRow> {
+    let work: WorkId = row.get(0);
+    let disputes: String = row.get(4);
+    Ok(PublicationRow {
+        work,
+        log_index: row.get::<_, i64>(1) as u64,
+        creator_key: row.get(2),
+        domain: row.get(3),
+        disputes: serde_json::from_str(&disputes)
+            .map_err(|_| RegistryError::Store(format!("publication of work {work}: damaged disputes")))?,
+        evidence_public: row.get(5),
+        withdrawn: row.get::<_, Option<i64>>(6).map(|i| i as u64),
+    })
+}
+
 const WORK_COLUMNS: &str =
     "id, title, license, registrant, public_key, file_name, sha256, width, height, registered, watermark_id";
 
@@ -396,6 +414,52 @@ impl Read for Postgres {
     fn each_work_features(&self, f: &mut dyn FnMut(WorkId, Vec<u8>) -> R<()>) -> R<()> {
         self.each("SELECT id, features FROM works ORDER BY id", &[], &mut |r| f(r.get(0), r.get(1)))
     }
+    fn works_after(&self, after: WorkId, limit: usize) -> R<Vec<(WorkId, Vec<(String, Vec<u8>)>, Vec<u8>)>> {
+        let mut works: Vec<(WorkId, Vec<(String, Vec<u8>)>, Vec<u8>)> = self
+            .rows("SELECT id, features FROM works WHERE id > $1 ORDER BY id LIMIT $2", &[&after, &(limit as i64)])?
+            .iter()
+            .map(|r| (r.get(0), Vec::new(), r.get(1)))
+            .collect();
+        let Some(last) = works.last().map(|w| w.0) else { return Ok(works) };
+        for r in self.rows("SELECT work, variant, code FROM work_codes WHERE work > $1 AND work <= $2", &[&after, &last])? {
+            let work: WorkId = r.get(0);
+            if let Ok(i) = works.binary_search_by_key(&work, |w| w.0) {
+                works[i].1.push((r.get(1), r.get(2)));
+            }
+        }
+        Ok(works)
+    }
+
+    fn publication(&self, work: WorkId) -> R<Option<PublicationRow>> {
+        self.opt(&format!("SELECT {PUBLICATION_COLUMNS} FROM publications WHERE work = $1"), &[&work])?
+            .as_ref()
+            .map(publication_from_row)
+            .transpose()
+    }
+
+    fn recent_publications(&self, limit: usize) -> R<Vec<PublicationRow>> {
+        self.rows(
+            &format!("SELECT {PUBLICATION_COLUMNS} FROM publications ORDER BY log_index DESC LIMIT $1"),
+            &[&(limit as i64)],
+        )?
+        .iter()
+        .map(publication_from_row)
+        .collect()
+    }
+
+    fn publication_file(&self, work: WorkId, name: &str) -> R<Option<Vec<u8>>> {
+        Ok(self
+            .opt("SELECT bytes FROM publication_files WHERE work = $1 AND name = $2", &[&work, &name])?
+            .map(|r| r.get(0)))
+    }
+
+    fn publication_files(&self, work: WorkId) -> R<Vec<String>> {
+        Ok(self
+            .rows("SELECT name FROM publication_files WHERE work = $1 ORDER BY name", &[&work])?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
+    }
 }
 
 impl Write for Postgres {
@@ -521,5 +585,33 @@ impl Write for Postgres {
             &[&id, &variants, &codes],
         )?;
         Ok(id)
+    }
+
+    fn insert_publication(&self, row: &PublicationRow, files: &[(String, Vec<u8>)]) -> R<()> {
+        let disputes = serde_json::to_string(&row.disputes).expect("IDs serialize");
+        let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        let bytes: Vec<&[u8]> = files.iter().map(|(_, b)| b.as_slice()).collect();
+        self.exec(
+            "WITH p AS (INSERT INTO publications
+                          (work, log_index, creator_key, domain, disputes, evidence_public, withdrawn)
+                        VALUES ($1, $2, $3, $4, $5, $6, $7))
+             INSERT INTO publication_files (work, name, bytes) SELECT $1, * FROM UNNEST($8::text[], $9::bytea[])",
+            &[
+                &row.work,
+                &(row.log_index as i64),
+                &row.creator_key,
+                &row.domain,
+                &disputes,
+                &row.evidence_public,
+                &row.withdrawn.map(|i| i as i64),
+                &names,
+                &bytes,
+            ],
+        )
+        .map(drop)
+    }
+
+    fn mark_withdrawn(&self, work: WorkId, log_index: u64) -> R<()> {
+        self.exec("UPDATE publications SET withdrawn = $2 WHERE work = $1", &[&work, &(log_index as i64)]).map(drop)
     }
 }

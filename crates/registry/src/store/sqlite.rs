@@ -9,16 +9,19 @@ use ledger::Hash;
 use ledger::merkle::Node;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::{AppendState, Backend, EventRow, R, Read, StoredHead, StoredTimestamp, WorkKey, Write};
+use super::{
+    AppendState, Backend, EventRow, PublicationRow, R, Read, StoredHead, StoredTimestamp, WorkKey, Write,
+};
 use crate::RegistryError;
 use crate::works::{NewWork, Work};
 
 /// The schema, one step per version: `user_version` N has run the first N.
-const MIGRATIONS: [&str; 4] = [
+const MIGRATIONS: [&str; 5] = [
     include_str!("../../migrations/sqlite/0001_journal.sql"),
     include_str!("../../migrations/sqlite/0002_timestamps.sql"),
     include_str!("../../migrations/sqlite/0003_works.sql"),
     include_str!("../../migrations/sqlite/0004_watermark_ids.sql"),
+    include_str!("../../migrations/sqlite/0005_publications.sql"),
 ];
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -139,6 +142,25 @@ impl Backend for Sqlite {
 
 const WORK_COLUMNS: &str =
     "id, title, license, registrant, public_key, file_name, sha256, width, height, registered, watermark_id";
+
+const PUBLICATION_COLUMNS: &str = "work, log_index, creator_key, domain, disputes, evidence_public, withdrawn";
+
+fn publication_from_row(row: &rusqlite::Row) -> rusqlite::Result<R<PublicationRow>> {
+    let disputes: String = row.get(4)?;
+    let work: WorkId = row.get(0)?;
+    let Ok(disputes) = serde_json::from_str(&disputes) else {
+        return Ok(Err(RegistryError::Store(format!("publication of work {work}: damaged disputes"))));
+    };
+    Ok(Ok(PublicationRow {
+        work,
+        log_index: row.get::<_, i64>(1)? as u64,
+        creator_key: row.get(2)?,
+        domain: row.get(3)?,
+        disputes,
+        evidence_public: row.get(5)?,
+        withdrawn: row.get::<_, Option<i64>>(6)?.map(|i| i as u64),
+    }))
+}
 
 fn work_from_row(row: &rusqlite::Row) -> rusqlite::Result<Work> {
     let sha: Vec<u8> = row.get(6)?;
@@ -426,6 +448,68 @@ impl Read for Sqlite {
         }
         Ok(())
     }
+    fn works_after(&self, after: WorkId, limit: usize) -> R<Vec<(WorkId, Vec<(String, Vec<u8>)>, Vec<u8>)>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT id, features FROM works WHERE id > ?1 ORDER BY id LIMIT ?2")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(params![after, limit as i64], |r| Ok((r.get(0)?, Vec::new(), r.get(1)?)))
+            .map_err(|e| self.err(e))?;
+        let mut works: Vec<(WorkId, Vec<(String, Vec<u8>)>, Vec<u8>)> =
+            rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?;
+        let Some(last) = works.last().map(|w| w.0) else { return Ok(works) };
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT work, variant, code FROM work_codes WHERE work > ?1 AND work <= ?2")
+            .map_err(|e| self.err(e))?;
+        let mut rows = st.query(params![after, last]).map_err(|e| self.err(e))?;
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let get = |e| self.err(e);
+            let work: WorkId = row.get(0).map_err(get)?;
+            if let Ok(i) = works.binary_search_by_key(&work, |w| w.0) {
+                works[i].1.push((row.get(1).map_err(get)?, row.get(2).map_err(get)?));
+            }
+        }
+        Ok(works)
+    }
+
+    fn publication(&self, work: WorkId) -> R<Option<PublicationRow>> {
+        self.conn
+            .prepare_cached(&format!("SELECT {PUBLICATION_COLUMNS} FROM publications WHERE work = ?1"))
+            .and_then(|mut st| st.query_row([work], publication_from_row).optional())
+            .map_err(|e| self.err(e))?
+            .transpose()
+    }
+
+    fn recent_publications(&self, limit: usize) -> R<Vec<PublicationRow>> {
+        let mut st = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {PUBLICATION_COLUMNS} FROM publications ORDER BY log_index DESC LIMIT ?1"
+            ))
+            .map_err(|e| self.err(e))?;
+        let rows = st.query_map([limit as i64], publication_from_row).map_err(|e| self.err(e))?;
+        rows.map(|r| r.map_err(|e| self.err(e))?).collect()
+    }
+
+    fn publication_file(&self, work: WorkId, name: &str) -> R<Option<Vec<u8>>> {
+        self.conn
+            .query_row("SELECT bytes FROM publication_files WHERE work = ?1 AND name = ?2", params![work, name], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    fn publication_files(&self, work: WorkId) -> R<Vec<String>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT name FROM publication_files WHERE work = ?1 ORDER BY name")
+            .map_err(|e| self.err(e))?;
+        let rows = st.query_map([work], |r| r.get(0)).map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
 }
 
 impl Write for Sqlite {
@@ -499,6 +583,39 @@ impl Write for Sqlite {
             st.execute(params![id, variant, code]).map_err(|e| self.err(e))?;
         }
         Ok(id)
+    }
+    fn insert_publication(&self, row: &PublicationRow, files: &[(String, Vec<u8>)]) -> R<()> {
+        let disputes = serde_json::to_string(&row.disputes).expect("IDs serialize");
+        self.conn
+            .execute(
+                "INSERT INTO publications (work, log_index, creator_key, domain, disputes, evidence_public, withdrawn)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    row.work,
+                    row.log_index as i64,
+                    row.creator_key,
+                    row.domain,
+                    disputes,
+                    row.evidence_public,
+                    row.withdrawn.map(|i| i as i64)
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        let mut st = self
+            .conn
+            .prepare_cached("INSERT INTO publication_files (work, name, bytes) VALUES (?1, ?2, ?3)")
+            .map_err(|e| self.err(e))?;
+        for (name, bytes) in files {
+            st.execute(params![row.work, name, bytes]).map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    fn mark_withdrawn(&self, work: WorkId, log_index: u64) -> R<()> {
+        self.conn
+            .execute("UPDATE publications SET withdrawn = ?2 WHERE work = ?1", params![work, log_index as i64])
+            .map(drop)
+            .map_err(|e| self.err(e))
     }
 }
 
