@@ -10,6 +10,7 @@ mod journal;
 mod marking;
 mod reproducing;
 mod sealing;
+mod serving;
 mod terminal;
 mod verifying;
 mod works;
@@ -36,6 +37,8 @@ use clap::{Parser, Subcommand};
         `handprint claim FILE --images DIR`.\n\n\
         To find copies: `handprint register IMAGE --title T` for each finished work, then \
         `handprint search IMAGE` or `handprint scan DIR`.\n\n\
+        To publish a sealed work on a public registry: `handprint publish FILE --server URL`; anyone \
+        asks it `handprint lookup IMAGE --server URL`; `handprint serve` runs one.\n\n\
         Exit status: 0 when the command did its work; 1 when it ran but found problems (files it \
         could not read, a journal or export that does not verify); 2 when it could not run (a \
         usage error, no identity, no such project, an unreachable TSA, ...). Every command has \
@@ -90,6 +93,10 @@ enum Command {
     /// Embed or detect the invisible watermark.
     #[command(subcommand)]
     Watermark(marking::WatermarkCommand),
+    Serve(serving::ServeArgs),
+    Publish(serving::PublishArgs),
+    Unpublish(serving::UnpublishArgs),
+    Lookup(serving::LookupArgs),
 }
 
 fn main() -> ExitCode {
@@ -123,6 +130,10 @@ fn main() -> ExitCode {
         Command::Search(args) => works::search(&g, args),
         Command::Scan(args) => works::scan(&g, args),
         Command::Watermark(cmd) => marking::run(&g, cmd),
+        Command::Serve(args) => serving::serve(&g, args),
+        Command::Publish(args) => serving::publish(&g, args),
+        Command::Unpublish(args) => serving::unpublish(&g, args),
+        Command::Lookup(args) => serving::lookup(&g, args),
     };
     match result {
         Ok(code) => code,

@@ -65,3 +65,9 @@ pub enum CredentialsError {
     #[error("XMP: {0}")]
     Xmp(String),
 }
+
+/// The C2PA manifest store (JUMBF, `application/c2pa`) embedded in an image, as its bytes:
+/// what the Soft Binding Resolution API serves for a work.
+pub fn manifest_store(image: &[u8], format: Format) -> Option<Vec<u8>> {
+    c2pa::jumbf_io::load_jumbf_from_memory(format.mime(), image).ok()
+}

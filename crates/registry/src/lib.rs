@@ -15,6 +15,7 @@ pub mod marking;
 mod ops;
 pub mod publication;
 pub mod register;
+pub mod remote;
 pub mod reproduce;
 pub mod seal;
 pub mod search;

@@ -41,6 +41,9 @@ pub struct Lookup {
     pub image: ImageVerdict,
     /// Every published claim, oldest publication first.
     pub claims: Vec<ClaimFound>,
+    /// A PNG thumbnail of the image, when asked for (a page shows it beside the works).
+    #[serde(skip)]
+    pub preview: Option<Vec<u8>>,
 }
 
 /// Looks `bytes` (named `name` in messages) up: decoded once, checked, fingerprinted.
@@ -50,6 +53,7 @@ pub fn lookup_image(
     name: &Path,
     bytes: &[u8],
     options: &VerifyOptions,
+    preview: bool,
 ) -> Result<Lookup, RegistryError> {
     let scanned = Scanned::from_bytes(name, bytes, &VERIFY_LIMITS)?;
     let image = verify_decoded(name, bytes, Ok(&scanned.decoded), None, options)?;
@@ -65,7 +69,11 @@ pub fn lookup_image(
         }
     }
     claims.sort_by_key(|c| c.publication.log_index);
-    Ok(Lookup { sha256: scanned.sha256, works_searched: index.works(), image, claims })
+    let preview = preview.then(|| {
+        let thumbnail = fingerprint::prints::thumbnail(&scanned.decoded.image, crate::works::THUMBNAIL_SIDE);
+        fingerprint::decode::encode_png(&thumbnail)
+    });
+    Ok(Lookup { sha256: scanned.sha256, works_searched: index.works(), image, claims, preview })
 }
 
 /// The answer for one PDQ hash.

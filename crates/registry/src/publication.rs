@@ -26,6 +26,8 @@ use crate::{RegistryError, Store};
 
 /// The project of the server's log that publications are recorded in.
 pub const PUBLICATIONS: &str = "publications";
+/// The publication file holding the image's C2PA manifest store (JUMBF).
+pub const MANIFEST_FILE: &str = "manifest.c2pa";
 /// The longest creator name, title or licence accepted, in characters.
 pub const MAX_TEXT: usize = 300;
 /// At most this many evidence files, of at most [`MAX_EVIDENCE_BYTES`] together.
@@ -114,6 +116,8 @@ pub fn publish(
     let mut new = NewWork::from_scanned(None, &scanned, &title, sub.license.as_deref(), &by);
     new.watermark_id = Some(sealed.watermark_id);
     let journal = verdict.journal.as_ref().expect("checked by sealed_event");
+    let manifest_id = verdict.c2pa.active.as_ref().map(|m| m.label.clone());
+    let manifest_store = credentials::Format::sniff(&sub.image).and_then(|f| credentials::manifest_store(&sub.image, f));
     let (work_id, log_index, checkpoint) = store.transaction(|tx| {
         tx.create_project(PUBLICATIONS)?;
         let id = tx.insert_work(&new)?;
@@ -152,12 +156,16 @@ pub fn publish(
             work: id,
             log_index,
             creator_key: creator_b64.clone(),
+            manifest_id: manifest_id.clone(),
             domain: sub.domain.clone(),
             disputes: disputes.clone(),
             evidence_public: sub.evidence_public,
             withdrawn: None,
         };
         let mut files = vec![("image".to_owned(), sub.image.clone())];
+        if let Some(store) = &manifest_store {
+            files.push((MANIFEST_FILE.to_owned(), store.clone()));
+        }
         files.extend(evidence.iter().map(|(p, b)| (format!("evidence/{p}"), b.clone())));
         tx.insert_publication(&row, &files)?;
         Ok((id, log_index, tx.latest_checkpoint()?.map(|(_, note)| note)))

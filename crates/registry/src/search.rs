@@ -4,7 +4,9 @@
 
 use std::collections::HashMap;
 
-use fingerprint::catalog::{Catalog, Match, WorkId};
+use fingerprint::catalog::{Catalog, Match, Variant, WorkId};
+use fingerprint::features::Features;
+use fingerprint::index::Code;
 use fingerprint::decode::{self, Rgb};
 use fingerprint::prints;
 use ledger::Hash;
@@ -37,32 +39,32 @@ impl SearchIndex {
     pub fn catch_up(&mut self, store: &Store) -> Result<usize, RegistryError> {
         let mut added = 0;
         loop {
-            let batch = store.works_after(self.last, 512)?;
-            if batch.is_empty() {
+            let new = NewWorks::fetch(store, self.last)?;
+            if new.0.is_empty() {
                 return Ok(added);
             }
-            for (id, codes, features) in batch {
-                let work = store.work(id)?.ok_or_else(|| RegistryError::Store(format!("work {id} vanished")))?;
-                let codes = codes
-                    .into_iter()
-                    .map(|(v, c)| {
-                        let v = fingerprint::catalog::Variant::from_name(&v)
-                            .ok_or_else(|| RegistryError::Store(format!("work {id}: unknown code variant {v:?}")))?;
-                        let c = crate::works::code_from_bytes(&c)
-                            .ok_or_else(|| RegistryError::Store(format!("work {id}: a code is not 32 bytes")))?;
-                        Ok((v, c))
-                    })
-                    .collect::<Result<Vec<_>, RegistryError>>()?;
-                let features = prints::features_from_bytes(&features)
-                    .ok_or_else(|| RegistryError::Store(format!("work {id}: damaged features")))?;
-                if !self.catalog.contains(id) {
-                    self.catalog.add(id, &codes, features);
-                }
-                self.works.insert(id, work);
-                self.last = self.last.max(id);
+            added += self.add(new);
+        }
+    }
+
+    /// The highest work ID indexed.
+    pub fn last(&self) -> WorkId {
+        self.last
+    }
+
+    /// Adds works fetched by [`NewWorks::fetch`] (those already indexed are skipped).
+    pub fn add(&mut self, new: NewWorks) -> usize {
+        let mut added = 0;
+        for (work, codes, features) in new.0 {
+            let id = work.id;
+            if !self.catalog.contains(id) {
+                self.catalog.add(id, &codes, features);
                 added += 1;
             }
+            self.works.insert(id, work);
+            self.last = self.last.max(id);
         }
+        added
     }
 
     /// A work of the index, by ID.
@@ -111,6 +113,38 @@ impl SearchIndex {
             matches: self.matches(scanned)?,
             frames: d.frames,
         })
+    }
+}
+
+/// Works read from the store for [`SearchIndex::add`]: fetched without holding the index,
+/// added while holding it.
+pub struct NewWorks(Vec<(Work, Vec<(Variant, Code)>, Features)>);
+
+impl NewWorks {
+    /// Up to 512 works stored with an ID above `after`.
+    pub fn fetch(store: &Store, after: WorkId) -> Result<NewWorks, RegistryError> {
+        let mut out = Vec::new();
+        for (id, codes, features) in store.works_after(after, 512)? {
+            let work = store.work(id)?.ok_or_else(|| RegistryError::Store(format!("work {id} vanished")))?;
+            let codes = codes
+                .into_iter()
+                .map(|(v, c)| {
+                    let v = Variant::from_name(&v)
+                        .ok_or_else(|| RegistryError::Store(format!("work {id}: unknown code variant {v:?}")))?;
+                    let c = crate::works::code_from_bytes(&c)
+                        .ok_or_else(|| RegistryError::Store(format!("work {id}: a code is not 32 bytes")))?;
+                    Ok((v, c))
+                })
+                .collect::<Result<Vec<_>, RegistryError>>()?;
+            let features = prints::features_from_bytes(&features)
+                .ok_or_else(|| RegistryError::Store(format!("work {id}: damaged features")))?;
+            out.push((work, codes, features));
+        }
+        Ok(NewWorks(out))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }
 

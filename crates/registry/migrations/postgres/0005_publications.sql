@@ -4,6 +4,8 @@ CREATE TABLE publications (
     work            BIGINT PRIMARY KEY REFERENCES works(id),
     log_index       BIGINT NOT NULL UNIQUE,
     creator_key     TEXT NOT NULL,
+    -- The label of the image's active C2PA manifest (urn:c2pa:…), for the soft-binding API.
+    manifest_id     TEXT UNIQUE,
     -- A web domain whose /.well-known/handprint.txt named the key when it was published.
     domain          TEXT,
     -- JSON array: the earlier works, published under other keys, that this image matches.

@@ -120,6 +120,8 @@ pub struct PublicationRow {
     /// The creator's Ed25519 key, base64: the key that signed the work's credentials, its
     /// journal and the publication request.
     pub creator_key: String,
+    /// The label of the image's active C2PA manifest.
+    pub manifest_id: Option<String>,
     /// A web domain that named the key when the work was published.
     pub domain: Option<String>,
     /// Earlier works, published under other keys, this image matches.
@@ -185,6 +187,9 @@ pub(crate) trait Read {
     /// running index catches up with.
     fn works_after(&self, after: WorkId, limit: usize) -> R<Vec<(WorkId, Vec<(String, Vec<u8>)>, Vec<u8>)>>;
     fn publication(&self, work: WorkId) -> R<Option<PublicationRow>>;
+    fn publication_by_manifest(&self, manifest_id: &str) -> R<Option<PublicationRow>>;
+    /// Event bytes with log indexes in `start..end`, in order.
+    fn event_range(&self, start: u64, end: u64) -> R<Vec<(u64, Vec<u8>)>>;
     /// The newest publications, newest first.
     fn recent_publications(&self, limit: usize) -> R<Vec<PublicationRow>>;
     fn publication_file(&self, work: WorkId, name: &str) -> R<Option<Vec<u8>>>;
@@ -406,6 +411,15 @@ impl Store {
 
     pub fn publication(&self, work: WorkId) -> R<Option<PublicationRow>> {
         self.backend.publication(work)
+    }
+
+    pub fn publication_by_manifest(&self, manifest_id: &str) -> R<Option<PublicationRow>> {
+        self.backend.publication_by_manifest(manifest_id)
+    }
+
+    /// The events at log indexes `start..end` (those that exist), in order.
+    pub fn event_range(&self, start: u64, end: u64) -> R<Vec<SignedEvent>> {
+        self.backend.event_range(start, end)?.iter().map(|(i, b)| parse_event(*i, b)).collect()
     }
 
     /// The newest publications, newest first.

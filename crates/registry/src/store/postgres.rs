@@ -215,7 +215,8 @@ fn work_from_row(row: &postgres::Row) -> R<Work> {
     })
 }
 
-const PUBLICATION_COLUMNS: &str = "work, log_index, creator_key, domain, disputes, evidence_public, withdrawn";
+const PUBLICATION_COLUMNS: &str =
+    "work, log_index, creator_key, domain, disputes, evidence_public, withdrawn, manifest_id";
 
 fn publication_from_row(row: &postgres::Row) -> R<PublicationRow> {
     let work: WorkId = row.get(0);
@@ -229,6 +230,7 @@ fn publication_from_row(row: &postgres::Row) -> R<PublicationRow> {
             .map_err(|_| RegistryError::Store(format!("publication of work {work}: damaged disputes")))?,
         evidence_public: row.get(5),
         withdrawn: row.get::<_, Option<i64>>(6).map(|i| i as u64),
+        manifest_id: row.get(7),
     })
 }
 
@@ -437,6 +439,24 @@ impl Read for Postgres {
             .transpose()
     }
 
+    fn publication_by_manifest(&self, manifest_id: &str) -> R<Option<PublicationRow>> {
+        self.opt(&format!("SELECT {PUBLICATION_COLUMNS} FROM publications WHERE manifest_id = $1"), &[&manifest_id])?
+            .as_ref()
+            .map(publication_from_row)
+            .transpose()
+    }
+
+    fn event_range(&self, start: u64, end: u64) -> R<Vec<(u64, Vec<u8>)>> {
+        Ok(self
+            .rows(
+                "SELECT log_index, bytes FROM events WHERE log_index >= $1 AND log_index < $2 ORDER BY log_index",
+                &[&(start.min(i64::MAX as u64) as i64), &(end.min(i64::MAX as u64) as i64)],
+            )?
+            .iter()
+            .map(|r| (r.get::<_, i64>(0) as u64, r.get(1)))
+            .collect())
+    }
+
     fn recent_publications(&self, limit: usize) -> R<Vec<PublicationRow>> {
         self.rows(
             &format!("SELECT {PUBLICATION_COLUMNS} FROM publications ORDER BY log_index DESC LIMIT $1"),
@@ -593,8 +613,8 @@ impl Write for Postgres {
         let bytes: Vec<&[u8]> = files.iter().map(|(_, b)| b.as_slice()).collect();
         self.exec(
             "WITH p AS (INSERT INTO publications
-                          (work, log_index, creator_key, domain, disputes, evidence_public, withdrawn)
-                        VALUES ($1, $2, $3, $4, $5, $6, $7))
+                          (work, log_index, creator_key, domain, disputes, evidence_public, withdrawn, manifest_id)
+                        VALUES ($1, $2, $3, $4, $5, $6, $7, $10))
              INSERT INTO publication_files (work, name, bytes) SELECT $1, * FROM UNNEST($8::text[], $9::bytea[])",
             &[
                 &row.work,
@@ -606,6 +626,7 @@ impl Write for Postgres {
                 &row.withdrawn.map(|i| i as i64),
                 &names,
                 &bytes,
+                &row.manifest_id,
             ],
         )
         .map(drop)

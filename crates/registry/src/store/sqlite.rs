@@ -143,7 +143,8 @@ impl Backend for Sqlite {
 const WORK_COLUMNS: &str =
     "id, title, license, registrant, public_key, file_name, sha256, width, height, registered, watermark_id";
 
-const PUBLICATION_COLUMNS: &str = "work, log_index, creator_key, domain, disputes, evidence_public, withdrawn";
+const PUBLICATION_COLUMNS: &str =
+    "work, log_index, creator_key, domain, disputes, evidence_public, withdrawn, manifest_id";
 
 fn publication_from_row(row: &rusqlite::Row) -> rusqlite::Result<R<PublicationRow>> {
     let disputes: String = row.get(4)?;
@@ -159,6 +160,7 @@ fn publication_from_row(row: &rusqlite::Row) -> rusqlite::Result<R<PublicationRo
         disputes,
         evidence_public: row.get(5)?,
         withdrawn: row.get::<_, Option<i64>>(6)?.map(|i| i as u64),
+        manifest_id: row.get(7)?,
     }))
 }
 
@@ -482,6 +484,27 @@ impl Read for Sqlite {
             .transpose()
     }
 
+    fn publication_by_manifest(&self, manifest_id: &str) -> R<Option<PublicationRow>> {
+        self.conn
+            .prepare_cached(&format!("SELECT {PUBLICATION_COLUMNS} FROM publications WHERE manifest_id = ?1"))
+            .and_then(|mut st| st.query_row([manifest_id], publication_from_row).optional())
+            .map_err(|e| self.err(e))?
+            .transpose()
+    }
+
+    fn event_range(&self, start: u64, end: u64) -> R<Vec<(u64, Vec<u8>)>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT log_index, bytes FROM events WHERE log_index >= ?1 AND log_index < ?2 ORDER BY log_index")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(params![start as i64, end.min(i64::MAX as u64) as i64], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
     fn recent_publications(&self, limit: usize) -> R<Vec<PublicationRow>> {
         let mut st = self
             .conn
@@ -588,8 +611,9 @@ impl Write for Sqlite {
         let disputes = serde_json::to_string(&row.disputes).expect("IDs serialize");
         self.conn
             .execute(
-                "INSERT INTO publications (work, log_index, creator_key, domain, disputes, evidence_public, withdrawn)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO publications
+                   (work, log_index, creator_key, domain, disputes, evidence_public, withdrawn, manifest_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
                     row.work,
                     row.log_index as i64,
@@ -597,7 +621,8 @@ impl Write for Sqlite {
                     row.domain,
                     disputes,
                     row.evidence_public,
-                    row.withdrawn.map(|i| i as i64)
+                    row.withdrawn.map(|i| i as i64),
+                    row.manifest_id,
                 ],
             )
             .map_err(|e| self.err(e))?;

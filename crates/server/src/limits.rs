@@ -1,0 +1,134 @@
+//! Limits on every request: a per-client rate, a bound on requests in flight and on decodes
+//! at once (beyond which the server answers 503 with Retry-After instead of growing its
+//! memory), and a deadline per request.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// The largest upload (an image to look up), in bytes.
+    pub max_upload: usize,
+    /// The largest publication request (image and evidence, base64 in JSON), in bytes.
+    pub max_publish: usize,
+    /// Images decoded at once; more wait for nobody: they get 503.
+    pub decodes: usize,
+    /// Requests in flight at once, beyond which the server sheds load with 503.
+    pub in_flight: usize,
+    /// Requests per second each client address may make, and the burst it may save up.
+    pub rate: f64,
+    pub burst: f64,
+    /// How long a request may take, body included.
+    pub timeout: Duration,
+    /// How old a publication's signature may be.
+    pub signature_max_age: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Limits {
+            max_upload: 32 << 20,
+            max_publish: 96 << 20,
+            decodes: cores,
+            in_flight: 1024,
+            rate: 200.0,
+            burst: 400.0,
+            timeout: Duration::from_secs(30),
+            signature_max_age: 300,
+        }
+    }
+}
+
+/// Token buckets per client address, forgetting idle clients.
+pub struct RateLimiter {
+    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
+    rate: f64,
+    burst: f64,
+}
+
+impl RateLimiter {
+    pub fn new(rate: f64, burst: f64) -> RateLimiter {
+        RateLimiter { buckets: Mutex::new(HashMap::new()), rate, burst }
+    }
+
+    /// Takes a token for `ip`; false when it has none left.
+    pub fn allow(&self, ip: IpAddr) -> bool {
+        let now = Instant::now();
+        let mut b = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        // Bounded memory: a full table drops the clients whose buckets have refilled.
+        if b.len() >= 100_000 {
+            let (rate, burst) = (self.rate, self.burst);
+            b.retain(|_, (tokens, at)| *tokens + now.duration_since(*at).as_secs_f64() * rate < burst);
+        }
+        let (tokens, at) = b.entry(ip).or_insert((self.burst, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.rate).min(self.burst);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// A permit to decode one image, or 503 when as many decodes as allowed are running.
+pub fn decode_permit(decodes: &Arc<Semaphore>) -> Result<OwnedSemaphorePermit, ApiError> {
+    decodes.clone().try_acquire_owned().map_err(|_| {
+        ApiError::busy("every image decoder is busy: try again in a moment", 1)
+    })
+}
+
+/// Every request passes here: rate, load and time limits, and the metrics.
+pub async fn guard(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let route = crate::metrics::route_of(request.uri().path());
+    let response = if !state.rate.allow(peer.ip()) {
+        let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests from your address");
+        e.retry_after = Some(1);
+        e.into_response()
+    } else {
+        match state.in_flight.clone().try_acquire_owned() {
+            Err(_) => ApiError::busy("the server is at capacity: try again in a moment", 1).into_response(),
+            Ok(_permit) => match tokio::time::timeout(state.limits.timeout, next.run(request)).await {
+                Ok(r) => r,
+                Err(_) => ApiError::busy(
+                    format!("the request took longer than {} s", state.limits.timeout.as_secs()),
+                    5,
+                )
+                .into_response(),
+            },
+        }
+    };
+    state.metrics.observe(route, response.status().as_u16(), started.elapsed());
+    let h = response.headers().clone();
+    let mut response = response;
+    let headers = response.headers_mut();
+    for (name, value) in [
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "no-referrer"),
+        ("content-security-policy", "default-src 'none'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"),
+    ] {
+        if !h.contains_key(name) {
+            headers.insert(name, value.parse().expect("static header"));
+        }
+    }
+    response
+}
