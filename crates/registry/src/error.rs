@@ -72,9 +72,7 @@ impl RegistryError {
             RegistryError::NoProject(_)
             | RegistryError::NotRecorded(_)
             | RegistryError::NoIdentity(_)
-            | RegistryError::NotFound(_) => {
-                ErrorKind::NotFound
-            }
+            | RegistryError::NotFound(_) => ErrorKind::NotFound,
             RegistryError::Conflict(_) => ErrorKind::Conflict,
             RegistryError::Forbidden(_) => ErrorKind::Forbidden,
             RegistryError::Invalid(_) | RegistryError::File { .. } | RegistryError::Passphrase(_) => {

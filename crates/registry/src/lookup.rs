@@ -91,7 +91,12 @@ pub fn parse_pdq(hex: &str) -> Result<PdqHash, RegistryError> {
 
 /// Looks a PDQ hash up among the published works' codes (every dihedral variant), within
 /// `radius` (at most [`PDQ_RADIUS`]).
-pub fn lookup_pdq(store: &Store, index: &SearchIndex, hash: &PdqHash, radius: u32) -> Result<HashLookup, RegistryError> {
+pub fn lookup_pdq(
+    store: &Store,
+    index: &SearchIndex,
+    hash: &PdqHash,
+    radius: u32,
+) -> Result<HashLookup, RegistryError> {
     let mut claims = Vec::new();
     for (work, distance) in index.catalog.search_code(&catalog::code(hash), radius.min(PDQ_RADIUS)) {
         let Some(w) = index.work(work).cloned() else { continue };

@@ -117,7 +117,8 @@ pub fn publish(
     new.watermark_id = Some(sealed.watermark_id);
     let journal = verdict.journal.as_ref().expect("checked by sealed_event");
     let manifest_id = verdict.c2pa.active.as_ref().map(|m| m.label.clone());
-    let manifest_store = credentials::Format::sniff(&sub.image).and_then(|f| credentials::manifest_store(&sub.image, f));
+    let manifest_store =
+        credentials::Format::sniff(&sub.image).and_then(|f| credentials::manifest_store(&sub.image, f));
     let (work_id, log_index, checkpoint) = store.transaction(|tx| {
         tx.create_project(PUBLICATIONS)?;
         let id = tx.insert_work(&new)?;
@@ -149,7 +150,8 @@ pub fn publish(
                 "public": sub.evidence_public,
             },
         });
-        let draft = Draft { project: PUBLICATIONS.into(), kind: EventKind::Published, data, derived_from: vec![] };
+        let draft =
+            Draft { project: PUBLICATIONS.into(), kind: EventKind::Published, data, derived_from: vec![] };
         let signed = tx.append(server, vec![Pending { draft, files: vec![(scanned.sha256, "output")] }])?;
         let log_index = signed[0].event.log_index;
         let row = PublicationRow {
@@ -170,9 +172,11 @@ pub fn publish(
         tx.insert_publication(&row, &files)?;
         Ok((id, log_index, tx.latest_checkpoint()?.map(|(_, note)| note)))
     })?;
-    let work = store.work(work_id)?.ok_or_else(|| RegistryError::Store(format!("work {work_id} vanished")))?;
-    let publication =
-        store.publication(work_id)?.ok_or_else(|| RegistryError::Store(format!("publication {log_index} vanished")))?;
+    let work =
+        store.work(work_id)?.ok_or_else(|| RegistryError::Store(format!("work {work_id} vanished")))?;
+    let publication = store
+        .publication(work_id)?
+        .ok_or_else(|| RegistryError::Store(format!("publication {log_index} vanished")))?;
     let disputes = works(store, &disputes)?;
     Ok((Published { work, publication, new: true, checkpoint, disputes }, scanned))
 }
@@ -189,7 +193,12 @@ pub struct Withdrawn {
 
 /// Marks `work` withdrawn at the request of `creator`, who must be the key it was published
 /// under. The `published` event stays in the log: a withdrawal is a second event.
-pub fn withdraw(store: &Store, server: &SigningKey, creator: &VerifyingKey, work: WorkId) -> Result<Withdrawn, RegistryError> {
+pub fn withdraw(
+    store: &Store,
+    server: &SigningKey,
+    creator: &VerifyingKey,
+    work: WorkId,
+) -> Result<Withdrawn, RegistryError> {
     let creator_b64 = B64.encode(creator.as_bytes());
     store.transaction(|tx| {
         let p = tx
@@ -204,7 +213,8 @@ pub fn withdraw(store: &Store, server: &SigningKey, creator: &VerifyingKey, work
             return Ok(Withdrawn { work, log_index, new: false });
         }
         let data = json!({ "work": work, "published": p.log_index });
-        let draft = Draft { project: PUBLICATIONS.into(), kind: EventKind::Withdrawn, data, derived_from: vec![] };
+        let draft =
+            Draft { project: PUBLICATIONS.into(), kind: EventKind::Withdrawn, data, derived_from: vec![] };
         let signed = tx.append(server, vec![Pending { draft, files: vec![] }])?;
         let log_index = signed[0].event.log_index;
         tx.mark_withdrawn(work, log_index)?;

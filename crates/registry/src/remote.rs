@@ -92,16 +92,30 @@ impl Server {
         self.answer(r)
     }
 
-    fn signed(&self, method: &str, path: &str, key: &SigningKey, body: &[u8]) -> Result<Value, RegistryError> {
+    fn signed(
+        &self,
+        method: &str,
+        path: &str,
+        key: &SigningKey,
+        body: &[u8],
+    ) -> Result<Value, RegistryError> {
         let url = format!("{}{path}", self.base);
-        let authority = self.base.split("://").nth(1).unwrap_or_default().split('/').next().unwrap_or_default();
+        let authority =
+            self.base.split("://").nth(1).unwrap_or_default().split('/').next().unwrap_or_default();
         let created = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let mut nonce = [0u8; 16];
         OsRng.fill_bytes(&mut nonce);
         let content_type = "application/json";
         let parts = httpsig::RequestParts { method, authority, path, query: None, content_type, body };
-        let signed = httpsig::sign(key, &parts, httpsig::PUBLISH_TAG, created, created + SIGNATURE_LIFETIME, &hex::encode(nonce))
-            .map_err(|e| RegistryError::Invalid(format!("signing the request: {e}")))?;
+        let signed = httpsig::sign(
+            key,
+            &parts,
+            httpsig::PUBLISH_TAG,
+            created,
+            created + SIGNATURE_LIFETIME,
+            &hex::encode(nonce),
+        )
+        .map_err(|e| RegistryError::Invalid(format!("signing the request: {e}")))?;
         let request = match method {
             "DELETE" => self.agent.delete(&url).force_send_body(),
             _ => self.agent.post(&url),
@@ -115,18 +129,18 @@ impl Server {
     }
 
     fn unreachable(&self, e: ureq::Error) -> RegistryError {
-        RegistryError::Unavailable { at: self.base.clone(), message: format!("cannot reach the registry: {e}") }
+        RegistryError::Unavailable {
+            at: self.base.clone(),
+            message: format!("cannot reach the registry: {e}"),
+        }
     }
 
     /// The JSON answer, or the server's message as the error it is.
     fn answer(&self, mut r: ureq::http::Response<ureq::Body>) -> Result<Value, RegistryError> {
         let status = r.status().as_u16();
-        let bytes = r
-            .body_mut()
-            .with_config()
-            .limit(MAX_ANSWER)
-            .read_to_vec()
-            .map_err(|e| RegistryError::Unavailable { at: self.base.clone(), message: format!("reading the answer: {e}") })?;
+        let bytes = r.body_mut().with_config().limit(MAX_ANSWER).read_to_vec().map_err(|e| {
+            RegistryError::Unavailable { at: self.base.clone(), message: format!("reading the answer: {e}") }
+        })?;
         let value: Value = serde_json::from_slice(&bytes).map_err(|_| RegistryError::Unavailable {
             at: self.base.clone(),
             message: format!("HTTP {status}, and the answer is not JSON: is this a handprint registry?"),
@@ -140,7 +154,10 @@ impl Server {
             404 => RegistryError::NotFound(message),
             409 => RegistryError::Conflict(message),
             400 | 413 | 415 | 422 => RegistryError::Invalid(message),
-            _ => RegistryError::Unavailable { at: self.base.clone(), message: format!("HTTP {status}: {message}") },
+            _ => RegistryError::Unavailable {
+                at: self.base.clone(),
+                message: format!("HTTP {status}: {message}"),
+            },
         })
     }
 }

@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 
 use fingerprint::catalog::{Catalog, Match, Variant, WorkId};
+use fingerprint::decode::{self, Rgb};
 use fingerprint::features::Features;
 use fingerprint::index::Code;
-use fingerprint::decode::{self, Rgb};
 use fingerprint::prints;
 use ledger::Hash;
 use serde::Serialize;
@@ -118,7 +118,10 @@ impl SearchIndex {
 
 /// Works read from the store for [`SearchIndex::add`]: fetched without holding the index,
 /// added while holding it.
-pub struct NewWorks(Vec<(Work, Vec<(Variant, Code)>, Features)>);
+pub struct NewWorks(Vec<IndexedWork>);
+
+/// A work with its codes and features, ready for the catalog.
+type IndexedWork = (Work, Vec<(Variant, Code)>, Features);
 
 impl NewWorks {
     /// Up to 512 works stored with an ID above `after`.
@@ -129,8 +132,9 @@ impl NewWorks {
             let codes = codes
                 .into_iter()
                 .map(|(v, c)| {
-                    let v = Variant::from_name(&v)
-                        .ok_or_else(|| RegistryError::Store(format!("work {id}: unknown code variant {v:?}")))?;
+                    let v = Variant::from_name(&v).ok_or_else(|| {
+                        RegistryError::Store(format!("work {id}: unknown code variant {v:?}"))
+                    })?;
                     let c = crate::works::code_from_bytes(&c)
                         .ok_or_else(|| RegistryError::Store(format!("work {id}: a code is not 32 bytes")))?;
                     Ok((v, c))

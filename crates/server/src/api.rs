@@ -114,7 +114,13 @@ fn now() -> u64 {
 }
 
 /// Checks the request's signature (RFC 9421, docs/server.md) and that its nonce is new.
-fn signed_by(state: &AppState, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<VerifyingKey, ApiError> {
+fn signed_by(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<VerifyingKey, ApiError> {
     let authority = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -141,7 +147,9 @@ fn signed_by(state: &AppState, method: &Method, uri: &Uri, headers: &HeaderMap, 
         return Err(ApiError::busy("too many signed requests at once", 5));
     }
     if nonces.insert(verified.nonce.clone(), verified.created).is_some() {
-        return Err(ApiError::unauthorized("request signature: this nonce was used before (a replayed request)"));
+        return Err(ApiError::unauthorized(
+            "request signature: this nonce was used before (a replayed request)",
+        ));
     }
     Ok(verified.key)
 }
@@ -158,8 +166,8 @@ pub async fn publish(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let creator = signed_by(&state, &method, &uri, &headers, &body)?;
-    let request: PublishRequest =
-        serde_json::from_slice(&body).map_err(|e| ApiError::invalid(format!("the publication request: {e}")))?;
+    let request: PublishRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::invalid(format!("the publication request: {e}")))?;
     let mut sub = Submission {
         image: b64("image", &request.image)?,
         file_name: request.file_name,
@@ -214,7 +222,8 @@ pub async fn withdraw(
 ) -> Result<Response, ApiError> {
     let id = work_id(&id)?;
     let creator = signed_by(&state, &method, &uri, &headers, &body)?;
-    let done = blocking(&state, move |s, store| publication::withdraw(store, &s.log_key, &creator, id)).await?;
+    let done =
+        blocking(&state, move |s, store| publication::withdraw(store, &s.log_key, &creator, id)).await?;
     Ok(axum::Json(done).into_response())
 }
 
@@ -230,7 +239,8 @@ pub fn work_id(text: &str) -> Result<WorkId, ApiError> {
 /// Everything public about a published work, with its place in the log.
 pub fn work_answer(state: &AppState, store: &Store, id: WorkId) -> Result<Value, RegistryError> {
     let work = store.work(id)?.ok_or_else(|| RegistryError::NotFound(format!("no work {id}")))?;
-    let p = store.publication(id)?.ok_or_else(|| RegistryError::NotFound(format!("no published work {id}")))?;
+    let p =
+        store.publication(id)?.ok_or_else(|| RegistryError::NotFound(format!("no published work {id}")))?;
     let (size, note) = store
         .latest_checkpoint()?
         .ok_or_else(|| RegistryError::Store("a publication but no checkpoint".into()))?;
@@ -268,29 +278,45 @@ pub fn work_answer(state: &AppState, store: &Store, id: WorkId) -> Result<Value,
     }))
 }
 
-pub async fn work(State(state): State<Arc<AppState>>, UrlPath(id): UrlPath<String>) -> Result<Response, ApiError> {
+pub async fn work(
+    State(state): State<Arc<AppState>>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Response, ApiError> {
     let id = work_id(&id)?;
     Ok(axum::Json(blocking(&state, move |s, store| work_answer(s, store, id)).await?).into_response())
 }
 
-pub async fn thumbnail(State(state): State<Arc<AppState>>, UrlPath(id): UrlPath<String>) -> Result<Response, ApiError> {
+pub async fn thumbnail(
+    State(state): State<Arc<AppState>>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Response, ApiError> {
     let id = work_id(&id)?;
     let png = blocking(&state, move |_, store| {
         store.publication(id)?.ok_or_else(|| RegistryError::NotFound(format!("no published work {id}")))?;
         store.thumbnail_png(id)
     })
     .await?;
-    Ok(([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "public, max-age=86400")], png).into_response())
+    Ok(([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "public, max-age=86400")], png)
+        .into_response())
 }
 
 /// A publication file, with the content type its bytes show.
-async fn file(state: &Arc<AppState>, id: WorkId, name: String, public_only: bool) -> Result<Response, ApiError> {
+async fn file(
+    state: &Arc<AppState>,
+    id: WorkId,
+    name: String,
+    public_only: bool,
+) -> Result<Response, ApiError> {
     let bytes = blocking(state, move |_, store| {
-        let p = store.publication(id)?.ok_or_else(|| RegistryError::NotFound(format!("no published work {id}")))?;
+        let p = store
+            .publication(id)?
+            .ok_or_else(|| RegistryError::NotFound(format!("no published work {id}")))?;
         if public_only && !p.evidence_public {
             return Err(RegistryError::NotFound(format!("work {id} has no public evidence")));
         }
-        store.publication_file(id, &name)?.ok_or_else(|| RegistryError::NotFound(format!("work {id} has no {name}")))
+        store
+            .publication_file(id, &name)?
+            .ok_or_else(|| RegistryError::NotFound(format!("work {id} has no {name}")))
     })
     .await?;
     let kind = match credentials::Format::sniff(&bytes) {
@@ -302,7 +328,10 @@ async fn file(state: &Arc<AppState>, id: WorkId, name: String, public_only: bool
     Ok(([(header::CONTENT_TYPE, kind), (header::CONTENT_DISPOSITION, "attachment")], bytes).into_response())
 }
 
-pub async fn image(State(state): State<Arc<AppState>>, UrlPath(id): UrlPath<String>) -> Result<Response, ApiError> {
+pub async fn image(
+    State(state): State<Arc<AppState>>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Response, ApiError> {
     let id = work_id(&id)?;
     let mut r = file(&state, id, "image".into(), false).await?;
     r.headers_mut().insert(header::CONTENT_DISPOSITION, "inline".parse().expect("static"));
@@ -329,7 +358,8 @@ pub async fn lookup_image(State(state): State<Arc<AppState>>, body: Bytes) -> Re
     let permit = decode_permit(&state.decodes)?;
     let answer = blocking(&state, move |s, store| {
         let index = s.index.read().unwrap_or_else(|p| p.into_inner());
-        let found = lookup::lookup_image(store, &index, Path::new("upload"), &body, &VerifyOptions::default(), false);
+        let found =
+            lookup::lookup_image(store, &index, Path::new("upload"), &body, &VerifyOptions::default(), false);
         drop(permit);
         let found = found?;
         let mut v = serde_json::to_value(&found).expect("look-ups serialize");
@@ -346,9 +376,14 @@ pub struct PdqQuery {
     radius: Option<u32>,
 }
 
-pub async fn lookup_pdq(State(state): State<Arc<AppState>>, Query(q): Query<PdqQuery>) -> Result<Response, ApiError> {
-    let hash = lookup::parse_pdq(q.pdq.as_deref().ok_or_else(|| ApiError::invalid("give ?pdq=HEX (64 hexadecimal digits)"))?)
-        .map_err(|e| ApiError::invalid(e.to_string()))?;
+pub async fn lookup_pdq(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<PdqQuery>,
+) -> Result<Response, ApiError> {
+    let hash = lookup::parse_pdq(
+        q.pdq.as_deref().ok_or_else(|| ApiError::invalid("give ?pdq=HEX (64 hexadecimal digits)"))?,
+    )
+    .map_err(|e| ApiError::invalid(e.to_string()))?;
     let radius = radius(q.radius)?;
     let answer = blocking(&state, move |s, store| {
         let index = s.index.read().unwrap_or_else(|p| p.into_inner());
@@ -382,7 +417,10 @@ pub async fn lookup_pdq_batch(State(state): State<Arc<AppState>>, body: Bytes) -
     let batch: PdqBatch =
         serde_json::from_slice(&body).map_err(|e| ApiError::invalid(format!("the batch: {e}")))?;
     if batch.hashes.len() > MAX_BATCH {
-        return Err(ApiError::invalid(format!("{} hashes: at most {MAX_BATCH} per batch", batch.hashes.len())));
+        return Err(ApiError::invalid(format!(
+            "{} hashes: at most {MAX_BATCH} per batch",
+            batch.hashes.len()
+        )));
     }
     let hashes = batch
         .hashes
@@ -409,8 +447,10 @@ pub async fn lookup_pdq_batch(State(state): State<Arc<AppState>>, body: Bytes) -
 
 pub async fn checkpoint(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let note = blocking(&state, |_, store| store.latest_checkpoint()).await?;
-    let (_, note) = note.ok_or_else(|| ApiError::not_found("the log is empty: nothing has been published"))?;
-    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], note).into_response())
+    let (_, note) =
+        note.ok_or_else(|| ApiError::not_found("the log is empty: nothing has been published"))?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], note)
+        .into_response())
 }
 
 pub async fn log_key(State(state): State<Arc<AppState>>) -> Response {
@@ -427,7 +467,10 @@ pub struct Range {
 /// The most entries one request returns.
 pub const MAX_ENTRIES: u64 = 256;
 
-pub async fn entries(State(state): State<Arc<AppState>>, Query(r): Query<Range>) -> Result<Response, ApiError> {
+pub async fn entries(
+    State(state): State<Arc<AppState>>,
+    Query(r): Query<Range>,
+) -> Result<Response, ApiError> {
     let start = r.start.unwrap_or(0);
     let end = r.end.unwrap_or(start + MAX_ENTRIES);
     if end <= start || end - start > MAX_ENTRIES {
@@ -447,7 +490,10 @@ pub struct InclusionQuery {
     size: Option<u64>,
 }
 
-pub async fn inclusion(State(state): State<Arc<AppState>>, Query(q): Query<InclusionQuery>) -> Result<Response, ApiError> {
+pub async fn inclusion(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<InclusionQuery>,
+) -> Result<Response, ApiError> {
     let answer = blocking(&state, move |_, store| {
         let latest = store.latest_checkpoint()?.map_or(0, |(s, _)| s);
         let size = q.size.unwrap_or(latest);

@@ -44,7 +44,10 @@ impl ApiError {
 
     /// Too much at once: try again after `seconds`.
     pub fn busy(message: impl Into<String>, seconds: u64) -> ApiError {
-        ApiError { retry_after: Some(seconds), ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message) }
+        ApiError {
+            retry_after: Some(seconds),
+            ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message)
+        }
     }
 }
 
@@ -68,7 +71,8 @@ impl From<RegistryError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::to_vec(&Body { error: self.kind, message: &self.message }).expect("strings serialize");
+        let body = serde_json::to_vec(&Body { error: self.kind, message: &self.message })
+            .expect("strings serialize");
         let mut r = (self.status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
         if let Some(s) = self.retry_after {
             r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));

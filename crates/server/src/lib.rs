@@ -47,9 +47,14 @@ pub struct Config {
     pub limits: Limits,
 }
 
-/// The routes, over `state`.
+/// The routes with every limit around them, over `state`.
 pub fn router(state: Arc<AppState>) -> Router {
-    let limits = state.limits.clone();
+    let routes = routes(&state.limits);
+    with_limits(routes, state)
+}
+
+/// The routes alone.
+pub fn routes(limits: &Limits) -> Router<Arc<AppState>> {
     Router::new()
         .route("/", get(web::home))
         .route("/lookup", post(web::lookup).layer(DefaultBodyLimit::max(limits.max_upload + 64 * 1024)))
@@ -75,6 +80,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/sbr/matches/byContent", post(sbr::by_content))
         .route("/sbr/manifests/{id}", get(sbr::manifest))
         .fallback(api::not_found)
+}
+
+/// `routes` inside the limits every request passes: body size, rate, load, time, panics.
+pub fn with_limits(routes: Router<Arc<AppState>>, state: Arc<AppState>) -> Router {
+    let limits = state.limits.clone();
+    routes
         .layer(DefaultBodyLimit::max(limits.max_upload))
         .layer(axum::middleware::from_fn_with_state(state.clone(), limits::guard))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(error::panicked))

@@ -86,9 +86,10 @@ impl RateLimiter {
 
 /// A permit to decode one image, or 503 when as many decodes as allowed are running.
 pub fn decode_permit(decodes: &Arc<Semaphore>) -> Result<OwnedSemaphorePermit, ApiError> {
-    decodes.clone().try_acquire_owned().map_err(|_| {
-        ApiError::busy("every image decoder is busy: try again in a moment", 1)
-    })
+    decodes
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| ApiError::busy("every image decoder is busy: try again in a moment", 1))
 }
 
 /// Every request passes here: rate, load and time limits, and the metrics.
@@ -101,7 +102,11 @@ pub async fn guard(
     let started = Instant::now();
     let route = crate::metrics::route_of(request.uri().path());
     let response = if !state.rate.allow(peer.ip()) {
-        let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests from your address");
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many requests from your address",
+        );
         e.retry_after = Some(1);
         e.into_response()
     } else {
@@ -124,7 +129,10 @@ pub async fn guard(
     for (name, value) in [
         ("x-content-type-options", "nosniff"),
         ("referrer-policy", "no-referrer"),
-        ("content-security-policy", "default-src 'none'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"),
+        (
+            "content-security-policy",
+            "default-src 'none'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+        ),
     ] {
         if !h.contains_key(name) {
             headers.insert(name, value.parse().expect("static header"));

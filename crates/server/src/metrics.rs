@@ -79,15 +79,21 @@ pub async fn render(State(state): State<Arc<AppState>>) -> impl IntoResponse {
         out.push_str("# TYPE handprint_request_seconds histogram\n");
         for (route, (buckets, sum, count)) in &m.latency {
             for (n, bound) in buckets.iter().zip(BUCKETS) {
-                let _ = writeln!(out, "handprint_request_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {n}");
+                let _ =
+                    writeln!(out, "handprint_request_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {n}");
             }
-            let _ = writeln!(out, "handprint_request_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {count}");
+            let _ =
+                writeln!(out, "handprint_request_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {count}");
             let _ = writeln!(out, "handprint_request_seconds_sum{{route=\"{route}\"}} {sum}");
             let _ = writeln!(out, "handprint_request_seconds_count{{route=\"{route}\"}} {count}");
         }
     }
     let gauges = [
-        ("handprint_works_indexed", "Works in the search index.", state.works_indexed.load(Ordering::Relaxed)),
+        (
+            "handprint_works_indexed",
+            "Works in the search index.",
+            state.works_indexed.load(Ordering::Relaxed),
+        ),
         (
             "handprint_decodes_in_flight",
             "Images being decoded.",

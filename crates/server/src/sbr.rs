@@ -80,7 +80,10 @@ fn lenient_base64(text: &str) -> Result<Vec<u8>, ApiError> {
         .ok_or_else(|| ApiError::invalid("value: not base64"))
 }
 
-pub async fn by_binding_get(State(state): State<Arc<AppState>>, Query(q): Query<BindingQuery>) -> Result<Response, ApiError> {
+pub async fn by_binding_get(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<BindingQuery>,
+) -> Result<Response, ApiError> {
     let alg = q.alg.ok_or_else(|| ApiError::invalid("alg is required"))?;
     let value = q.value.ok_or_else(|| ApiError::invalid("value is required"))?;
     by_binding(state, alg, value, max_results(q.max_results)?).await
@@ -96,22 +99,31 @@ pub async fn by_binding_post(
     by_binding(state, b.alg, b.value, max_results(m.max_results)?).await
 }
 
-async fn by_binding(state: Arc<AppState>, alg: String, value: String, max: usize) -> Result<Response, ApiError> {
+async fn by_binding(
+    state: Arc<AppState>,
+    alg: String,
+    value: String,
+    max: usize,
+) -> Result<Response, ApiError> {
     let bytes = lenient_base64(&value)?;
     let matches = if alg == WATERMARK_ALG {
-        let id: [u8; 8] = bytes
-            .try_into()
-            .map_err(|_| ApiError::invalid(format!("{WATERMARK_ALG}: the value is 8 bytes (the watermark ID)")))?;
+        let id: [u8; 8] = bytes.try_into().map_err(|_| {
+            ApiError::invalid(format!("{WATERMARK_ALG}: the value is 8 bytes (the watermark ID)"))
+        })?;
         let id = u64::from_be_bytes(id);
         blocking(&state, move |_, store| {
             let Some(work) = store.work_by_watermark(id)? else { return Ok(vec![]) };
             let Some(p) = store.publication(work.id)? else { return Ok(vec![]) };
-            Ok(p.manifest_id.map(|m| json!({ "manifestId": m, "similarityScore": 100 })).into_iter().collect())
+            Ok(p.manifest_id
+                .map(|m| json!({ "manifestId": m, "similarityScore": 100 }))
+                .into_iter()
+                .collect())
         })
         .await?
     } else if alg == PDQ_ALG {
-        let hash = pdq_from_bytes(&bytes)
-            .ok_or_else(|| ApiError::invalid(format!("{PDQ_ALG}: the value is the 32 bytes of a PDQ hash")))?;
+        let hash = pdq_from_bytes(&bytes).ok_or_else(|| {
+            ApiError::invalid(format!("{PDQ_ALG}: the value is the 32 bytes of a PDQ hash"))
+        })?;
         blocking(&state, move |s, store| {
             let index = s.index.read().unwrap_or_else(|p| p.into_inner());
             Ok(matches(&lookup::lookup_pdq(store, &index, &hash, PDQ_RADIUS)?.claims))
@@ -138,7 +150,9 @@ fn matches(claims: &[ClaimFound]) -> Vec<Value> {
         .map(|c| {
             let score = if c.found_by.contains(&"watermark") {
                 100
-            } else if let Some(d) = c.pdq_distance.or(c.fingerprint.as_ref().and_then(|f| f.pdq.as_ref().map(|p| p.distance))) {
+            } else if let Some(d) =
+                c.pdq_distance.or(c.fingerprint.as_ref().and_then(|f| f.pdq.as_ref().map(|p| p.distance)))
+            {
                 100 - d * 100 / 256
             } else {
                 match c.fingerprint.as_ref().map(|f| f.confidence) {
@@ -174,7 +188,11 @@ pub async fn by_content(
         return Err(ApiError::invalid(format!("unsupported soft binding algorithm {alg:?}")));
     }
     let declared = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if credentials::Format::sniff(&body).is_none() || !(declared.is_empty() || declared.starts_with("image/") || declared.starts_with("application/octet-stream")) {
+    if credentials::Format::sniff(&body).is_none()
+        || !(declared.is_empty()
+            || declared.starts_with("image/")
+            || declared.starts_with("application/octet-stream"))
+    {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
@@ -185,7 +203,8 @@ pub async fn by_content(
     let permit = decode_permit(&state.decodes)?;
     let found = blocking(&state, move |s, store| {
         let index = s.index.read().unwrap_or_else(|p| p.into_inner());
-        let found = lookup::lookup_image(store, &index, Path::new("upload"), &body, &VerifyOptions::default(), false);
+        let found =
+            lookup::lookup_image(store, &index, Path::new("upload"), &body, &VerifyOptions::default(), false);
         drop(permit);
         let mut claims = found?.claims;
         if let Some(alg) = only {
@@ -198,7 +217,10 @@ pub async fn by_content(
     Ok(answer(found, max))
 }
 
-pub async fn manifest(State(state): State<Arc<AppState>>, UrlPath(id): UrlPath<String>) -> Result<Response, ApiError> {
+pub async fn manifest(
+    State(state): State<Arc<AppState>>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Response, ApiError> {
     if id.is_empty() || id.len() > 256 {
         return Err(ApiError::invalid("not a manifest identifier"));
     }

@@ -47,11 +47,13 @@ impl AppState {
     /// loads the index.
     pub fn open(config: &Config) -> Result<AppState, ApiError> {
         let data = &config.data;
-        std::fs::create_dir_all(data)
-            .map_err(|e| ApiError::internal(format!("{}: cannot create the data directory: {e}", data.display())))?;
+        std::fs::create_dir_all(data).map_err(|e| {
+            ApiError::internal(format!("{}: cannot create the data directory: {e}", data.display()))
+        })?;
         let identity = data.join(IDENTITY_DIR);
         if !identity.join("identity.json").exists() {
-            std::fs::create_dir_all(&identity).map_err(|e| ApiError::internal(format!("{}: {e}", identity.display())))?;
+            std::fs::create_dir_all(&identity)
+                .map_err(|e| ApiError::internal(format!("{}: {e}", identity.display())))?;
             registry::identity::create(&identity, "handprint registry", None)?;
         }
         let key = registry::identity::load(&identity, None)?.key;

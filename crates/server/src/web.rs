@@ -90,16 +90,20 @@ pub async fn lookup(State(state): State<Arc<AppState>>, multipart: Multipart) ->
 
 async fn lookup_page(state: Arc<AppState>, mut multipart: Multipart) -> Result<Response, ApiError> {
     let mut image = None;
-    while let Some(field) = multipart.next_field().await.map_err(|e| ApiError::invalid(format!("the upload: {e}")))? {
+    while let Some(field) =
+        multipart.next_field().await.map_err(|e| ApiError::invalid(format!("the upload: {e}")))?
+    {
         if field.name() == Some("image") {
             image = Some(field.bytes().await.map_err(|e| ApiError::invalid(format!("the upload: {e}")))?);
         }
     }
-    let image = image.filter(|b| !b.is_empty()).ok_or_else(|| ApiError::invalid("choose an image to look up"))?;
+    let image =
+        image.filter(|b| !b.is_empty()).ok_or_else(|| ApiError::invalid("choose an image to look up"))?;
     let permit = decode_permit(&state.decodes)?;
     let context = blocking(&state, move |s, store| {
         let index = s.index.read().unwrap_or_else(|p| p.into_inner());
-        let found = lookup::lookup_image(store, &index, Path::new("upload"), &image, &VerifyOptions::default(), true);
+        let found =
+            lookup::lookup_image(store, &index, Path::new("upload"), &image, &VerifyOptions::default(), true);
         drop(permit);
         let found = found?;
         let claims: Vec<Value> = found
@@ -174,7 +178,11 @@ pub async fn work(State(state): State<Arc<AppState>>, UrlPath(id): UrlPath<Strin
         context["checkpoint"] = answer["log"]["checkpoint"].clone();
         context["size"] = answer["log"]["inclusion_proof"]["size"].clone();
         context["origin"] = answer["log"]["origin"].clone();
-        context["proof"] = json!(if proof.is_empty() { "(the log holds this entry alone)".to_owned() } else { proof.join("\n") });
+        context["proof"] = json!(if proof.is_empty() {
+            "(the log holds this entry alone)".to_owned()
+        } else {
+            proof.join("\n")
+        });
         context["withdrawn"] = json!(answer["publication"]["withdrawn"].is_u64());
         render("work.html", context)
     };

@@ -21,9 +21,9 @@ use ledger::checkpoint::{Checkpoint, origin_for};
 use ledger::merkle::{self, Node, NodeSource};
 use ledger::{Draft, EventKind, Hash, Head, SignedEvent};
 
-use serde::Serialize;
 use crate::RegistryError;
 use crate::works::{NewWork, Work};
+use serde::Serialize;
 
 type R<T> = Result<T, RegistryError>;
 
@@ -131,6 +131,9 @@ pub struct PublicationRow {
     pub withdrawn: Option<u64>,
 }
 
+/// A work as the index reads it: its ID, its codes (variant name, bytes), its features.
+pub type StoredWork = (WorkId, Vec<(String, Vec<u8>)>, Vec<u8>);
+
 /// A signed event as stored.
 pub(crate) struct EventRow<'a> {
     pub log_index: u64,
@@ -185,7 +188,7 @@ pub(crate) trait Read {
     fn each_work_features(&self, f: &mut dyn FnMut(WorkId, Vec<u8>) -> R<()>) -> R<()>;
     /// Works with an ID above `after`, by ID: (work, its codes, its features) — what a
     /// running index catches up with.
-    fn works_after(&self, after: WorkId, limit: usize) -> R<Vec<(WorkId, Vec<(String, Vec<u8>)>, Vec<u8>)>>;
+    fn works_after(&self, after: WorkId, limit: usize) -> R<Vec<StoredWork>>;
     fn publication(&self, work: WorkId) -> R<Option<PublicationRow>>;
     fn publication_by_manifest(&self, manifest_id: &str) -> R<Option<PublicationRow>>;
     /// Event bytes with log indexes in `start..end`, in order.
@@ -401,11 +404,7 @@ impl Store {
     }
 
     /// Works registered after `after` (by ID), at most `limit`, with what the index needs.
-    pub fn works_after(
-        &self,
-        after: WorkId,
-        limit: usize,
-    ) -> R<Vec<(WorkId, Vec<(String, Vec<u8>)>, Vec<u8>)>> {
+    pub fn works_after(&self, after: WorkId, limit: usize) -> R<Vec<StoredWork>> {
         self.backend.works_after(after, limit)
     }
 

@@ -416,14 +416,20 @@ impl Read for Postgres {
     fn each_work_features(&self, f: &mut dyn FnMut(WorkId, Vec<u8>) -> R<()>) -> R<()> {
         self.each("SELECT id, features FROM works ORDER BY id", &[], &mut |r| f(r.get(0), r.get(1)))
     }
-    fn works_after(&self, after: WorkId, limit: usize) -> R<Vec<(WorkId, Vec<(String, Vec<u8>)>, Vec<u8>)>> {
-        let mut works: Vec<(WorkId, Vec<(String, Vec<u8>)>, Vec<u8>)> = self
-            .rows("SELECT id, features FROM works WHERE id > $1 ORDER BY id LIMIT $2", &[&after, &(limit as i64)])?
+    fn works_after(&self, after: WorkId, limit: usize) -> R<Vec<super::StoredWork>> {
+        let mut works: Vec<super::StoredWork> = self
+            .rows(
+                "SELECT id, features FROM works WHERE id > $1 ORDER BY id LIMIT $2",
+                &[&after, &(limit as i64)],
+            )?
             .iter()
             .map(|r| (r.get(0), Vec::new(), r.get(1)))
             .collect();
         let Some(last) = works.last().map(|w| w.0) else { return Ok(works) };
-        for r in self.rows("SELECT work, variant, code FROM work_codes WHERE work > $1 AND work <= $2", &[&after, &last])? {
+        for r in self.rows(
+            "SELECT work, variant, code FROM work_codes WHERE work > $1 AND work <= $2",
+            &[&after, &last],
+        )? {
             let work: WorkId = r.get(0);
             if let Ok(i) = works.binary_search_by_key(&work, |w| w.0) {
                 works[i].1.push((r.get(1), r.get(2)));
@@ -440,10 +446,13 @@ impl Read for Postgres {
     }
 
     fn publication_by_manifest(&self, manifest_id: &str) -> R<Option<PublicationRow>> {
-        self.opt(&format!("SELECT {PUBLICATION_COLUMNS} FROM publications WHERE manifest_id = $1"), &[&manifest_id])?
-            .as_ref()
-            .map(publication_from_row)
-            .transpose()
+        self.opt(
+            &format!("SELECT {PUBLICATION_COLUMNS} FROM publications WHERE manifest_id = $1"),
+            &[&manifest_id],
+        )?
+        .as_ref()
+        .map(publication_from_row)
+        .transpose()
     }
 
     fn event_range(&self, start: u64, end: u64) -> R<Vec<(u64, Vec<u8>)>> {
@@ -633,6 +642,7 @@ impl Write for Postgres {
     }
 
     fn mark_withdrawn(&self, work: WorkId, log_index: u64) -> R<()> {
-        self.exec("UPDATE publications SET withdrawn = $2 WHERE work = $1", &[&work, &(log_index as i64)]).map(drop)
+        self.exec("UPDATE publications SET withdrawn = $2 WHERE work = $1", &[&work, &(log_index as i64)])
+            .map(drop)
     }
 }

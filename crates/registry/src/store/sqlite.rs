@@ -450,7 +450,7 @@ impl Read for Sqlite {
         }
         Ok(())
     }
-    fn works_after(&self, after: WorkId, limit: usize) -> R<Vec<(WorkId, Vec<(String, Vec<u8>)>, Vec<u8>)>> {
+    fn works_after(&self, after: WorkId, limit: usize) -> R<Vec<super::StoredWork>> {
         let mut st = self
             .conn
             .prepare_cached("SELECT id, features FROM works WHERE id > ?1 ORDER BY id LIMIT ?2")
@@ -458,8 +458,7 @@ impl Read for Sqlite {
         let rows = st
             .query_map(params![after, limit as i64], |r| Ok((r.get(0)?, Vec::new(), r.get(1)?)))
             .map_err(|e| self.err(e))?;
-        let mut works: Vec<(WorkId, Vec<(String, Vec<u8>)>, Vec<u8>)> =
-            rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?;
+        let mut works: Vec<super::StoredWork> = rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?;
         let Some(last) = works.last().map(|w| w.0) else { return Ok(works) };
         let mut st = self
             .conn
@@ -518,9 +517,11 @@ impl Read for Sqlite {
 
     fn publication_file(&self, work: WorkId, name: &str) -> R<Option<Vec<u8>>> {
         self.conn
-            .query_row("SELECT bytes FROM publication_files WHERE work = ?1 AND name = ?2", params![work, name], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT bytes FROM publication_files WHERE work = ?1 AND name = ?2",
+                params![work, name],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(|e| self.err(e))
     }
@@ -638,7 +639,10 @@ impl Write for Sqlite {
 
     fn mark_withdrawn(&self, work: WorkId, log_index: u64) -> R<()> {
         self.conn
-            .execute("UPDATE publications SET withdrawn = ?2 WHERE work = ?1", params![work, log_index as i64])
+            .execute(
+                "UPDATE publications SET withdrawn = ?2 WHERE work = ?1",
+                params![work, log_index as i64],
+            )
             .map(drop)
             .map_err(|e| self.err(e))
     }
