@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The tests, with the programs they use installed from Debian when missing (`openssl ts` for
-# the timestamp tests, poppler's `pdftotext` for the report's text) and a throwaway
-# PostgreSQL cluster, so that every store test runs on SQLite and on PostgreSQL.
+# the timestamp tests, poppler's `pdftotext` for the report's text, chromium and playwright-core
+# for the web page's browser test) and a throwaway PostgreSQL cluster, so that every store test
+# runs on SQLite and on PostgreSQL.
 # Usage: scripts/test.sh [NEXTEST ARGS...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,9 @@ if [ -n "$missing" ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
 fi
 cargo nextest --version >/dev/null 2>&1 || cargo install cargo-nextest --locked
+scripts/browser.sh >/dev/null
+# Without chromium or playwright-core the browser test fails here instead of being skipped.
+export HANDPRINT_TEST_REQUIRE_BROWSER=1
 # The tests choose their stores themselves: one the user points handprint at is left alone.
 unset HANDPRINT_DATABASE
 # Without PostgreSQL a PostgreSQL test fails here instead of being skipped.
