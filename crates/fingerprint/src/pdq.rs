@@ -42,7 +42,8 @@ impl PdqHash {
     }
 
     pub fn from_hex(s: &str) -> Option<PdqHash> {
-        if s.len() != 64 || !s.is_ascii() {
+        // Hex digits only: `from_str_radix` would also take a sign.
+        if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
         }
         let mut words = [0u16; 16];

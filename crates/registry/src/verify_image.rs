@@ -370,7 +370,8 @@ pub fn verify_decoded(
             }
         }
     }
-    let verdict = verdict(&c2pa, journal.as_ref(), watermark.as_ref(), work.as_ref(), fingerprint.as_ref());
+    let looked_up = registered.is_some();
+    let verdict = verdict(&c2pa, journal.as_ref(), watermark.as_ref(), work.as_ref(), fingerprint.as_ref(), looked_up);
     Ok(ImageVerdict {
         file: path.into(),
         format: format.mime(),
@@ -392,6 +393,7 @@ fn verdict(
     watermark: Option<&WatermarkFound>,
     work: Option<&Work>,
     fingerprint: Option<&FingerprintMatch>,
+    looked_up: bool,
 ) -> String {
     let credentials = match c2pa.status {
         Status::Trusted => "Content Credentials valid, signer trusted",
@@ -435,7 +437,8 @@ fn verdict(
     }
     match (watermark, work) {
         (Some(_), Some(work)) => parts.push(format!("watermark names work {} {:?}", work.id, work.title)),
-        (Some(w), None) => parts.push(format!("watermark {} (no such work in this registry)", w.payload)),
+        (Some(w), None) if looked_up => parts.push(format!("watermark {} (no such work in this registry)", w.payload)),
+        (Some(w), None) => parts.push(format!("watermark {}", w.payload)),
         (None, _) => parts.push("no watermark".into()),
     }
     if let Some(f) = fingerprint {

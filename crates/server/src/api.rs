@@ -472,7 +472,7 @@ pub async fn entries(
     Query(r): Query<Range>,
 ) -> Result<Response, ApiError> {
     let start = r.start.unwrap_or(0);
-    let end = r.end.unwrap_or(start + MAX_ENTRIES);
+    let end = r.end.unwrap_or(start.saturating_add(MAX_ENTRIES));
     if end <= start || end - start > MAX_ENTRIES {
         return Err(ApiError::invalid(format!("give start < end, at most {MAX_ENTRIES} apart")));
     }

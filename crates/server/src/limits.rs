@@ -101,7 +101,25 @@ pub async fn guard(
 ) -> Response {
     let started = Instant::now();
     let route = crate::metrics::route_of(request.uri().path());
-    let response = if !state.rate.allow(peer.ip()) {
+    let limit = match request.uri().path() {
+        "/v1/publications" => state.limits.max_publish,
+        "/lookup" => state.limits.max_upload + 64 * 1024,
+        _ => state.limits.max_upload,
+    };
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let response = if declared.is_some_and(|n| n > limit as u64) {
+        // Refused from its declared length, before a byte of the body is read.
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("the body is larger than {limit} bytes"),
+        )
+        .into_response()
+    } else if !state.rate.allow(peer.ip()) {
         let mut e = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
@@ -122,6 +140,7 @@ pub async fn guard(
             },
         }
     };
+    let response = json_errors(response).await;
     state.metrics.observe(route, response.status().as_u16(), started.elapsed());
     let h = response.headers().clone();
     let mut response = response;
@@ -139,4 +158,35 @@ pub async fn guard(
         }
     }
     response
+}
+
+/// Errors answered by the framework itself (a query that does not parse, a body over its
+/// limit, a method a route lacks) as handprint's JSON error body, like every other error.
+async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let typed =
+        response.headers().get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if status.as_u16() < 400 || typed.starts_with("application/json") || typed.starts_with("text/html") {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
+    let mut message = String::from_utf8_lossy(&text).trim().to_owned();
+    if message.is_empty() {
+        message = status.canonical_reason().unwrap_or("refused").to_lowercase();
+    }
+    let kind = match status.as_u16() {
+        405 => "method_not_allowed",
+        413 => "too_large",
+        415 => "unsupported_media_type",
+        s if s >= 500 => "internal",
+        _ => "invalid",
+    };
+    let mut answer = ApiError::new(status, kind, message).into_response();
+    for (name, value) in parts.headers.iter() {
+        if name != axum::http::header::CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
+            answer.headers_mut().insert(name, value.clone());
+        }
+    }
+    answer
 }
