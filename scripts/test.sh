@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The tests, with the programs they use installed from Debian when missing (`openssl ts` for
 # the timestamp tests, poppler's `pdftotext` for the report's text, chromium and playwright-core
-# for the web page's browser test) and a throwaway PostgreSQL cluster, so that every store test
-# runs on SQLite and on PostgreSQL.
+# for the web page's browser test, schemathesis for the API) and a throwaway PostgreSQL cluster,
+# so that every store test runs on SQLite and on PostgreSQL.
 # Usage: scripts/test.sh [NEXTEST ARGS...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,4 +20,7 @@ export HANDPRINT_TEST_REQUIRE_BROWSER=1
 unset HANDPRINT_DATABASE
 # Without PostgreSQL a PostgreSQL test fails here instead of being skipped.
 export HANDPRINT_TEST_REQUIRE_POSTGRES=1
-exec scripts/with-postgres.sh cargo nextest run --workspace "$@"
+scripts/with-postgres.sh cargo nextest run --workspace "$@"
+# The server's API against its OpenAPI document: schemathesis (PyPI, in a venv) finds no 5xx
+# and no answer that breaks the document; uses the binary the tests built.
+HANDPRINT_BIN="${CARGO_TARGET_DIR:-target}/debug/handprint" scripts/schemathesis.sh

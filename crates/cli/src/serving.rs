@@ -185,7 +185,11 @@ pub fn lookup(g: &Global, args: LookupArgs) -> anyhow::Result<ExitCode> {
         print_json(&answer)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{}: {}", esc(args.image.display()), esc(answer["image"]["verdict"].as_str().unwrap_or_default()));
+    println!(
+        "{}: {}",
+        esc(args.image.display()),
+        esc(answer["image"]["verdict"].as_str().unwrap_or_default())
+    );
     let claims = answer["claims"].as_array().cloned().unwrap_or_default();
     if claims.is_empty() {
         println!("  no published work matches");

@@ -371,7 +371,8 @@ pub fn verify_decoded(
         }
     }
     let looked_up = registered.is_some();
-    let verdict = verdict(&c2pa, journal.as_ref(), watermark.as_ref(), work.as_ref(), fingerprint.as_ref(), looked_up);
+    let verdict =
+        verdict(&c2pa, journal.as_ref(), watermark.as_ref(), work.as_ref(), fingerprint.as_ref(), looked_up);
     Ok(ImageVerdict {
         file: path.into(),
         format: format.mime(),
@@ -437,7 +438,9 @@ fn verdict(
     }
     match (watermark, work) {
         (Some(_), Some(work)) => parts.push(format!("watermark names work {} {:?}", work.id, work.title)),
-        (Some(w), None) if looked_up => parts.push(format!("watermark {} (no such work in this registry)", w.payload)),
+        (Some(w), None) if looked_up => {
+            parts.push(format!("watermark {} (no such work in this registry)", w.payload))
+        }
         (Some(w), None) => parts.push(format!("watermark {}", w.payload)),
         (None, _) => parts.push("no watermark".into()),
     }
