@@ -58,6 +58,7 @@ pub fn serve(g: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
         database,
         public_url: args.public_url,
         limits,
+        domains: Default::default(),
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the server's runtime")?;
     let json = g.json;
@@ -103,6 +104,12 @@ pub struct PublishArgs {
     /// digest is in the log).
     #[arg(long, requires = "evidence")]
     public_evidence: bool,
+    /// A web domain that vouches for your key: it serves
+    /// https://DOMAIN/.well-known/handprint.txt with the line `ed25519 <your public key>`
+    /// (`handprint init` printed it; identity.json holds it). Pages then show your name as
+    /// verified by DOMAIN instead of as your own claim.
+    #[arg(long, value_name = "DOMAIN")]
+    domain: Option<String>,
 }
 
 pub fn publish(g: &Global, args: PublishArgs) -> anyhow::Result<ExitCode> {
@@ -114,6 +121,7 @@ pub fn publish(g: &Global, args: PublishArgs) -> anyhow::Result<ExitCode> {
         title: args.title.as_deref(),
         license: args.license.as_deref(),
         evidence: args.evidence.as_deref().map(|d| (d, args.public_evidence)),
+        domain: args.domain.as_deref(),
     };
     let answer = server.publish(&id.key, &args.image, &p)?;
     if g.json {

@@ -6,6 +6,7 @@
 pub mod answers;
 pub mod binding;
 pub mod claim;
+pub mod domain;
 mod error;
 pub mod export;
 pub mod identity;

@@ -32,6 +32,8 @@ pub struct Publish<'a> {
     pub license: Option<&'a str>,
     /// An evidence bundle folder (what `claim` writes), and whether it is public.
     pub evidence: Option<(&'a Path, bool)>,
+    /// A web domain whose `/.well-known/handprint.txt` lists the key (docs/server.md).
+    pub domain: Option<&'a str>,
 }
 
 impl Server {
@@ -62,6 +64,9 @@ impl Server {
         }
         if let Some(l) = p.license {
             body["license"] = json!(l);
+        }
+        if let Some(d) = p.domain {
+            body["domain"] = json!(d);
         }
         if let Some((dir, public)) = p.evidence {
             let files = evidence_files(dir)?;

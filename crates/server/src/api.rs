@@ -92,6 +92,9 @@ pub struct PublishRequest {
     license: Option<String>,
     #[serde(default)]
     evidence: Option<EvidenceIn>,
+    /// A web domain whose `/.well-known/handprint.txt` lists the key.
+    #[serde(default)]
+    domain: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -186,6 +189,16 @@ pub async fn publish(
         }
     }
     drop(body);
+    if let Some(d) = request.domain {
+        let d = registry::domain::parse_domain(&d, &state.domains)?;
+        // Fetched before the image is decoded and outside the publication lock.
+        let fetching = state.domains.clone();
+        let proven = d.clone();
+        tokio::task::spawn_blocking(move || registry::domain::prove(&proven, &creator, &fetching))
+            .await
+            .map_err(|_| ApiError::internal("the domain proof failed"))??;
+        sub.domain = Some(d);
+    }
     let permit = decode_permit(&state.decodes)?;
     let (published, checkpoint_size) = blocking(&state, move |s, store| {
         let _one = s.publishing.lock().unwrap_or_else(|p| p.into_inner());

@@ -45,6 +45,8 @@ pub struct Config {
     /// The URL the public reaches the server at (links in pages and answers).
     pub public_url: Option<String>,
     pub limits: Limits,
+    /// How domain proofs are fetched (the defaults: public HTTPS only).
+    pub domains: registry::domain::Fetching,
 }
 
 /// The routes with every limit around them, over `state`.

@@ -36,6 +36,7 @@ pub struct AppState {
     pub metrics: Metrics,
     pub limits: Limits,
     pub works_indexed: AtomicUsize,
+    pub domains: registry::domain::Fetching,
 }
 
 /// The data directory's layout.
@@ -75,6 +76,7 @@ impl AppState {
             nonces: Mutex::new(HashMap::new()),
             metrics: Metrics::default(),
             limits,
+            domains: config.domains.clone(),
         })
     }
 

@@ -14,8 +14,30 @@ use ledger::{Hash, SignedEvent, merkle};
 
 #[test]
 fn a_strangers_copy_is_traced_to_the_published_work_and_the_log_proves_it() {
+    story(None);
+}
+
+#[test]
+fn the_same_on_postgresql() {
+    let Some(pg) = fixtures::postgres::database() else { return };
+    story(Some(registry::Database::parse(&pg.url).unwrap()));
+}
+
+/// A server whose store is `database` (SQLite in its data directory when `None`).
+fn server_on(data: &std::path::Path, database: Option<registry::Database>) -> String {
+    common::start_with(server::Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data: data.to_path_buf(),
+        database,
+        public_url: None,
+        limits: limits(),
+        domains: Default::default(),
+    })
+}
+
+fn story(database: Option<registry::Database>) {
     let data = tempfile::tempdir().unwrap();
-    let url = start(data.path(), limits());
+    let url = server_on(data.path(), database);
     let mut alice = Creator::new("Alice Chen");
     let sealed = alice.seal(&kodak("kodim03"), "Harbour at dusk");
 
@@ -139,6 +161,81 @@ fn a_strangers_copy_is_traced_to_the_published_work_and_the_log_proves_it() {
     let mut r = agent.get(&format!("{url}/works/{id}")).call().unwrap();
     let work_page = r.body_mut().read_to_string().unwrap();
     assert!(work_page.contains("Harbour at dusk") && work_page.contains("In the log"));
+}
+
+#[test]
+fn a_work_published_through_one_server_is_found_by_another_sharing_its_store() {
+    let data = tempfile::tempdir().unwrap();
+    let first = start(data.path(), limits());
+    let second = start(data.path(), limits());
+    let mut alice = Creator::new("Alice Chen");
+    let sealed = alice.seal(&kodak("kodim01"), "Door");
+    let hex = registry::works::Scanned::from_bytes(
+        std::path::Path::new("door.png"),
+        &std::fs::read(&sealed).unwrap(),
+        &Default::default(),
+    )
+    .unwrap()
+    .fingerprint
+    .pdq
+    .original
+    .to_hex();
+    let (_, before) = json(http().get(&format!("{second}/v1/lookup?pdq={hex}")).call().unwrap());
+    assert_eq!(before["claims"].as_array().unwrap().len(), 0);
+    let id = alice.publish(&first, &sealed).unwrap()["work"]["id"].as_i64();
+    // The second server follows the store (every 250 ms): found without a restart.
+    let started = std::time::Instant::now();
+    loop {
+        let (_, found) = json(http().get(&format!("{second}/v1/lookup?pdq={hex}")).call().unwrap());
+        if found["claims"][0]["work"]["id"].as_i64() == id {
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "not found by the second server");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn public_evidence_is_served_and_private_evidence_is_not() {
+    let data = tempfile::tempdir().unwrap();
+    let url = start(data.path(), limits());
+    let mut alice = Creator::new("Alice Chen");
+    let evidence = alice.dir.path().join("claim");
+    std::fs::create_dir_all(evidence.join("bundle")).unwrap();
+    std::fs::write(evidence.join("report.html"), "<h1>Evidence</h1>").unwrap();
+    std::fs::write(evidence.join("bundle/manifest.json"), "{}").unwrap();
+    let server = registry::remote::Server::new(&url).unwrap();
+    for (title, public) in [("Open", true), ("Closed", false)] {
+        let picture = if public { kodak("kodim01") } else { kodak("kodim04") };
+        let sealed = alice.seal(&picture, title);
+        let p = registry::remote::Publish {
+            creator: "Alice Chen",
+            title: None,
+            license: None,
+            evidence: Some((&evidence, public)),
+            domain: None,
+        };
+        let published = server.publish(&alice.id.key, &sealed, &p).unwrap();
+        let id = published["work"]["id"].as_i64().unwrap();
+        assert_eq!(published["publication"]["evidence_public"], public);
+        let (_, work) = json(http().get(&format!("{url}/v1/works/{id}")).call().unwrap());
+        let digest = &work["published_event"]["event"]["data"]["evidence"];
+        assert_eq!(digest["files"], 2, "{digest}");
+        let r = http().get(&format!("{url}/works/{id}/evidence/report.html")).call().unwrap();
+        let nested = http().get(&format!("{url}/works/{id}/evidence/bundle/manifest.json")).call().unwrap();
+        if public {
+            assert_eq!((r.status().as_u16(), nested.status().as_u16()), (200, 200));
+            assert_eq!(
+                r.headers()["content-disposition"],
+                "attachment",
+                "never rendered as a page of the registry"
+            );
+            assert_eq!(work["evidence"], serde_json::json!(["bundle/manifest.json", "report.html"]));
+        } else {
+            assert_eq!((r.status().as_u16(), nested.status().as_u16()), (404, 404));
+            assert_eq!(work["evidence"], serde_json::json!([]));
+        }
+    }
 }
 
 /// The key a `/v1/log/key` line (C2SP vkey: name+id+base64(0x01 ‖ key)) names.
@@ -394,6 +491,7 @@ fn a_slow_request_times_out_and_a_panic_is_a_500_the_server_survives() {
         database: None,
         public_url: None,
         limits: limits.clone(),
+        domains: Default::default(),
     };
     let state = std::sync::Arc::new(server::AppState::open(&config).unwrap());
     let routes = server::routes(&limits).route("/test/panic", axum::routing::get(boom));

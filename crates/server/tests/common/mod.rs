@@ -57,12 +57,22 @@ impl Creator {
 
     /// A publication client for `url`, publishing `path` as this creator.
     pub fn publish(&self, url: &str, path: &Path) -> Result<serde_json::Value, registry::RegistryError> {
+        self.publish_with_domain(url, path, None)
+    }
+
+    pub fn publish_with_domain(
+        &self,
+        url: &str,
+        path: &Path,
+        domain: Option<&str>,
+    ) -> Result<serde_json::Value, registry::RegistryError> {
         let server = registry::remote::Server::new(url).unwrap();
         let p = registry::remote::Publish {
             creator: &self.id.public.name,
             title: None,
             license: Some("CC-BY-4.0"),
             evidence: None,
+            domain,
         };
         server.publish(&self.id.key, path, &p)
     }
@@ -71,13 +81,18 @@ impl Creator {
 /// A server on a free loopback port, on its own runtime thread, with `data` as its data
 /// directory; its base URL.
 pub fn start(data: &Path, limits: server::Limits) -> String {
-    let config = server::Config {
+    start_with(server::Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         data: data.to_path_buf(),
         database: None,
         public_url: None,
         limits,
-    };
+        domains: Default::default(),
+    })
+}
+
+/// A server as `config` says, on its own runtime thread; its base URL.
+pub fn start_with(config: server::Config) -> String {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Runtime::new().unwrap();
