@@ -124,11 +124,14 @@ async fn lookup_page(state: Arc<AppState>, mut multipart: Multipart) -> Result<R
                         parts.push(format!("PDQ distance {}", p.distance));
                     }
                     if let Some(a) = &f.features {
+                        let turned = match a.rotation_degrees.round() {
+                            0.0 | -0.0 => String::new(),
+                            r => format!(", turned {r}°"),
+                        };
                         parts.push(format!(
-                            "{} local features agree; shows {:.0}% of the work, turned {}°",
+                            "{} local features agree; shows {:.0}% of the work{turned}",
                             a.agreeing,
-                            a.area_shown * 100.0,
-                            a.rotation_degrees
+                            a.area_shown * 100.0
                         ));
                     }
                     parts.join(", ")

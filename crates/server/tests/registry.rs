@@ -161,6 +161,18 @@ fn story(database: Option<registry::Database>) {
     let mut r = agent.get(&format!("{url}/works/{id}")).call().unwrap();
     let work_page = r.body_mut().read_to_string().unwrap();
     assert!(work_page.contains("Harbour at dusk") && work_page.contains("In the log"));
+
+    // What happened shows in the metrics.
+    let mut r = agent.get(&format!("{url}/metrics")).call().unwrap();
+    let metrics = r.body_mut().read_to_string().unwrap();
+    for line in [
+        "handprint_requests_total{route=\"/v1/lookup\",status=\"200\"} 2",
+        "handprint_requests_total{route=\"/v1/publications\",status=\"201\"} 1",
+        "handprint_requests_total{route=\"/v1/publications\",status=\"200\"} 1",
+        "handprint_works_indexed 1",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in\n{metrics}");
+    }
 }
 
 #[test]
