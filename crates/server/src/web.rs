@@ -125,7 +125,7 @@ async fn lookup_page(state: Arc<AppState>, mut multipart: Multipart) -> Result<R
                     }
                     if let Some(a) = &f.features {
                         let turned = match a.rotation_degrees.round() {
-                            0.0 | -0.0 => String::new(),
+                            0.0 => String::new(),
                             r => format!(", turned {r}°"),
                         };
                         parts.push(format!(
