@@ -16,16 +16,20 @@
 //! - `POST /v1/lookup` with a JPEG of about 0.4 MP (the images of `--images`, by default
 //!   the 24 Kodak photographs when present, else the three in crates/fingerprint/tests/data).
 //!
-//! Requests per second count answers of 200 alone; p50 and p99 are their latencies; every
-//! other answer (503 when every decoder is busy, ...) is counted as an error by status.
-//! The image rate is compared with what `handprint scan` does on the same JPEGs with one
-//! thread per core in one process (decode, fingerprint, catalog search), and with the
-//! server's own look-up called in-process (which also reads Content Credentials and detects
-//! the watermark). Publish-to-findable: a sealed image is published through the API, then
-//! its PDQ hash is asked for until found, from the same server and from a second server
-//! process sharing the SQLite file. The process's resident memory is printed after every
-//! cell; `--soak SECONDS` instead runs mixed load (one image look-up in ten) with 8 clients
-//! on the first N for that long, printing the memory every 30 s.
+//! Requests per second count answers of 200 alone; p50 and p99 are their latencies as the
+//! clients see them; every other answer (503 when every decoder is busy, ...) is counted as
+//! an error by status. For hash look-ups the server's own mean time (from its metrics) is
+//! shown too: what it spends inside, without the clients' share of the cores. The image
+//! rate is compared with what `handprint scan` does on the same JPEGs with one thread per
+//! core in one process (decode, fingerprint, catalog search), and with the server's own
+//! look-up called in-process (which also reads Content Credentials and detects the
+//! watermark); one thread then times each step of an image look-up and of a hash look-up.
+//!
+//! Publish-to-findable: a sealed image is published through the API, then its PDQ hash is
+//! asked for until found, from the same server and from a second server process sharing
+//! the SQLite file. The process's resident memory is printed after every cell;
+//! `--soak SECONDS` instead runs mixed load (one image look-up in ten) with 8 clients on
+//! the first N for that long, printing the memory every 30 s.
 //!
 //! Clients and server share the machine's cores: the rates are those of the whole.
 
@@ -506,6 +510,28 @@ fn load<'a>(
     total
 }
 
+/// The server's own count of `/v1/lookup` answers and the seconds they took in all, from
+/// its metrics.
+fn server_time(url: &str) -> (f64, f64) {
+    let (_, body) = send_get(&agent(), &format!("{url}/metrics"));
+    let text = String::from_utf8_lossy(&body);
+    let metric = |name: &str| {
+        let prefix = format!("handprint_request_seconds_{name}{{route=\"/v1/lookup\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0.0)
+    };
+    (metric("count"), metric("sum"))
+}
+
+fn send_get(agent: &ureq::Agent, url: &str) -> (u16, Vec<u8>) {
+    match agent.get(url).call() {
+        Ok(mut r) => (r.status().as_u16(), r.body_mut().read_to_vec().unwrap_or_default()),
+        Err(_) => (0, Vec::new()),
+    }
+}
+
 /// Claims in a look-up's answer.
 fn claims(body: &[u8]) -> usize {
     serde_json::from_slice::<serde_json::Value>(body)
@@ -713,17 +739,22 @@ fn run(n: usize, o: &Options) {
         rss_before,
         rss_started
     );
-    println!("| look-up | clients | requests/s (200) | p50 ms | p99 ms | errors (status) | RSS after, MB |");
-    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| look-up | clients | requests/s (200) | p50 ms | p99 ms | server's mean ms | errors (status) | RSS after, MB |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
     let mut best_image: f64 = 0.0;
     let mut hash_cells = Vec::new();
     for &clients in &o.clients {
         eprintln!("[{n}] PDQ hash look-ups, {clients} clients");
         let hashes = &built.hashes;
+        let before = server_time(&url);
         let cell = load(&url, clients, o.seconds, &|_, i, rng| Request::Hash(hash_query(i, hashes, rng)));
+        let after = server_time(&url);
+        let server_ms = (after.1 - before.1) / (after.0 - before.0) * 1e3;
         let (p50, p99) = cell.percentiles();
         println!(
-            "| PDQ hash | {clients} | {:.0} | {p50:.2} | {p99:.2} | {} | {:.0} |",
+            "| PDQ hash | {clients} | {:.0} | {p50:.2} | {p99:.2} | {server_ms:.2} | {} | {:.0} |",
             cell.rate(),
             cell.errors(),
             rss_mb()
@@ -735,7 +766,7 @@ fn run(n: usize, o: &Options) {
         let cell = load(&url, clients, o.seconds, &|c, i, _| Request::Image(jpegs[(c + i) % jpegs.len()]));
         let (p50, p99) = cell.percentiles();
         println!(
-            "| image ({} JPEGs, {mean_kb:.0} KB mean) | {clients} | {:.1} | {p50:.1} | {p99:.1} | {} | {:.0} |",
+            "| image ({} JPEGs, {mean_kb:.0} KB mean) | {clients} | {:.1} | {p50:.1} | {p99:.1} | | {} | {:.0} |",
             jpegs.len(),
             cell.rate(),
             cell.errors(),
