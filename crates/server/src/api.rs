@@ -199,7 +199,7 @@ pub async fn publish(
             .map_err(|_| ApiError::internal("the domain proof failed"))??;
         sub.domain = Some(d);
     }
-    let permit = decode_permit(&state.decodes)?;
+    let permit = decode_permit(&state).await?;
     let (published, checkpoint_size) = blocking(&state, move |s, store| {
         let _one = s.publishing.lock().unwrap_or_else(|p| p.into_inner());
         let (published, _) = {
@@ -368,7 +368,7 @@ pub async fn lookup_image(State(state): State<Arc<AppState>>, body: Bytes) -> Re
     if body.is_empty() {
         return Err(ApiError::invalid("send the image's bytes as the request body"));
     }
-    let permit = decode_permit(&state.decodes)?;
+    let permit = decode_permit(&state).await?;
     let answer = blocking(&state, move |s, store| {
         let index = s.index.read().unwrap_or_else(|p| p.into_inner());
         let found =

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -11,7 +12,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::OwnedSemaphorePermit;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -22,8 +23,11 @@ pub struct Limits {
     pub max_upload: usize,
     /// The largest publication request (image and evidence, base64 in JSON), in bytes.
     pub max_publish: usize,
-    /// Images decoded at once; more wait for nobody: they get 503.
+    /// Images decoded at once.
     pub decodes: usize,
+    /// Requests that may wait for a decoder, and for how long; beyond either, 503.
+    pub decode_queue: usize,
+    pub decode_wait: Duration,
     /// Requests in flight at once, beyond which the server sheds load with 503.
     pub in_flight: usize,
     /// Requests per second each client address may make, and the burst it may save up.
@@ -42,6 +46,8 @@ impl Default for Limits {
             max_upload: 32 << 20,
             max_publish: 96 << 20,
             decodes: cores,
+            decode_queue: 4 * cores,
+            decode_wait: Duration::from_secs(2),
             in_flight: 1024,
             rate: 200.0,
             burst: 400.0,
@@ -84,12 +90,25 @@ impl RateLimiter {
     }
 }
 
-/// A permit to decode one image, or 503 when as many decodes as allowed are running.
-pub fn decode_permit(decodes: &Arc<Semaphore>) -> Result<OwnedSemaphorePermit, ApiError> {
-    decodes
-        .clone()
-        .try_acquire_owned()
-        .map_err(|_| ApiError::busy("every image decoder is busy: try again in a moment", 1))
+/// A permit to decode one image. A request waits for a decoder only while fewer than
+/// [`Limits::decode_queue`] wait and for at most [`Limits::decode_wait`]; beyond that it is
+/// shed with 503 and Retry-After (the queue, not the memory, is what grows).
+pub async fn decode_permit(state: &AppState) -> Result<OwnedSemaphorePermit, ApiError> {
+    let busy = || ApiError::busy("every image decoder is busy: try again in a moment", 1);
+    if let Ok(p) = state.decodes.clone().try_acquire_owned() {
+        return Ok(p);
+    }
+    let waiting = state.decode_waiting.fetch_add(1, Ordering::AcqRel);
+    let permit = if waiting < state.limits.decode_queue {
+        tokio::time::timeout(state.limits.decode_wait, state.decodes.clone().acquire_owned())
+            .await
+            .ok()
+            .and_then(Result::ok)
+    } else {
+        None
+    };
+    state.decode_waiting.fetch_sub(1, Ordering::AcqRel);
+    permit.ok_or_else(busy)
 }
 
 /// Every request passes here: rate, load and time limits, and the metrics.

@@ -200,7 +200,7 @@ pub async fn by_content(
         ));
     }
     let only = m.alg;
-    let permit = decode_permit(&state.decodes)?;
+    let permit = decode_permit(&state).await?;
     let found = blocking(&state, move |s, store| {
         let index = s.index.read().unwrap_or_else(|p| p.into_inner());
         let found =

@@ -29,6 +29,8 @@ pub struct AppState {
     /// work published before it.
     pub publishing: Mutex<()>,
     pub decodes: Arc<Semaphore>,
+    /// Requests waiting for a decoder.
+    pub decode_waiting: AtomicUsize,
     pub in_flight: Arc<Semaphore>,
     pub rate: RateLimiter,
     /// Nonces of accepted signatures, with their creation times: a replay is refused.
@@ -71,6 +73,7 @@ impl AppState {
             public_url: config.public_url.clone().unwrap_or_default().trim_end_matches('/').to_owned(),
             publishing: Mutex::new(()),
             decodes: Arc::new(Semaphore::new(limits.decodes.max(1))),
+            decode_waiting: AtomicUsize::new(0),
             in_flight: Arc::new(Semaphore::new(limits.in_flight.max(1))),
             rate: RateLimiter::new(limits.rate, limits.burst),
             nonces: Mutex::new(HashMap::new()),

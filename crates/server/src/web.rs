@@ -99,7 +99,7 @@ async fn lookup_page(state: Arc<AppState>, mut multipart: Multipart) -> Result<R
     }
     let image =
         image.filter(|b| !b.is_empty()).ok_or_else(|| ApiError::invalid("choose an image to look up"))?;
-    let permit = decode_permit(&state.decodes)?;
+    let permit = decode_permit(&state).await?;
     let context = blocking(&state, move |s, store| {
         let index = s.index.read().unwrap_or_else(|p| p.into_inner());
         let found =

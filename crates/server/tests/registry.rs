@@ -462,9 +462,9 @@ fn a_client_over_its_rate_gets_429_with_retry_after() {
 }
 
 #[test]
-fn decodes_beyond_the_limit_are_shed_with_503_not_queued() {
+fn decodes_beyond_the_limit_and_its_queue_are_shed_with_503() {
     let data = tempfile::tempdir().unwrap();
-    let url = start(data.path(), server::Limits { decodes: 1, ..limits() });
+    let url = start(data.path(), server::Limits { decodes: 1, decode_queue: 1, ..limits() });
     // A large PNG takes long enough to decode that eight at once overlap.
     let big = kodak("kodim01");
     let mut tiles = Vec::new();
