@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The tests, with the programs they use installed from Debian when missing (`openssl ts` for
 # the timestamp tests, poppler's `pdftotext` for the report's text, chromium and playwright-core
-# for the web page's browser test, schemathesis for the API) and a throwaway PostgreSQL cluster,
+# for the web page's browser test, schemathesis for the API, warcio and py-wacz for the web
+# archives) and a throwaway PostgreSQL cluster,
 # so that every store test runs on SQLite and on PostgreSQL.
 # Usage: scripts/test.sh [NEXTEST ARGS...]
 set -euo pipefail
@@ -16,6 +17,11 @@ cargo nextest --version >/dev/null 2>&1 || cargo install cargo-nextest --locked
 scripts/browser.sh >/dev/null
 # Without chromium or playwright-core the browser test fails here instead of being skipped.
 export HANDPRINT_TEST_REQUIRE_BROWSER=1
+# The reference web-archive tools (warcio, py-wacz; PyPI, in a venv under the target directory)
+# that check the WARC and WACZ files the webarchive crate writes; without them those tests fail
+# here instead of being skipped.
+scripts/webarchive-tools.sh >/dev/null
+export HANDPRINT_TEST_REQUIRE_WEBARCHIVE_TOOLS=1
 # The tests choose their stores themselves: one the user points handprint at is left alone.
 unset HANDPRINT_DATABASE
 # Without PostgreSQL a PostgreSQL test fails here instead of being skipped.
