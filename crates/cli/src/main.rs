@@ -3,6 +3,7 @@
 
 #[macro_use]
 mod output;
+mod capturing;
 mod claim;
 mod data;
 mod inspect;
@@ -97,6 +98,7 @@ enum Command {
     Publish(serving::PublishArgs),
     Unpublish(serving::UnpublishArgs),
     Lookup(serving::LookupArgs),
+    Capture(capturing::CaptureArgs),
 }
 
 fn main() -> ExitCode {
@@ -134,6 +136,7 @@ fn main() -> ExitCode {
         Command::Publish(args) => serving::publish(&g, args),
         Command::Unpublish(args) => serving::unpublish(&g, args),
         Command::Lookup(args) => serving::lookup(&g, args),
+        Command::Capture(args) => capturing::capture(&g, args),
     };
     match result {
         Ok(code) => code,

@@ -45,9 +45,17 @@ pub struct VerifyArgs {
     /// that signed it, shown by its SHA-256 fingerprint; the name it gives is shown as claimed.
     #[arg(long, value_name = "DIR")]
     export: Option<PathBuf>,
+    /// Check a capture package (`handprint capture`) instead, offline: every WARC record's
+    /// digests, every file's hash, the index and pages, the signature over its
+    /// datapackage.json, and its RFC 3161 timestamp against the roots in `tsa-roots/`.
+    #[arg(long, value_name = "FILE.wacz", conflicts_with_all = ["export", "images"])]
+    capture: Option<PathBuf>,
 }
 
 pub fn verify(g: &Global, args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    if let Some(file) = &args.capture {
+        return verify_capture(g, file);
+    }
     if !args.images.is_empty() {
         return verify_images(g, &args.images, &args.trust, args.fetch_remote);
     }
@@ -293,4 +301,36 @@ fn verify_images(
         }
     }
     Ok(ExitCode::from(code))
+}
+
+/// The largest capture package read.
+const MAX_CAPTURE: u64 = 4 << 30;
+
+fn verify_capture(g: &Global, file: &Path) -> anyhow::Result<ExitCode> {
+    let bytes = registry::read_limited_file(file, MAX_CAPTURE)?;
+    let roots = registry::timestamps::read_roots(&g.home.join("tsa-roots"))?;
+    let check = registry::web_evidence::verify_capture(&bytes, &roots);
+    if g.json {
+        print_json(&check)?;
+    } else if check.verified {
+        let a = &check.archive;
+        println!(
+            "{}: VERIFIED — {} WARC records and {} files intact; signed by key {} (claimed by {}){}",
+            esc(file.display()),
+            a.records.len(),
+            a.resources.len(),
+            esc(check.signed_by.as_deref().unwrap_or_default()),
+            esc(check.name.as_deref().unwrap_or("no name")),
+            match &check.timestamp {
+                Some(t) => format!("; timestamped {} by {}", t.time, esc(&t.tsa)),
+                None => "; no timestamp".to_owned(),
+            }
+        );
+    } else {
+        println!("{}: FAILS", esc(file.display()));
+        for p in &check.problems {
+            println!("  {}", esc(p));
+        }
+    }
+    Ok(if check.verified { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

@@ -77,11 +77,17 @@ fn der_int(v: u64) -> Int {
 
 /// A DER TimeStampReq for SHA-256(`message`), asking for the TSA's certificate.
 pub fn request(message: &[u8], nonce: u64) -> Vec<u8> {
+    request_sha256(&Sha256::digest(message).into(), nonce)
+}
+
+/// A DER TimeStampReq for a SHA-256 digest computed elsewhere (a file's, as `openssl ts
+/// -verify -data FILE` checks it).
+pub fn request_sha256(sha256: &[u8; 32], nonce: u64) -> Vec<u8> {
     let req = TimeStampReq {
         version: TspVersion::V1,
         message_imprint: MessageImprint {
             hash_algorithm: AlgorithmIdentifierOwned { oid: ID_SHA256, parameters: Some(Any::null()) },
-            hashed_message: OctetString::new(Sha256::digest(message).to_vec()).expect("32 bytes"),
+            hashed_message: OctetString::new(sha256.to_vec()).expect("32 bytes"),
         },
         req_policy: None,
         nonce: Some(der_int(nonce)),
@@ -228,13 +234,30 @@ fn rfc3339(t: &der::asn1::GeneralizedTime) -> String {
 
 /// Verifies a token over `message` against trusted `roots` (DER certificates).
 pub fn verify(token: &[u8], message: &[u8], roots: &[Vec<u8>]) -> Result<Stamp, TimestampError> {
+    verify_imprint(token, roots, |alg| digest(alg, message))
+}
+
+/// Verifies a token over data whose SHA-256 is `sha256`; a token with another imprint
+/// algorithm is refused.
+pub fn verify_sha256(token: &[u8], sha256: &[u8; 32], roots: &[Vec<u8>]) -> Result<Stamp, TimestampError> {
+    verify_imprint(token, roots, |alg| match *alg {
+        ID_SHA256 => Ok(sha256.to_vec()),
+        other => Err(TimestampError::Invalid(format!("the token's imprint is {other}, not SHA-256"))),
+    })
+}
+
+fn verify_imprint(
+    token: &[u8],
+    roots: &[Vec<u8>],
+    expected: impl Fn(&ObjectIdentifier) -> Result<Vec<u8>, TimestampError>,
+) -> Result<Stamp, TimestampError> {
     let token = ContentInfo::from_der(token).map_err(malformed)?;
     let (info, info_der, sd) = tst_info(&token)?;
     // 1. The imprint is the message's.
     let imprint = &info.message_imprint;
-    if digest(&imprint.hash_algorithm.oid, message)? != imprint.hashed_message.as_bytes() {
+    if expected(&imprint.hash_algorithm.oid)? != imprint.hashed_message.as_bytes() {
         return Err(TimestampError::Invalid(
-            "the token is for another checkpoint (message imprint differs)".into(),
+            "the token is for other data than this (its message imprint differs)".into(),
         ));
     }
     // 2. The signer and its signed attributes.

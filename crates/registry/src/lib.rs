@@ -28,6 +28,7 @@ pub mod verify_image;
 pub mod watch;
 pub mod watermark_id;
 pub mod watermarks;
+pub mod web_evidence;
 pub mod works;
 
 use std::path::{Path, PathBuf};
@@ -46,6 +47,11 @@ pub fn read_image_file(path: &Path) -> Result<Vec<u8>, RegistryError> {
 
 /// Reads a regular file of at most `limit` bytes into memory; anything else is refused with
 /// a message naming the file.
+/// Reads a file of at most `limit` bytes; every failure names it.
+pub fn read_limited_file(path: &Path, limit: u64) -> Result<Vec<u8>, RegistryError> {
+    read_limited(path, limit)
+}
+
 pub(crate) fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, RegistryError> {
     let not_regular = || RegistryError::File { path: path.into(), message: "not a regular file".into() };
     if !std::fs::metadata(path).map_err(|e| RegistryError::io(path, e))?.is_file() {

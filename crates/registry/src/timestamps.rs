@@ -139,6 +139,6 @@ pub(crate) fn post_request(url: &str, request: &[u8]) -> Result<Vec<u8>, String>
     response.body_mut().with_config().limit(1 << 20).read_to_vec().map_err(|e| e.to_string())
 }
 
-fn post(url: &str, request: &[u8]) -> Result<Vec<u8>, RegistryError> {
+pub(crate) fn post(url: &str, request: &[u8]) -> Result<Vec<u8>, RegistryError> {
     post_request(url, request).map_err(|m| RegistryError::Invalid(format!("{url}: {m}")))
 }

@@ -1,0 +1,166 @@
+//! `handprint capture` end to end: a page served locally shows a cropped, re-encoded,
+//! credential-stripped copy of a sealed work; the capture matches it to the work, is signed
+//! and timestamped, passes `verify --capture`, `warcio`, `wacz validate` and `openssl ts
+//! -verify`, and a changed byte fails it.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{json, run, s};
+use fixtures::images::{Picture, kodak};
+use fixtures::tsa::{KeyKind, Tsa};
+
+fn picture(path: &Path) -> Picture {
+    let d = fingerprint::decode::decode(&std::fs::read(path).unwrap(), &Default::default()).unwrap();
+    Picture { width: d.image.width, height: d.image.height, rgb: d.image.pixels }
+}
+
+#[test]
+fn a_page_with_a_stripped_copy_is_captured_matched_signed_and_verified() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    json(&home, &["--json", "init", "--name", "Alice Chen"]);
+    json(&home, &["--json", "project", "new", "works"]);
+    let original = tmp.path().join("harbour.png");
+    std::fs::write(&original, kodak("kodim03").png()).unwrap();
+    let sealed_path = tmp.path().join("harbour.sealed.png");
+    let sealed = json(
+        &home,
+        &[
+            "--json",
+            "seal",
+            &s(&original),
+            "--project",
+            "works",
+            "--title",
+            "Harbour at dusk",
+            "--import",
+            "--source-type",
+            "digitalCapture",
+            "--out",
+            &s(&sealed_path),
+        ],
+    );
+    let work = sealed["work"].as_i64().or_else(|| sealed["work"]["id"].as_i64()).expect("the sealed work");
+
+    // The infringing page: the copy cropped to 70% and re-encoded, an unrelated photo, and an
+    // "image" that is an HTML error page.
+    let copy = picture(&sealed_path).crop_area(0.7, 1).jpeg(80);
+    let other = kodak("kodim01").jpeg(80);
+    let (site, _) = fixtures::http::serve(move |r| {
+        match r.path.as_str() {
+        "/post" => (
+            200,
+            "text/html; charset=utf-8",
+            b"<html><head><title>A post</title></head><body><p>Look at this</p>\
+              <img src=\"/img/copy.jpg\"><img src=\"img/other.jpg\"><img src=\"/img/gone.png\"></body></html>"
+                .to_vec(),
+        ),
+        "/img/copy.jpg" => (200, "image/jpeg", copy.clone()),
+        "/img/other.jpg" => (200, "image/jpeg", other.clone()),
+        _ => (404, "text/html", b"<html>not found</html>".to_vec()),
+    }
+    });
+    let tsa = Tsa::new(&tmp.path().join("tsa"), KeyKind::Rsa);
+    let roots = home.join("tsa-roots");
+    std::fs::create_dir_all(&roots).unwrap();
+    std::fs::copy(&tsa.root_pem, roots.join("test-root.pem")).unwrap();
+    let tsa_root = tsa.root_pem.clone();
+    let tsa_url = tsa.serve();
+
+    let package = tmp.path().join("capture.wacz");
+    let captured = json(
+        &home,
+        &[
+            "--json",
+            "capture",
+            &format!("{site}/post"),
+            "--out",
+            &s(&package),
+            "--tsa",
+            &tsa_url,
+            "--no-screenshot",
+        ],
+    );
+    assert_eq!(captured["status"], 200);
+    assert_eq!(captured["images_fetched"], 3, "{captured}");
+    let findings = captured["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "only the copy matches: {captured}");
+    let f = &findings[0];
+    assert!(f["url"].as_str().unwrap().ends_with("/img/copy.jpg"));
+    assert_eq!(f["matches"][0]["work"].as_i64(), Some(work));
+    assert!(f["matches"][0]["features"]["area_shown"].as_f64().unwrap() < 0.85, "{f}");
+    assert!(f["stripped"].as_array().unwrap().iter().any(|x| x == "Content Credentials"));
+    assert!(f["matches"][0]["side_by_side"].as_str().unwrap().starts_with("handprint/side-by-side-"));
+    assert!(captured["timestamp"]["time"].is_string(), "{captured}");
+
+    // handprint's own offline check.
+    let check = json(&home, &["--json", "verify", "--capture", &s(&package)]);
+    assert_eq!(check["verified"], true, "{check}");
+    assert_eq!(check["name"], "Alice Chen");
+    assert!(check["timestamp"]["time"].is_string());
+    assert_eq!(check["findings"][0]["matches"][0]["work"].as_i64(), Some(work));
+
+    // Other people's tools: openssl on the timestamp, warcio and wacz on the package.
+    let wacz = webarchive::read_wacz(&std::fs::read(&package).unwrap()).unwrap();
+    let dir = tmp.path().join("unpacked");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("datapackage.json"), wacz.file("datapackage.json").unwrap()).unwrap();
+    let digest: serde_json::Value =
+        serde_json::from_slice(wacz.file("datapackage-digest.json").unwrap()).unwrap();
+    let token = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        digest["handprint"]["timestamp"]["token"].as_str().unwrap(),
+    )
+    .unwrap();
+    std::fs::write(dir.join("token.der"), token).unwrap();
+    let out = Command::new("openssl")
+        .current_dir(&dir)
+        .args(["ts", "-verify", "-data", "datapackage.json", "-in", "token.der", "-token_in", "-CAfile"])
+        .arg(&tsa_root)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && said.contains("Verification: OK"),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/check-webarchive.sh");
+    let tools = Command::new(&script).arg(&package).output().unwrap();
+    match tools.status.code() {
+        Some(0) => eprintln!("{}", String::from_utf8_lossy(&tools.stdout)),
+        Some(3) if std::env::var_os("HANDPRINT_TEST_REQUIRE_WEBARCHIVE_TOOLS").is_none() => {
+            eprintln!(
+                "note: warcio and wacz are not installed (scripts/webarchive-tools.sh); their checks were skipped"
+            )
+        }
+        _ => panic!("{}{}", String::from_utf8_lossy(&tools.stdout), String::from_utf8_lossy(&tools.stderr)),
+    }
+
+    // Any changed byte fails the check.
+    let bytes = std::fs::read(&package).unwrap();
+    for at in [bytes.len() / 5, bytes.len() / 2, bytes.len() * 4 / 5, bytes.len() - 30] {
+        let mut changed = bytes.clone();
+        changed[at] ^= 0x01;
+        let bad = tmp.path().join(format!("changed-{at}.wacz"));
+        std::fs::write(&bad, &changed).unwrap();
+        let out = run(&home, &["verify", "--capture", &s(&bad)]);
+        assert_eq!(out.status.code(), Some(1), "byte {at}: {}", String::from_utf8_lossy(&out.stdout));
+    }
+}
+
+#[test]
+fn an_unreachable_page_is_named_and_nothing_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    json(&home, &["--json", "init", "--name", "Alice Chen"]);
+    let package = tmp.path().join("capture.wacz");
+    let out = run(&home, &["capture", "http://127.0.0.1:1/post", "--out", &s(&package), "--no-screenshot"]);
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("127.0.0.1:1") && said.contains("could not be reached"), "{said}");
+    assert!(!package.exists());
+}
