@@ -164,3 +164,43 @@ fn an_unreachable_page_is_named_and_nothing_is_written() {
     assert!(said.contains("127.0.0.1:1") && said.contains("could not be reached"), "{said}");
     assert!(!package.exists());
 }
+
+#[test]
+fn a_screenshot_goes_in_when_chromium_is_installed_and_the_package_says_when_not() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    json(&home, &["--json", "init", "--name", "Alice Chen"]);
+    let (site, _) =
+        fixtures::http::serve(|_| (200, "text/html", b"<html><body><h1>A page</h1></body></html>".to_vec()));
+    let chromium = std::env::var_os("HANDPRINT_CHROMIUM").map(std::path::PathBuf::from).or_else(|| {
+        std::env::var_os("PATH")
+            .and_then(|p| std::env::split_paths(&p).map(|d| d.join("chromium")).find(|c| c.is_file()))
+    });
+    let package = tmp.path().join("page.wacz");
+    let captured = json(&home, &["--json", "capture", &format!("{site}/"), "--out", &s(&package)]);
+    let warc = webarchive::read_wacz(&std::fs::read(&package).unwrap()).unwrap();
+    let records =
+        webarchive::read_warc(warc.file("archive/data.warc.gz").unwrap(), &Default::default()).unwrap();
+    let screenshot =
+        records.iter().find(|r| r.target_uri().is_some_and(|u| u.starts_with("urn:screenshot:")));
+    match chromium {
+        Some(_) => {
+            assert_eq!(captured["screenshot"], true, "{captured}");
+            let shot = screenshot.expect("a screenshot record");
+            assert_eq!(shot.record_type(), "resource");
+            assert!(shot.block.starts_with(b"\x89PNG"), "a PNG");
+        }
+        None if std::env::var_os("HANDPRINT_TEST_REQUIRE_BROWSER").is_some() => {
+            panic!("chromium is not installed")
+        }
+        None => {
+            assert_eq!(captured["screenshot"], false);
+            assert!(captured["screenshot_note"].as_str().unwrap().contains("chromium"), "{captured}");
+            assert!(screenshot.is_none());
+        }
+    }
+    let env: serde_json::Value =
+        serde_json::from_slice(warc.file("handprint/environment.json").unwrap()).unwrap();
+    assert_eq!(env["screenshot"], captured["screenshot_note"]);
+    assert!(env["time_source"].as_str().unwrap().contains("UTC"), "{env}");
+}
