@@ -89,6 +89,14 @@ pub struct ScanArgs {
     /// Worker threads (default: one per core).
     #[arg(long, short)]
     jobs: Option<usize>,
+    /// For each file that matches a work, write an evidence package into DIR: the file in a
+    /// WARC resource record inside a WACZ, its matches with side-by-side pictures, signed
+    /// with your key (docs/capture.md); `verify --capture` checks it.
+    #[arg(long, value_name = "DIR")]
+    evidence: Option<PathBuf>,
+    /// With --evidence: an RFC 3161 time-stamping authority (http:// URL) for each package.
+    #[arg(long, value_name = "URL", requires = "evidence")]
+    tsa: Option<String>,
 }
 
 /// The registry, for the commands that look works up: there must be one already.
@@ -237,6 +245,14 @@ pub fn scan(g: &Global, args: ScanArgs) -> anyhow::Result<ExitCode> {
     if index.works() == 0 {
         bail!("no works registered in {}: nothing to scan for", g.home.display());
     }
+    // Asked for before the scan, not in the middle of it.
+    let evidence = match &args.evidence {
+        Some(dir) => {
+            Some((dir.clone(), signer(&reg)?, registry::timestamps::read_roots(&reg.tsa_roots_dir())?))
+        }
+        None => None,
+    };
+    let matched_files = Mutex::new(Vec::new());
     let (files, mut failed) = collect(&args.paths, &SCAN_EXTENSIONS);
     let limits =
         Limits { jpeg_scale_to: (args.jpeg_scale_to > 0).then_some(args.jpeg_scale_to), ..Limits::default() };
@@ -282,6 +298,7 @@ pub fn scan(g: &Global, args: ScanArgs) -> anyhow::Result<ExitCode> {
                         }
                     }
                     if !report.matches.is_empty() {
+                        matched_files.lock().expect("files").push(path.clone());
                         *matched.lock().expect("counter") += 1;
                         *found.lock().expect("counter") += report.matches.len();
                     }
@@ -301,6 +318,40 @@ pub fn scan(g: &Global, args: ScanArgs) -> anyhow::Result<ExitCode> {
         return Err(e);
     }
     failed += *unreadable.lock().expect("counter");
+    if let Some((dir, id, roots)) = &evidence {
+        let store = store.into_inner().expect("store");
+        let mut files = matched_files.into_inner().expect("files");
+        files.sort();
+        std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+        for file in files {
+            let stem =
+                file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "image".into());
+            let mut out = dir.join(format!("{stem}.wacz"));
+            for n in 2.. {
+                if !out.exists() {
+                    break;
+                }
+                out = dir.join(format!("{stem}-{n}.wacz"));
+            }
+            match registry::web_evidence::package_file(
+                &store,
+                &index,
+                id,
+                &file,
+                &out,
+                args.tsa.as_deref(),
+                roots,
+            ) {
+                Ok(Some(p)) if g.json => print_json(&serde_json::json!({ "evidence": p }))?,
+                Ok(Some(p)) => say!("{}: evidence package {}", esc(file.display()), esc(p.out.display())),
+                Ok(None) => {}
+                Err(e) => {
+                    failed += 1;
+                    say!("{}: evidence package: {}", esc(file.display()), esc(&e));
+                }
+            }
+        }
+    }
     let (matched, found) = (*matched.lock().expect("counter"), *found.lock().expect("counter"));
     if !g.json {
         say!(

@@ -204,3 +204,45 @@ fn a_screenshot_goes_in_when_chromium_is_installed_and_the_package_says_when_not
     assert_eq!(env["screenshot"], captured["screenshot_note"]);
     assert!(env["time_source"].as_str().unwrap().contains("UTC"), "{env}");
 }
+
+#[test]
+fn scan_writes_an_evidence_package_for_each_matching_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    json(&home, &["--json", "init", "--name", "Alice Chen"]);
+    json(&home, &["--json", "project", "new", "works"]);
+    let original = tmp.path().join("harbour.png");
+    std::fs::write(&original, kodak("kodim03").png()).unwrap();
+    let sealed_path = tmp.path().join("harbour.sealed.png");
+    json(
+        &home,
+        &[
+            "--json",
+            "seal",
+            &s(&original),
+            "--project",
+            "works",
+            "--title",
+            "Harbour at dusk",
+            "--import",
+            "--source-type",
+            "digitalCapture",
+            "--out",
+            &s(&sealed_path),
+        ],
+    );
+    let found = tmp.path().join("found");
+    std::fs::create_dir_all(&found).unwrap();
+    std::fs::write(found.join("copy.jpg"), picture(&sealed_path).crop_area(0.6, 2).jpeg(75)).unwrap();
+    std::fs::write(found.join("other.jpg"), kodak("kodim01").jpeg(75)).unwrap();
+    let evidence = tmp.path().join("evidence");
+    let out = run(&home, &["scan", &s(&found), "--no-side-by-side", "--evidence", &s(&evidence)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let packages: Vec<_> = std::fs::read_dir(&evidence).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(packages, [std::ffi::OsString::from("copy.wacz")], "one package, for the copy only");
+    let check = json(&home, &["--json", "verify", "--capture", &s(&evidence.join("copy.wacz"))]);
+    assert_eq!(check["verified"], true, "{check}");
+    let finding = &check["findings"][0];
+    assert!(finding["url"].as_str().unwrap().starts_with("file:///"), "{finding}");
+    assert_eq!(finding["matches"][0]["title"], "Harbour at dusk");
+}

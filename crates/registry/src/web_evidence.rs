@@ -141,56 +141,7 @@ impl Registry {
         let mut findings = Vec::new();
         let mut files = Vec::new();
         for image in capture.images.iter().filter(|i| i.is_image) {
-            let ex = image.last();
-            let Ok(scanned) = Scanned::from_bytes(Path::new(&image.url), &ex.body, &VERIFY_LIMITS) else {
-                continue;
-            };
-            let verdict = verify_decoded(
-                Path::new(&image.url),
-                &ex.body,
-                Ok(&scanned.decoded),
-                None,
-                &VerifyOptions::default(),
-            )?;
-            let mut matches = index.matches(&scanned)?;
-            let watermark = verdict.watermark.as_ref().map(|w| w.payload.clone());
-            let watermark_work = match watermark.as_deref().and_then(|p| u64::from_str_radix(p, 16).ok()) {
-                Some(id) => self.store.work_by_watermark(id)?.map(|w| w.id),
-                None => None,
-            };
-            if matches.is_empty() && watermark_work.is_none() {
-                continue;
-            }
-            for m in &mut matches {
-                let name = format!("handprint/side-by-side-{}-work-{}.png", findings.len() + 1, m.work);
-                files.push((name.clone(), side_by_side(&self.store, &scanned, &m.found)?));
-                m.side_by_side = Some(name);
-            }
-            let mut stripped = Vec::new();
-            if verdict.c2pa.status == credentials::Status::None {
-                stripped.push("Content Credentials".to_owned());
-            }
-            if verdict.aigc.is_none() {
-                stripped.push("AIGC label".to_owned());
-            }
-            if verdict.generator_metadata.is_empty() {
-                stripped.push("generator metadata".to_owned());
-            }
-            findings.push(ImageFinding {
-                url: image.url.clone(),
-                sha256: scanned.sha256,
-                format: scanned.decoded.format.name().to_owned(),
-                width: scanned.fingerprint.width,
-                height: scanned.fingerprint.height,
-                matches,
-                watermark,
-                watermark_work,
-                stripped,
-                credentials: serde_json::to_value(verdict.c2pa.status)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
-            });
+            look_up(&self.store, &index, &image.url, &image.last().body, &mut findings, &mut files)?;
         }
         let environment = json!({
             "software": software,
@@ -226,26 +177,7 @@ impl Registry {
             software,
             created: capture.finished,
         };
-        let mut stamp = None;
-        let mut hash_signed = String::new();
-        let wacz = webarchive::write_wacz(&package, |hash| {
-            hash_signed = hash.to_owned();
-            let signature: Signature = signer.key.sign(hash.as_bytes());
-            let mut handprint = json!({
-                "format": SIGNATURE_FORMAT,
-                "signs": hash,
-                "name": signer.public.name,
-                "key": signer.public.public_key,
-                "signature": B64.encode(signature.to_bytes()),
-            });
-            if let Some(tsa) = &options.tsa {
-                let (token, s) = timestamp(tsa, hash, &roots).map_err(|e| e.to_string())?;
-                handprint["timestamp"] = json!({ "tsa": tsa, "token": B64.encode(token) });
-                stamp = Some(s);
-            }
-            Ok(handprint)
-        })
-        .map_err(warc_error)?;
+        let (wacz, hash_signed, stamp) = sign_package(&package, signer, options.tsa.as_deref(), &roots)?;
         crate::marking::write_atomically(out, &wacz)?;
         Ok(Captured {
             out: out.to_path_buf(),
@@ -265,6 +197,174 @@ impl Registry {
             timestamp: stamp,
         })
     }
+}
+
+/// Looks the image `bytes` (from `url`) up: fingerprints among the registered works, its
+/// watermark, its credentials. A finding (with side-by-side pictures added to `files`)
+/// when it ties to a work.
+fn look_up(
+    store: &crate::Store,
+    index: &SearchIndex,
+    url: &str,
+    bytes: &[u8],
+    findings: &mut Vec<ImageFinding>,
+    files: &mut Vec<(String, Vec<u8>)>,
+) -> Result<(), RegistryError> {
+    let Ok(scanned) = Scanned::from_bytes(Path::new(url), bytes, &VERIFY_LIMITS) else { return Ok(()) };
+    let verdict =
+        verify_decoded(Path::new(url), bytes, Ok(&scanned.decoded), None, &VerifyOptions::default())?;
+    let mut matches = index.matches(&scanned)?;
+    let watermark = verdict.watermark.as_ref().map(|w| w.payload.clone());
+    let watermark_work = match watermark.as_deref().and_then(|p| u64::from_str_radix(p, 16).ok()) {
+        Some(id) => store.work_by_watermark(id)?.map(|w| w.id),
+        None => None,
+    };
+    if matches.is_empty() && watermark_work.is_none() {
+        return Ok(());
+    }
+    for m in &mut matches {
+        let name = format!("handprint/side-by-side-{}-work-{}.png", findings.len() + 1, m.work);
+        files.push((name.clone(), side_by_side(store, &scanned, &m.found)?));
+        m.side_by_side = Some(name);
+    }
+    let mut stripped = Vec::new();
+    if verdict.c2pa.status == credentials::Status::None {
+        stripped.push("Content Credentials".to_owned());
+    }
+    if verdict.aigc.is_none() {
+        stripped.push("AIGC label".to_owned());
+    }
+    if verdict.generator_metadata.is_empty() {
+        stripped.push("generator metadata".to_owned());
+    }
+    findings.push(ImageFinding {
+        url: url.to_owned(),
+        sha256: scanned.sha256,
+        format: scanned.decoded.format.name().to_owned(),
+        width: scanned.fingerprint.width,
+        height: scanned.fingerprint.height,
+        matches,
+        watermark,
+        watermark_work,
+        stripped,
+        credentials: serde_json::to_value(verdict.c2pa.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+    });
+    Ok(())
+}
+
+/// Writes the package, signed by `signer` over its `datapackage.json` and, with `tsa`,
+/// timestamped: the bytes, the hash signed, the timestamp.
+fn sign_package(
+    package: &webarchive::Package,
+    signer: &Identity,
+    tsa: Option<&str>,
+    roots: &[Vec<u8>],
+) -> Result<(Vec<u8>, String, Option<Stamp>), RegistryError> {
+    let mut stamp = None;
+    let mut hash_signed = String::new();
+    let wacz = webarchive::write_wacz(package, |hash| {
+        hash_signed = hash.to_owned();
+        let signature: Signature = signer.key.sign(hash.as_bytes());
+        let mut handprint = json!({
+            "format": SIGNATURE_FORMAT,
+            "signs": hash,
+            "name": signer.public.name,
+            "key": signer.public.public_key,
+            "signature": B64.encode(signature.to_bytes()),
+        });
+        if let Some(tsa) = tsa {
+            let (token, s) = timestamp(tsa, hash, roots).map_err(|e| e.to_string())?;
+            handprint["timestamp"] = json!({ "tsa": tsa, "token": B64.encode(token) });
+            stamp = Some(s);
+        }
+        Ok(handprint)
+    })
+    .map_err(|e| RegistryError::Invalid(format!("writing the package: {e}")))?;
+    Ok((wacz, hash_signed, stamp))
+}
+
+/// What `scan --evidence` wrote for one local file.
+#[derive(Debug, Serialize)]
+pub struct FilePackaged {
+    pub file: PathBuf,
+    pub out: PathBuf,
+    pub findings: Vec<ImageFinding>,
+    pub datapackage_hash: String,
+    pub timestamp: Option<Stamp>,
+}
+
+/// Packages a local image file that matches registered works as evidence, like a capture:
+/// the file as a WARC `resource` record (`file:` URL), its findings, the environment (the
+/// file's path, size and modification time as the file system gives them), signed and
+/// optionally timestamped. `None` when it ties to no work.
+pub fn package_file(
+    store: &crate::Store,
+    index: &SearchIndex,
+    signer: &Identity,
+    path: &Path,
+    out: &Path,
+    tsa: Option<&str>,
+    tsa_roots: &[Vec<u8>],
+) -> Result<Option<FilePackaged>, RegistryError> {
+    let bytes = crate::read_limited(path, crate::works::MAX_IMAGE_FILE)?;
+    let absolute = std::fs::canonicalize(path).map_err(|e| RegistryError::io(path, e))?;
+    let url = url::Url::from_file_path(&absolute)
+        .map_err(|_| RegistryError::File {
+            path: path.into(),
+            message: "cannot be named by a file: URL".into(),
+        })?
+        .to_string();
+    let (mut findings, mut files) = (Vec::new(), Vec::new());
+    look_up(store, index, &url, &bytes, &mut findings, &mut files)?;
+    if findings.is_empty() {
+        return Ok(None);
+    }
+    let now = chrono::Utc::now();
+    let software = format!("handprint {}", env!("CARGO_PKG_VERSION"));
+    let warc_error =
+        |e: webarchive::WebArchiveError| RegistryError::Invalid(format!("writing the archive: {e}"));
+    let mut warc = webarchive::WarcWriter::new(Vec::new());
+    let operator = format!("{} (key {})", signer.public.name, signer.public.public_key);
+    warc.warcinfo("data.warc.gz", &now, &[("software", &software), ("operator", &operator)])
+        .map_err(warc_error)?;
+    let kind = credentials::Format::sniff(&bytes).map_or("application/octet-stream", |f| f.mime());
+    warc.resource(&url, kind, &bytes, &now, None).map_err(warc_error)?;
+    let meta = std::fs::metadata(path).map_err(|e| RegistryError::io(path, e))?;
+    let modified = meta.modified().ok().map(|t| chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339());
+    let environment = json!({
+        "software": software,
+        "time_source": "system clock (UTC)",
+        "source": "a local file, as the file system gives it: where it came from is not recorded here",
+        "path": absolute,
+        "bytes": meta.len(),
+        "modified": modified,
+        "packaged": now,
+    });
+    files.push((ENVIRONMENT_FILE.to_owned(), serde_json::to_vec_pretty(&environment).expect("JSON")));
+    files.push((FINDINGS_FILE.to_owned(), serde_json::to_vec_pretty(&findings).expect("JSON")));
+    let package = webarchive::Package {
+        warc: warc.into_inner(),
+        pages: vec![webarchive::Page { url: url.clone(), ts: now, title: None }],
+        files,
+        title: Some(format!("Evidence: {}", absolute.display())),
+        description: Some("A local file matching registered works, packaged by handprint as evidence".into()),
+        main_page_url: Some(url),
+        main_page_date: Some(now),
+        software,
+        created: now,
+    };
+    let (wacz, hash, stamp) = sign_package(&package, signer, tsa, tsa_roots)?;
+    crate::marking::write_atomically(out, &wacz)?;
+    Ok(Some(FilePackaged {
+        file: path.into(),
+        out: out.into(),
+        findings,
+        datapackage_hash: hash,
+        timestamp: stamp,
+    }))
 }
 
 /// The capture client's exchange as the archive writes it (the client already renamed the
