@@ -6,6 +6,7 @@ mod output;
 mod capturing;
 mod claim;
 mod data;
+mod evidencing;
 mod inspect;
 mod journal;
 mod marking;
@@ -99,6 +100,7 @@ enum Command {
     Unpublish(serving::UnpublishArgs),
     Lookup(serving::LookupArgs),
     Capture(capturing::CaptureArgs),
+    Evidence(evidencing::EvidenceArgs),
 }
 
 fn main() -> ExitCode {
@@ -137,6 +139,7 @@ fn main() -> ExitCode {
         Command::Unpublish(args) => serving::unpublish(&g, args),
         Command::Lookup(args) => serving::lookup(&g, args),
         Command::Capture(args) => capturing::capture(&g, args),
+        Command::Evidence(args) => evidencing::evidence(&g, args),
     };
     match result {
         Ok(code) => code,

@@ -7,6 +7,7 @@
 pub mod assessment;
 pub mod document;
 pub mod facts;
+pub mod infringement;
 mod graph;
 mod html;
 mod pdf;
@@ -16,6 +17,7 @@ use serde::Serialize;
 pub use assessment::{Assessment, Jurisdiction, assess};
 pub use document::Document;
 pub use facts::{Facts, facts};
+pub use infringement::Infringement;
 
 /// The `format` of the report's JSON twin.
 pub const REPORT_FORMAT: &str = "handprint.report/1";

@@ -10,6 +10,7 @@ pub mod domain;
 mod error;
 pub mod export;
 pub mod identity;
+pub mod infringement;
 pub mod journal_check;
 pub mod lookup;
 pub mod marking;
