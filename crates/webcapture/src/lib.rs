@@ -35,6 +35,7 @@ use serde::{Serialize, Serializer};
 
 pub use capture::capture;
 pub use error::CaptureError;
+pub use net::is_public;
 pub use screenshot::CHROMIUM_ENV;
 pub use sniff::image_format;
 

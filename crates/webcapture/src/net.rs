@@ -191,8 +191,9 @@ pub(crate) fn connect(
     Err(format!("no connection could be opened ({})", failures.join("; ")))
 }
 
-/// Whether an address is on the public internet.
-pub(crate) fn is_public(ip: IpAddr) -> bool {
+/// Whether an address is on the public internet (not loopback, private, link-local, shared,
+/// documentation, multicast or reserved).
+pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
             let o = v4.octets();
