@@ -7,9 +7,9 @@
 pub mod assessment;
 pub mod document;
 pub mod facts;
-pub mod infringement;
 mod graph;
 mod html;
+pub mod infringement;
 mod pdf;
 
 use serde::Serialize;
