@@ -441,7 +441,12 @@ fn matched(r: &Infringement) -> Vec<Block> {
         ));
     }
     if let Some(d) = m.rotation_degrees {
-        rows.push(field("Rotation", plain(&format!("{d:.1}° counter-clockwise"))));
+        // A turn that rounds to nothing reads as none (and never as "-0.0").
+        let text = match (d * 10.0).round() / 10.0 {
+            0.0 => "none".to_owned(),
+            r => format!("{r:.1}° counter-clockwise"),
+        };
+        rows.push(field("Rotation", plain(&text)));
     }
     rows.push(field(
         "Watermark",
