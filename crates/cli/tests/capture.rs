@@ -93,6 +93,17 @@ fn a_page_with_a_stripped_copy_is_captured_matched_signed_and_verified() {
     assert_eq!(f["matches"][0]["work"].as_i64(), Some(work));
     assert!(f["matches"][0]["features"]["area_shown"].as_f64().unwrap() < 0.85, "{f}");
     assert!(f["stripped"].as_array().unwrap().iter().any(|x| x == "Content Credentials"));
+    // The crop kept the top right of the work: its left and bottom edges were cut off.
+    let cut: Vec<&str> = f["stripped"].as_array().unwrap().iter().filter_map(|x| x.as_str()).collect();
+    for edge in ["left", "bottom"] {
+        assert!(
+            cut.iter().any(|x| x.starts_with(&format!("the work's {edge} ")) && x.ends_with("(cropped off)")),
+            "{cut:?}"
+        );
+    }
+    for edge in ["right", "top"] {
+        assert!(!cut.iter().any(|x| x.starts_with(&format!("the work's {edge} "))), "{cut:?}");
+    }
     assert!(f["matches"][0]["side_by_side"].as_str().unwrap().starts_with("handprint/side-by-side-"));
     assert!(captured["timestamp"]["time"].is_string(), "{captured}");
 

@@ -290,16 +290,7 @@ fn from_file(
         Some(id) => reg.store.work_by_watermark(id)?.map(|w| w.id),
         None => None,
     };
-    let mut stripped = Vec::new();
-    if verdict.c2pa.status == credentials::Status::None {
-        stripped.push("Content Credentials");
-    }
-    if verdict.aigc.is_none() {
-        stripped.push("AIGC label");
-    }
-    if verdict.generator_metadata.is_empty() {
-        stripped.push("generator metadata");
-    }
+    let stripped = crate::web_evidence::stripped(&verdict, &matches);
     // The finding as a capture's findings.json holds it, so one choice serves both.
     let finding = serde_json::json!({
         "matches": matches,

@@ -227,16 +227,7 @@ fn look_up(
         files.push((name.clone(), side_by_side(store, &scanned, &m.found)?));
         m.side_by_side = Some(name);
     }
-    let mut stripped = Vec::new();
-    if verdict.c2pa.status == credentials::Status::None {
-        stripped.push("Content Credentials".to_owned());
-    }
-    if verdict.aigc.is_none() {
-        stripped.push("AIGC label".to_owned());
-    }
-    if verdict.generator_metadata.is_empty() {
-        stripped.push("generator metadata".to_owned());
-    }
+    let stripped = stripped(&verdict, &matches);
     findings.push(ImageFinding {
         url: url.to_owned(),
         sha256: scanned.sha256,
@@ -253,6 +244,34 @@ fn look_up(
             .unwrap_or_default(),
     });
     Ok(())
+}
+
+/// What a sealed original carries and the copy `verdict` describes does not: Content
+/// Credentials, the AIGC label, generator metadata; and the edges of the work the copy's
+/// best placed match leaves out (more than 3% of its width or height), where a visible
+/// signature or label would have been cut off. Stated as what is missing, not as what was
+/// there.
+pub fn stripped(verdict: &crate::verify_image::ImageVerdict, matches: &[MatchReport]) -> Vec<String> {
+    let mut out = Vec::new();
+    if verdict.c2pa.status == credentials::Status::None {
+        out.push("Content Credentials".to_owned());
+    }
+    if verdict.aigc.is_none() {
+        out.push("AIGC label".to_owned());
+    }
+    if verdict.generator_metadata.is_empty() {
+        out.push("generator metadata".to_owned());
+    }
+    if let Some(r) = matches.iter().find_map(|m| m.features.as_ref()).map(|f| &f.region) {
+        for (edge, cut) in
+            [("left", r.left), ("top", r.top), ("right", 1.0 - r.right), ("bottom", 1.0 - r.bottom)]
+        {
+            if cut > 0.03 {
+                out.push(format!("the work's {edge} {:.0}% (cropped off)", cut * 100.0));
+            }
+        }
+    }
+    out
 }
 
 /// Writes the package, signed by `signer` over its `datapackage.json` and, with `tsa`,
