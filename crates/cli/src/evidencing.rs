@@ -37,6 +37,10 @@ pub struct EvidenceArgs {
     /// The folder to write (default: evidence-WORK), new or empty.
     #[arg(long, short, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// A registry server where the work was published: the report says when, and at which
+    /// entry of its log.
+    #[arg(long, env = "HANDPRINT_SERVER", value_name = "URL")]
+    server: Option<String>,
 }
 
 pub fn evidence(g: &Global, args: EvidenceArgs) -> anyhow::Result<ExitCode> {
@@ -45,7 +49,13 @@ pub fn evidence(g: &Global, args: EvidenceArgs) -> anyhow::Result<ExitCode> {
         (Some(source), Some(found_at)) => CopyInput::File { path: &args.copy, source, found_at },
         _ => CopyInput::Package(&args.copy),
     };
-    let report = registry::infringement::infringement(&reg, &copy, args.work)?;
+    let mut report = registry::infringement::infringement(&reg, &copy, args.work)?;
+    if let Some(url) = &args.server {
+        let server = registry::remote::Server::new(url)?;
+        if !registry::infringement::add_publication(&reg, &mut report, &server)? {
+            say!("{}: work {} is not published there", esc(url), report.work.id);
+        }
+    }
     let out = args.out.unwrap_or_else(|| PathBuf::from(format!("evidence-{}", report.work.id)));
     let written = registry::infringement::write(&report, &out)?;
     if !written.missing_glyphs.is_empty() {

@@ -167,3 +167,75 @@ fn a_capture_becomes_a_report_a_stated_copy_is_marked_and_a_changed_package_is_r
     assert!(said.contains("changed.wacz") && said.contains("does not verify"), "{said}");
     assert!(!refused_out.exists());
 }
+
+/// `handprint serve` on a free loopback port; its process and URL.
+fn serve(data: &Path) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_handprint"))
+        .args(["--json", "serve", "--listen", "127.0.0.1:0", "--data", &s(data)])
+        .env_remove("HANDPRINT_DATABASE")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    (child, format!("http://{}", v["listening"].as_str().unwrap()))
+}
+
+#[test]
+fn a_report_says_when_and_where_the_work_was_published() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    json(&home, &["--json", "init", "--name", "Alice Chen"]);
+    json(&home, &["--json", "project", "new", "works"]);
+    let original = tmp.path().join("door.png");
+    std::fs::write(&original, kodak("kodim01").png()).unwrap();
+    let sealed_path = tmp.path().join("door.sealed.png");
+    json(
+        &home,
+        &[
+            "--json",
+            "seal",
+            &s(&original),
+            "--project",
+            "works",
+            "--title",
+            "Door",
+            "--import",
+            "--source-type",
+            "digitalCapture",
+            "--out",
+            &s(&sealed_path),
+        ],
+    );
+    let (mut server, url) = serve(&tmp.path().join("registry"));
+    let published = json(&home, &["--json", "publish", &s(&sealed_path), "--server", &url]);
+    let log_index = published["publication"]["log_index"].as_u64().unwrap();
+    let copy = tmp.path().join("copy.jpg");
+    std::fs::write(&copy, picture(&sealed_path).crop_area(0.8, 0).jpeg(80)).unwrap();
+    let out = tmp.path().join("report");
+    let written = json(
+        &home,
+        &[
+            "--json",
+            "evidence",
+            &s(&copy),
+            "--source",
+            "https://shop.example/item/9",
+            "--found-at",
+            "2099-01-01T00:00:00Z",
+            "--out",
+            &s(&out),
+            "--server",
+            &url,
+        ],
+    );
+    server.kill().unwrap();
+    let _ = server.wait();
+    assert_eq!(written["stated_by_user"], true, "{written}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains(&format!("entry {log_index} of the log of {}", escaped(&url))), "the publication");
+    assert!(html.contains(">Published<"), "in the timeline");
+    assert!(!html.contains("not known to this registry"));
+}

@@ -120,6 +120,38 @@ fn match_side(m: &Value, finding: &Value, watermark_work: Option<String>, png: O
     }
 }
 
+/// Fills in when `server` published the report's work, if it did: found by the work's PDQ
+/// hash and its file's SHA-256 among the registry's claims. Returns whether it was found.
+pub fn add_publication(
+    reg: &Registry,
+    report: &mut Infringement,
+    server: &crate::remote::Server,
+) -> Result<bool, RegistryError> {
+    let Some((_, codes, _)) =
+        reg.store.works_after(report.work.id - 1, 1)?.into_iter().find(|w| w.0 == report.work.id)
+    else {
+        return Ok(false);
+    };
+    let Some(code) =
+        codes.iter().find(|(v, _)| v == fingerprint::catalog::Variant::Original.name()).map(|(_, c)| c)
+    else {
+        return Ok(false);
+    };
+    // The stored code's bytes are PDQ's sixteen 16-bit words, low word first.
+    let words: Vec<u16> = code.chunks(2).map(|b| u16::from_le_bytes([b[0], b[1]])).collect();
+    let hex: String = words.iter().rev().map(|w| format!("{w:04x}")).collect();
+    let Some(claim) = server.publication_of(&hex, &report.work.sha256)? else { return Ok(false) };
+    let when = claim["work"]["registered"].as_str().unwrap_or_default();
+    report.work.published = Some(format!(
+        "{} (entry {} of the log of {}, {})",
+        utc(when).unwrap_or_else(|| when.to_owned()),
+        claim["publication"]["log_index"],
+        server.base(),
+        claim["links"]["page"].as_str().unwrap_or_default()
+    ));
+    Ok(true)
+}
+
 /// The work's side of the report, from the store.
 fn work_side(reg: &Registry, id: WorkId) -> Result<WorkSide, RegistryError> {
     let work = reg.store.work(id)?.ok_or_else(|| {

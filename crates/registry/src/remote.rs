@@ -97,6 +97,25 @@ impl Server {
         self.answer(r)
     }
 
+    /// Looks a PDQ hash (64 hex digits) up, within `radius`.
+    pub fn lookup_pdq(&self, hex: &str, radius: u32) -> Result<Value, RegistryError> {
+        let url = format!("{}/v1/lookup?pdq={hex}&radius={radius}", self.base);
+        let r = self.agent.get(&url).call().map_err(|e| self.unreachable(e))?;
+        self.answer(r)
+    }
+
+    /// This registry's claim on the work whose file has SHA-256 `sha256` (hex) and whose PDQ
+    /// hash is `pdq`, if it published it.
+    pub fn publication_of(&self, pdq: &str, sha256: &str) -> Result<Option<Value>, RegistryError> {
+        let answer = self.lookup_pdq(pdq, 0)?;
+        Ok(answer["claims"].as_array().into_iter().flatten().find(|c| c["work"]["sha256"] == sha256).cloned())
+    }
+
+    /// The registry's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     fn signed(
         &self,
         method: &str,
