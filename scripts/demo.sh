@@ -4,7 +4,8 @@
 # show its history, verify the journal, export the project and verify the export offline;
 # then register two finished works and scan a folder of copies found online; then seal a
 # project made in rounds of generations, sealed (watermark, AIGC labels, Content Credentials,
-# journal proof), verified, and claimed (the evidence report and its bundle).
+# journal proof), verified, and claimed (the evidence report and its bundle); and publish it
+# on a local registry server and look it up there.
 # Usage: scripts/demo.sh [DATA_DIR]     (default: a new temporary folder)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,3 +62,12 @@ rm -rf "$HANDPRINT_HOME/claim"
 hp claim "$sealed" --images "$gens" --out "$HANDPRINT_HOME/claim"
 hp verify --export "$HANDPRINT_HOME/claim/bundle"
 echo "open $HANDPRINT_HOME/claim/report.html"
+echo "== publishing it on a registry (a local handprint serve) and looking it up"
+hp --json serve --data "$HANDPRINT_HOME/registry" --listen 127.0.0.1:0 > "$HANDPRINT_HOME/serve.out" &
+server=$!
+trap 'kill "$server" 2>/dev/null || true' EXIT
+for _ in $(seq 300); do grep -q listening "$HANDPRINT_HOME/serve.out" 2>/dev/null && break; sleep 0.1; done
+url="http://$(sed 's/.*"listening":"\([^"]*\)".*/\1/' "$HANDPRINT_HOME/serve.out")"
+hp publish "$sealed" --server "$url"
+hp lookup "$sealed" --server "$url"
+echo "open $url/ to look images up in a browser (the server stops with this script)"

@@ -42,7 +42,7 @@ pub struct Submission {
     pub file_name: String,
     /// The name the creator gives (shown as their claim unless a domain vouches for the key).
     pub creator: String,
-    /// The title; the sealed event's when absent.
+    /// The title and licence; the sealed event's when absent.
     pub title: Option<String>,
     pub license: Option<String>,
     /// A web domain already checked to name the creator's key (see docs/server.md).
@@ -106,6 +106,11 @@ pub fn publish(
     disputes.sort_unstable();
     disputes.dedup();
     let title = sub.title.clone().or(sealed.title).unwrap_or_else(|| sub.file_name.clone());
+    // The licence it was sealed with, unless the publication gives another.
+    let license = sub.license.clone().or(sealed.license);
+    if let Some(l) = &license {
+        check_text("license", l, false)?;
+    }
     check_text("title", &title, false)?;
     let by = PublicIdentity {
         format: String::new(),
@@ -113,7 +118,7 @@ pub fn publish(
         public_key: creator_b64.clone(),
         created: String::new(),
     };
-    let mut new = NewWork::from_scanned(None, &scanned, &title, sub.license.as_deref(), &by);
+    let mut new = NewWork::from_scanned(None, &scanned, &title, license.as_deref(), &by);
     new.watermark_id = Some(sealed.watermark_id);
     let journal = verdict.journal.as_ref().expect("checked by sealed_event");
     let manifest_id = verdict.c2pa.active.as_ref().map(|m| m.label.clone());
@@ -125,7 +130,7 @@ pub fn publish(
         let data = json!({
             "work": id,
             "title": title,
-            "license": sub.license,
+            "license": license,
             "creator": { "name": sub.creator, "key": creator_b64, "domain": sub.domain },
             "image": {
                 "sha256": scanned.sha256,
@@ -225,6 +230,7 @@ pub fn withdraw(
 /// What the verified journal proof of a sealed image says.
 struct Sealed {
     title: Option<String>,
+    license: Option<String>,
     watermark_id: u64,
     image_data: Option<String>,
 }
@@ -258,6 +264,7 @@ fn sealed_event(verdict: &ImageVerdict, creator: &VerifyingKey) -> Result<Sealed
         .ok_or_else(|| RegistryError::Invalid("the image's watermark cannot be read".into()))?;
     Ok(Sealed {
         title: data.and_then(|d| d["title"].as_str()).map(str::to_owned),
+        license: data.and_then(|d| d["license"].as_str()).map(str::to_owned),
         watermark_id,
         image_data: data.and_then(|d| d["output"]["image_data_sha256"].as_str()).map(str::to_owned),
     })

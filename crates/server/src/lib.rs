@@ -96,7 +96,13 @@ pub fn with_limits(routes: Router<Arc<AppState>>, state: Arc<AppState>) -> Route
 
 /// Opens the data directory and the store, loads the index, and serves until Ctrl-C or
 /// SIGTERM. `ready` is told the address once it listens.
-pub async fn serve(config: Config, ready: impl FnOnce(SocketAddr)) -> Result<(), ApiError> {
+pub async fn serve(mut config: Config, ready: impl FnOnce(SocketAddr)) -> Result<(), ApiError> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| ApiError::internal(format!("cannot listen on {}: {e}", config.listen)))?;
+    let addr = listener.local_addr().map_err(|e| ApiError::internal(e.to_string()))?;
+    // Links in answers are absolute: to the address listened on unless a public URL is given.
+    config.public_url.get_or_insert_with(|| format!("http://{addr}"));
     let state = tokio::task::spawn_blocking({
         let config = config.clone();
         move || AppState::open(&config)
@@ -104,10 +110,6 @@ pub async fn serve(config: Config, ready: impl FnOnce(SocketAddr)) -> Result<(),
     .await
     .map_err(|e| ApiError::internal(format!("starting: {e}")))??;
     let state = Arc::new(state);
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| ApiError::internal(format!("cannot listen on {}: {e}", config.listen)))?;
-    let addr = listener.local_addr().map_err(|e| ApiError::internal(e.to_string()))?;
     tokio::spawn(state::follow(state.clone(), Duration::from_millis(250)));
     ready(addr);
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();

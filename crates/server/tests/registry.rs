@@ -229,6 +229,9 @@ fn public_evidence_is_served_and_private_evidence_is_not() {
         };
         let published = server.publish(&alice.id.key, &sealed, &p).unwrap();
         let id = published["work"]["id"].as_i64().unwrap();
+        // No licence given: the one it was sealed with. Links are absolute.
+        assert_eq!(published["work"]["license"], "CC-BY-4.0", "{published}");
+        assert_eq!(published["links"]["page"].as_str(), Some(format!("{url}/works/{id}").as_str()));
         assert_eq!(published["publication"]["evidence_public"], public);
         let (_, work) = json(http().get(&format!("{url}/v1/works/{id}")).call().unwrap());
         let digest = &work["published_event"]["event"]["data"]["evidence"];
