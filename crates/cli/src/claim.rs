@@ -8,7 +8,7 @@ use registry::Registry;
 use registry::claim::{ClaimRequest, SealedFile};
 
 use crate::data::{Access, Global, open_registry, signer};
-use crate::output::print_json;
+use crate::output::{print_json, warn_missing_glyphs};
 use crate::terminal::esc;
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -87,14 +87,7 @@ pub fn claim(g: &Global, args: ClaimArgs) -> anyhow::Result<ExitCode> {
     // The bundle's export carries a statement signed with the journal's key.
     let signer = if claim.needs_signer() { Some(signer(&reg)?) } else { None };
     let written = claim.write(&reg, signer.as_ref(), &out)?;
-    if !written.missing_glyphs.is_empty() {
-        say!(
-            "the PDF font lacks {} character(s) ({}), drawn there as boxes; report.html shows them. \
-             Set HANDPRINT_PDF_FONT=PATH[#INDEX] to a font that has them.",
-            written.missing_glyphs.len(),
-            esc(written.missing_glyphs.iter().take(20).collect::<String>())
-        );
-    }
+    warn_missing_glyphs(&written.missing_glyphs);
     if g.json {
         print_json(&written)?;
     } else {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use registry::infringement::CopyInput;
 
 use crate::data::{Access, Global, open_registry};
-use crate::output::print_json;
+use crate::output::{print_json, warn_missing_glyphs};
 use crate::terminal::esc;
 
 /// Make the infringement report of a copy of your work: where it was found, how it was kept,
@@ -58,14 +58,7 @@ pub fn evidence(g: &Global, args: EvidenceArgs) -> anyhow::Result<ExitCode> {
     }
     let out = args.out.unwrap_or_else(|| PathBuf::from(format!("evidence-{}", report.work.id)));
     let written = registry::infringement::write(&report, &out)?;
-    if !written.missing_glyphs.is_empty() {
-        say!(
-            "the PDF font lacks {} character(s) ({}), drawn there as boxes; report.html shows them. \
-             Set HANDPRINT_PDF_FONT=PATH[#INDEX] to a font that has them.",
-            written.missing_glyphs.len(),
-            esc(written.missing_glyphs.iter().take(20).collect::<String>())
-        );
-    }
+    warn_missing_glyphs(&written.missing_glyphs);
     if g.json {
         print_json(&written)?;
         return Ok(ExitCode::SUCCESS);

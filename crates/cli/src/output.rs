@@ -97,6 +97,18 @@ fn has_extension(path: &Path, extensions: &[&str]) -> bool {
         .is_some_and(|e| extensions.contains(&e.to_ascii_lowercase().as_str()))
 }
 
+/// Says which characters a report's PDF font lacks (drawn there as boxes), if any.
+pub fn warn_missing_glyphs(missing: &[char]) {
+    if !missing.is_empty() {
+        say!(
+            "the PDF font lacks {} character(s) ({}), drawn there as boxes; report.html shows them. \
+             Set HANDPRINT_PDF_FONT=PATH[#INDEX] to a font that has them.",
+            missing.len(),
+            esc(missing.iter().take(20).collect::<String>())
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

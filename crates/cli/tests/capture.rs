@@ -8,42 +8,15 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{json, run, s};
-use fixtures::images::{Picture, kodak};
+use common::{json, picture, run, s};
+use fixtures::images::kodak;
 use fixtures::tsa::{KeyKind, Tsa};
-
-fn picture(path: &Path) -> Picture {
-    let d = fingerprint::decode::decode(&std::fs::read(path).unwrap(), &Default::default()).unwrap();
-    Picture { width: d.image.width, height: d.image.height, rgb: d.image.pixels }
-}
 
 #[test]
 fn a_page_with_a_stripped_copy_is_captured_matched_signed_and_verified() {
     let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path().join("home");
-    json(&home, &["--json", "init", "--name", "Alice Chen"]);
-    json(&home, &["--json", "project", "new", "works"]);
-    let original = tmp.path().join("harbour.png");
-    std::fs::write(&original, kodak("kodim03").png()).unwrap();
-    let sealed_path = tmp.path().join("harbour.sealed.png");
-    let sealed = json(
-        &home,
-        &[
-            "--json",
-            "seal",
-            &s(&original),
-            "--project",
-            "works",
-            "--title",
-            "Harbour at dusk",
-            "--import",
-            "--source-type",
-            "digitalCapture",
-            "--out",
-            &s(&sealed_path),
-        ],
-    );
-    let work = sealed["work"].as_i64().or_else(|| sealed["work"]["id"].as_i64()).expect("the sealed work");
+    let (sealed_path, work) = common::sealed_kodak(&home, tmp.path(), "kodim03", "Harbour at dusk");
 
     // The infringing page: the copy cropped to 70% and re-encoded, an unrelated photo, and an
     // "image" that is an HTML error page.
@@ -220,28 +193,7 @@ fn a_screenshot_goes_in_when_chromium_is_installed_and_the_package_says_when_not
 fn scan_writes_an_evidence_package_for_each_matching_file() {
     let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path().join("home");
-    json(&home, &["--json", "init", "--name", "Alice Chen"]);
-    json(&home, &["--json", "project", "new", "works"]);
-    let original = tmp.path().join("harbour.png");
-    std::fs::write(&original, kodak("kodim03").png()).unwrap();
-    let sealed_path = tmp.path().join("harbour.sealed.png");
-    json(
-        &home,
-        &[
-            "--json",
-            "seal",
-            &s(&original),
-            "--project",
-            "works",
-            "--title",
-            "Harbour at dusk",
-            "--import",
-            "--source-type",
-            "digitalCapture",
-            "--out",
-            &s(&sealed_path),
-        ],
-    );
+    let (sealed_path, _work) = common::sealed_kodak(&home, tmp.path(), "kodim03", "Harbour at dusk");
     let found = tmp.path().join("found");
     std::fs::create_dir_all(&found).unwrap();
     std::fs::write(found.join("copy.jpg"), picture(&sealed_path).crop_area(0.6, 2).jpeg(75)).unwrap();

@@ -7,14 +7,9 @@ mod common;
 
 use std::path::Path;
 
-use common::{json, run, s};
-use fixtures::images::{Picture, kodak};
+use common::{json, picture, run, s};
+use fixtures::images::kodak;
 use fixtures::tsa::{KeyKind, Tsa};
-
-fn picture(path: &Path) -> Picture {
-    let d = fingerprint::decode::decode(&std::fs::read(path).unwrap(), &Default::default()).unwrap();
-    Picture { width: d.image.width, height: d.image.height, rgb: d.image.pixels }
-}
 
 /// Text as the report's HTML escapes it.
 fn escaped(s: &str) -> String {
@@ -29,29 +24,7 @@ fn escaped(s: &str) -> String {
 fn a_capture_becomes_a_report_a_stated_copy_is_marked_and_a_changed_package_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path().join("home");
-    json(&home, &["--json", "init", "--name", "Alice Chen"]);
-    json(&home, &["--json", "project", "new", "works"]);
-    let original = tmp.path().join("harbour.png");
-    std::fs::write(&original, kodak("kodim03").png()).unwrap();
-    let sealed_path = tmp.path().join("harbour.sealed.png");
-    let sealed = json(
-        &home,
-        &[
-            "--json",
-            "seal",
-            &s(&original),
-            "--project",
-            "works",
-            "--title",
-            "Harbour at dusk",
-            "--import",
-            "--source-type",
-            "digitalCapture",
-            "--out",
-            &s(&sealed_path),
-        ],
-    );
-    let work = sealed["work"].as_i64().or_else(|| sealed["work"]["id"].as_i64()).expect("the sealed work");
+    let (sealed_path, work) = common::sealed_kodak(&home, tmp.path(), "kodim03", "Harbour at dusk");
 
     let copy = picture(&sealed_path).crop_area(0.7, 1).jpeg(80);
     let copy_file = tmp.path().join("copy.jpg");
@@ -187,28 +160,7 @@ fn serve(data: &Path) -> (std::process::Child, String) {
 fn a_report_says_when_and_where_the_work_was_published() {
     let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path().join("home");
-    json(&home, &["--json", "init", "--name", "Alice Chen"]);
-    json(&home, &["--json", "project", "new", "works"]);
-    let original = tmp.path().join("door.png");
-    std::fs::write(&original, kodak("kodim01").png()).unwrap();
-    let sealed_path = tmp.path().join("door.sealed.png");
-    json(
-        &home,
-        &[
-            "--json",
-            "seal",
-            &s(&original),
-            "--project",
-            "works",
-            "--title",
-            "Door",
-            "--import",
-            "--source-type",
-            "digitalCapture",
-            "--out",
-            &s(&sealed_path),
-        ],
-    );
+    let (sealed_path, _work) = common::sealed_kodak(&home, tmp.path(), "kodim01", "Door");
     let (mut server, url) = serve(&tmp.path().join("registry"));
     let published = json(&home, &["--json", "publish", &s(&sealed_path), "--server", &url]);
     let log_index = published["publication"]["log_index"].as_u64().unwrap();

@@ -370,7 +370,14 @@ fn copy(c: &CopySide) -> Vec<Block> {
                         &[
                             ("verifies, key ", Style::Plain),
                             (key, Style::Code),
-                            (&format!(" ({})", k.signer_name.as_deref().unwrap_or("no name")), Style::Plain),
+                            // The key is what verifies; the name is the package's claim.
+                            (
+                                &match k.signer_name.as_deref() {
+                                    Some(name) => format!(" (the package names it {name:?}, a claim)"),
+                                    None => " (no name given)".to_owned(),
+                                },
+                                Style::Plain,
+                            ),
                         ],
                     ),
                     None => Text::toned(Tone::Bad, "does not verify"),

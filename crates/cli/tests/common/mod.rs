@@ -26,3 +26,40 @@ pub fn json(home: &Path, args: &[&str]) -> Value {
 pub fn s(p: &Path) -> String {
     p.to_str().unwrap().to_owned()
 }
+
+/// The pixels of an image file.
+#[allow(dead_code)]
+pub fn picture(path: &Path) -> fixtures::images::Picture {
+    let d = fingerprint::decode::decode(&std::fs::read(path).unwrap(), &Default::default()).unwrap();
+    fixtures::images::Picture { width: d.image.width, height: d.image.height, rgb: d.image.pixels }
+}
+
+/// A new creator "Alice Chen" in `home` who seals the Kodak photograph `kodak` as `title`
+/// (project `works`, a digital capture, imported) into `dir`: the sealed file and its work.
+#[allow(dead_code)]
+pub fn sealed_kodak(home: &Path, dir: &Path, kodak: &str, title: &str) -> (std::path::PathBuf, i64) {
+    json(home, &["--json", "init", "--name", "Alice Chen"]);
+    json(home, &["--json", "project", "new", "works"]);
+    let original = dir.join(format!("{kodak}.png"));
+    std::fs::write(&original, fixtures::images::kodak(kodak).png()).unwrap();
+    let sealed_path = dir.join(format!("{kodak}.sealed.png"));
+    let sealed = json(
+        home,
+        &[
+            "--json",
+            "seal",
+            &s(&original),
+            "--project",
+            "works",
+            "--title",
+            title,
+            "--import",
+            "--source-type",
+            "digitalCapture",
+            "--out",
+            &s(&sealed_path),
+        ],
+    );
+    let work = sealed["work"].as_i64().or_else(|| sealed["work"]["id"].as_i64()).expect("the sealed work");
+    (sealed_path, work)
+}
