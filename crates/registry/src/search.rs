@@ -20,6 +20,8 @@ use crate::{RegistryError, Store};
 /// and what matches name of them.
 pub struct SearchIndex {
     pub catalog: Catalog,
+    /// The works this index holds: all, or one part of them (a matcher process's shard).
+    part: Part,
     works: HashMap<WorkId, Work>,
     /// The highest work ID indexed: works are numbered in the order they are stored.
     last: WorkId,
@@ -27,10 +29,22 @@ pub struct SearchIndex {
 
 impl SearchIndex {
     pub fn load(store: &Store) -> Result<SearchIndex, RegistryError> {
-        let catalog = store.catalog()?;
-        let works: HashMap<WorkId, Work> = store.works()?.into_iter().map(|w| (w.id, w)).collect();
-        let last = works.keys().copied().max().unwrap_or(0);
-        Ok(SearchIndex { catalog, works, last })
+        SearchIndex::load_part(store, Part::WHOLE)
+    }
+
+    /// An index of the works of one part only.
+    pub fn load_part(store: &Store, part: Part) -> Result<SearchIndex, RegistryError> {
+        let catalog = store.catalog_of(|id| part.holds(id))?;
+        let all = store.works()?;
+        let last = all.iter().map(|w| w.id).max().unwrap_or(0);
+        let works: HashMap<WorkId, Work> =
+            all.into_iter().filter(|w| part.holds(w.id)).map(|w| (w.id, w)).collect();
+        Ok(SearchIndex { catalog, part, works, last })
+    }
+
+    /// Which works this index holds.
+    pub fn part(&self) -> Part {
+        self.part
     }
 
     /// Adds the works stored since the index was loaded or last caught up (by another
@@ -57,12 +71,15 @@ impl SearchIndex {
         let mut added = 0;
         for (work, codes, features) in new.0 {
             let id = work.id;
+            self.last = self.last.max(id);
+            if !self.part.holds(id) {
+                continue;
+            }
             if !self.catalog.contains(id) {
                 self.catalog.add(id, &codes, features);
                 added += 1;
             }
             self.works.insert(id, work);
-            self.last = self.last.max(id);
         }
         added
     }
@@ -113,6 +130,39 @@ impl SearchIndex {
             matches: self.matches(scanned)?,
             frames: d.frames,
         })
+    }
+}
+
+/// One of `count` parts of the registry's works, by work ID (`id mod count = index`): each
+/// matcher process of a sharded registry holds one part.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Part {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Part {
+    /// All works.
+    pub const WHOLE: Part = Part { index: 0, count: 1 };
+
+    pub fn holds(self, work: WorkId) -> bool {
+        work.rem_euclid(i64::from(self.count.max(1))) == i64::from(self.index)
+    }
+}
+
+impl std::str::FromStr for Part {
+    type Err = String;
+
+    /// `I/N`: part I (from 0) of N.
+    fn from_str(s: &str) -> Result<Part, String> {
+        let bad = || format!("{s:?} is not a part: write I/N, part I (0 to N-1) of N, such as 0/3");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count): (u32, u32) =
+            (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Part { index, count })
     }
 }
 

@@ -163,9 +163,17 @@ impl Store {
 
     /// Every registered work's codes and features, indexed for search.
     pub fn catalog(&self) -> Result<Catalog, RegistryError> {
+        self.catalog_of(|_| true)
+    }
+
+    /// A catalog of the works `keep` says to hold.
+    pub fn catalog_of(&self, keep: impl Fn(WorkId) -> bool) -> Result<Catalog, RegistryError> {
         let mut codes: std::collections::HashMap<WorkId, Vec<(Variant, fingerprint::index::Code)>> =
             Default::default();
         self.backend().each_work_code(&mut |work, variant, code| {
+            if !keep(work) {
+                return Ok(());
+            }
             let variant = Variant::from_name(&variant).ok_or_else(|| {
                 RegistryError::Store(format!("work {work}: unknown code variant {variant:?}"))
             })?;
@@ -176,6 +184,9 @@ impl Store {
         })?;
         let mut works = Vec::new();
         self.backend().each_work_features(&mut |id, bytes| {
+            if !keep(id) {
+                return Ok(());
+            }
             let features = prints::features_from_bytes(&bytes)
                 .ok_or_else(|| RegistryError::Store(format!("work {id}: damaged features")))?;
             works.push((id, codes.remove(&id).unwrap_or_default(), features));
