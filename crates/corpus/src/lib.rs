@@ -1,0 +1,1 @@
+//! Synthetic registered works with the statistics of real photos.
