@@ -1,24 +1,31 @@
 //! The registered works in memory, and the search for the ones an image copies.
 //!
-//! Two exact Hamming indexes: one over the works' global codes (PDQ in its eight dihedral
-//! variants, and PDQ without borders), searched at PDQ's usual radius; one over their local
-//! feature descriptors, whose hits are votes that pick candidates for alignment. A work is
-//! reported when a global code is within the radius, or when its features align with the
-//! image's (see [`features::align`]).
+//! An exact Hamming index over the works' global codes (PDQ in its eight dihedral variants,
+//! and PDQ without borders), searched at PDQ's usual radius; an approximate inverted file of
+//! their local feature descriptors ([`votes`]), whose hits are votes that pick candidates for
+//! alignment. A work is reported when a global code is within the radius, or when its
+//! features align with the image's (see [`features::align`]); the features of the few works
+//! aligned are read from their records ([`crate::records`]), on disk for a large catalog.
+//!
+//! A catalog is an immutable base (built at once, or read from a snapshot, [`crate::snapshot`])
+//! and a small delta of the works added since, scanned; a [`Merge`] builds a new base off any
+//! lock, and [`Catalog::install`] swaps it in.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::PdqHash;
-use crate::features::{self, Alignment, Features};
-use crate::index::{Code, HammingIndex};
+use crate::features::{self, Alignment, Features, MAX_FEATURES};
+use crate::index::{Code, HammingIndex, hamming};
+use crate::mapped::Array;
 use crate::prints::Fingerprint;
+use crate::records::{RecordFile, Records};
+use crate::votes::{self, Probes, VoteDelta, VoteIndex};
 
 pub type WorkId = i64;
 
 /// PDQ's usual match threshold, of 256 bits.
 pub const PDQ_RADIUS: u32 = 31;
-/// Radius at which a query descriptor votes for the works that have one as close.
-const VOTE_RADIUS: u32 = 15;
 /// Works aligned per query, by most votes.
 const CANDIDATES: usize = 16;
 /// One in this many of a work's features is indexed for votes (all are used to align): the
@@ -131,13 +138,116 @@ pub struct Match {
     pub confidence: Confidence,
 }
 
+/// Works are merged from the delta into a new base once the delta holds this many, or an
+/// eighth of the base if that is more.
+const MERGE_AT: usize = 4096;
+
+/// An immutable set of works: read from a snapshot, or built at once.
+pub struct Segment {
+    /// Slot → work, in the order works were added.
+    pub(crate) works: Array<i64>,
+    /// Slots by work ID: `works[by_id[i]]` ascend.
+    pub(crate) by_id: Array<u32>,
+    pub(crate) global: HammingIndex,
+    /// Global code → `slot << 4 | variant`.
+    pub(crate) owners: Array<u32>,
+    pub(crate) votes: VoteIndex,
+    pub(crate) records: Records,
+}
+
+impl Default for Segment {
+    fn default() -> Self {
+        Segment {
+            works: Array::default(),
+            by_id: Array::default(),
+            global: HammingIndex::new(),
+            owners: Array::default(),
+            votes: VoteIndex::default(),
+            records: Records::Memory(Vec::new()),
+        }
+    }
+}
+
+fn owner(slot: u32, v: Variant) -> u32 {
+    slot << 4 | Variant::ALL.iter().position(|x| *x == v).expect("a variant") as u32
+}
+
+fn owner_parts(o: u32) -> (u32, Variant) {
+    (o >> 4, Variant::ALL[(o & 15) as usize % Variant::ALL.len()])
+}
+
+impl Segment {
+    pub(crate) fn from_parts(
+        works: Array<i64>,
+        by_id: Array<u32>,
+        global: HammingIndex,
+        owners: Array<u32>,
+        votes: VoteIndex,
+        records: Records,
+    ) -> Segment {
+        Segment { works, by_id, global, owners, votes, records }
+    }
+
+    pub fn len(&self) -> usize {
+        self.works.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.works.is_empty()
+    }
+
+    fn slot_of(&self, work: WorkId) -> Option<u32> {
+        let i = self.by_id.binary_search_by_key(&work, |&s| self.works[s as usize]).ok()?;
+        Some(self.by_id[i])
+    }
+
+    /// A segment of `works` (slot order), their features stored by `records`.
+    fn build(works: Vec<WorkId>, codes: Vec<(Code, u32)>, records: Records) -> Segment {
+        let mut by_id: Vec<u32> = (0..works.len() as u32).collect();
+        by_id.sort_unstable_by_key(|&s| works[s as usize]);
+        let (codes, owners): (Vec<Code>, Vec<u32>) = codes.into_iter().unzip();
+        let mut items = Vec::with_capacity(works.len() * MAX_FEATURES / VOTE_STRIDE);
+        for slot in 0..works.len() as u32 {
+            if let Some(f) = records.get(slot, works[slot as usize]) {
+                items.extend(f.features.iter().step_by(VOTE_STRIDE).map(|p| (slot, p.descriptor)));
+            }
+        }
+        let votes = VoteIndex::build(items, votes::key_bits_for(works.len() * MAX_FEATURES / VOTE_STRIDE));
+        Segment {
+            works: works.into(),
+            by_id: by_id.into(),
+            global: HammingIndex::from_codes(codes),
+            owners: owners.into(),
+            votes,
+            records,
+        }
+    }
+}
+
+/// Works added since the base was built: searched by scanning, until merged.
+#[derive(Clone, Default)]
+struct Delta {
+    works: Vec<WorkId>,
+    slots: HashMap<WorkId, u32>,
+    codes: Vec<(Code, u32)>,
+    votes: VoteDelta,
+    features: Vec<Features>,
+}
+
+/// The registered works: an immutable base (from a snapshot, or built) and the works added
+/// since, which a merge moves into a new base without stopping searches.
 #[derive(Default)]
 pub struct Catalog {
-    global: HammingIndex,
-    global_of: Vec<(WorkId, Variant)>,
-    local: HammingIndex,
-    local_of: Vec<WorkId>,
-    features: HashMap<WorkId, Features>,
+    base: Arc<Segment>,
+    delta: Delta,
+}
+
+/// A merge of a catalog's delta into a new base, prepared under a lock and run outside it.
+pub struct Merge {
+    base: Arc<Segment>,
+    delta: Delta,
+    /// Where the new base's records go, if on disk.
+    records: Option<std::path::PathBuf>,
 }
 
 impl Catalog {
@@ -147,51 +257,141 @@ impl Catalog {
 
     /// A catalog of many works at once, each table built once.
     pub fn build(works: impl IntoIterator<Item = (WorkId, Vec<(Variant, Code)>, Features)>) -> Catalog {
-        let (mut global, mut global_of, mut local, mut local_of) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut all = HashMap::new();
-        for (work, codes, features) in works {
-            for (v, c) in codes {
-                global.push(c);
-                global_of.push((work, v));
+        let (mut ids, mut codes, mut features) = (Vec::new(), Vec::new(), Vec::new());
+        let mut seen = std::collections::HashSet::new();
+        for (work, cs, f) in works {
+            if !seen.insert(work) {
+                continue;
             }
-            for f in features.features.iter().step_by(VOTE_STRIDE) {
-                local.push(f.descriptor);
-                local_of.push(work);
-            }
-            all.insert(work, features);
+            let slot = ids.len() as u32;
+            ids.push(work);
+            codes.extend(cs.into_iter().map(|(v, c)| (c, owner(slot, v))));
+            features.push(f);
         }
         Catalog {
-            global: HammingIndex::from_codes(global),
-            global_of,
-            local: HammingIndex::from_codes(local),
-            local_of,
-            features: all,
+            base: Arc::new(Segment::build(ids, codes, Records::Memory(features))),
+            delta: Delta::default(),
         }
     }
 
+    /// A catalog whose base is `segment` (read from a snapshot).
+    pub fn from_segment(segment: Segment) -> Catalog {
+        Catalog { base: Arc::new(segment), delta: Delta::default() }
+    }
+
+    /// The base, for writing a snapshot.
+    pub fn base(&self) -> &Arc<Segment> {
+        &self.base
+    }
+
+    /// Adds a work (one already present is left as it is).
     pub fn add(&mut self, work: WorkId, codes: &[(Variant, Code)], features: Features) {
-        for (v, c) in codes {
-            self.global.insert(*c);
-            self.global_of.push((work, *v));
+        if self.contains(work) {
+            return;
         }
-        for f in features.features.iter().step_by(VOTE_STRIDE) {
-            self.local.insert(f.descriptor);
-            self.local_of.push(work);
+        let slot = (self.base.len() + self.delta.works.len()) as u32;
+        let d = &mut self.delta;
+        d.works.push(work);
+        d.slots.insert(work, slot);
+        d.codes.extend(codes.iter().map(|(v, c)| (*c, owner(slot, *v))));
+        for p in features.features.iter().step_by(VOTE_STRIDE) {
+            d.votes.add(slot, &p.descriptor, self.base.votes.key_bits());
         }
-        self.features.insert(work, features);
+        d.features.push(features);
     }
 
     pub fn works(&self) -> usize {
-        self.features.len()
+        self.base.len() + self.delta.works.len()
+    }
+
+    /// Works added since the base was built.
+    pub fn pending(&self) -> usize {
+        self.delta.works.len()
+    }
+
+    /// Whether the delta is large enough to merge.
+    pub fn should_merge(&self) -> bool {
+        self.delta.works.len() >= MERGE_AT.max(self.base.len() / 8)
+    }
+
+    /// What a merge needs, taken under the catalog's lock: cheap (the delta is small).
+    /// `records`: the file the base's records are in, if on disk.
+    pub fn prepare_merge(&self, records: Option<&std::path::Path>) -> Merge {
+        Merge {
+            base: self.base.clone(),
+            delta: self.delta.clone(),
+            records: records.map(|p| p.to_path_buf()),
+        }
+    }
+
+    /// Puts a merged base in place, keeping what was added while it ran.
+    pub fn install(&mut self, merged: Segment) {
+        let old_n = self.base.len();
+        let done = merged.len().saturating_sub(old_n);
+        let old = std::mem::take(&mut self.delta);
+        self.base = Arc::new(merged);
+        let new_n = self.base.len() as u32;
+        let key_bits = self.base.votes.key_bits();
+        let d = &mut self.delta;
+        for (i, (work, features)) in old.works.into_iter().zip(old.features).enumerate().skip(done) {
+            let slot = (old_n + i) as u32;
+            d.works.push(work);
+            d.slots.insert(work, slot);
+            for p in features.features.iter().step_by(VOTE_STRIDE) {
+                d.votes.add(slot, &p.descriptor, key_bits);
+            }
+            d.features.push(features);
+        }
+        d.codes = old.codes.into_iter().filter(|(_, o)| owner_parts(*o).0 >= new_n).collect();
+    }
+
+    /// The slot of a work, and whether it is in the delta.
+    fn slot_of(&self, work: WorkId) -> Option<u32> {
+        self.base.slot_of(work).or_else(|| self.delta.slots.get(&work).copied())
+    }
+
+    fn work_at(&self, slot: u32) -> WorkId {
+        let n = self.base.len();
+        if (slot as usize) < n { self.base.works[slot as usize] } else { self.delta.works[slot as usize - n] }
+    }
+
+    fn features_at(&self, slot: u32) -> Option<Features> {
+        let n = self.base.len();
+        if (slot as usize) < n {
+            self.base.records.get(slot, self.base.works[slot as usize])
+        } else {
+            self.delta.features.get(slot as usize - n).cloned()
+        }
+    }
+
+    /// Every global code within `radius` of `q`, as `(slot, variant, distance)`.
+    fn global_within(&self, q: &Code, radius: u32) -> Vec<(u32, Variant, u32)> {
+        let mut out: Vec<(u32, Variant, u32)> = self
+            .base
+            .global
+            .within(q, radius)
+            .into_iter()
+            .map(|(id, d)| {
+                let (slot, v) = owner_parts(self.base.owners[id as usize]);
+                (slot, v, d)
+            })
+            .collect();
+        for (c, o) in &self.delta.codes {
+            let d = hamming(q, c);
+            if d <= radius {
+                let (slot, v) = owner_parts(*o);
+                out.push((slot, v, d));
+            }
+        }
+        out
     }
 
     /// The works whose global codes (any variant) lie within `radius` of `code`, nearest
     /// first, each with its nearest distance: a look-up by a PDQ hash computed elsewhere.
     pub fn search_code(&self, code: &Code, radius: u32) -> Vec<(WorkId, u32)> {
         let mut best: HashMap<WorkId, u32> = HashMap::new();
-        for (id, distance) in self.global.within(code, radius) {
-            let work = self.global_of[id as usize].0;
+        for (slot, _, distance) in self.global_within(code, radius) {
+            let work = self.work_at(slot);
             best.entry(work).and_modify(|d| *d = (*d).min(distance)).or_insert(distance);
         }
         let mut out: Vec<(WorkId, u32)> = best.into_iter().collect();
@@ -201,47 +401,45 @@ impl Catalog {
 
     /// Whether `work` is in the catalog.
     pub fn contains(&self, work: WorkId) -> bool {
-        self.features.contains_key(&work)
+        self.slot_of(work).is_some()
     }
 
     /// The works `image` matches, most certain first.
     pub fn search(&self, image: &Fingerprint) -> Vec<Match> {
-        let mut global: HashMap<WorkId, GlobalHit> = HashMap::new();
+        let mut global: HashMap<u32, GlobalHit> = HashMap::new();
         for (qv, q) in query_codes(image) {
-            for (id, distance) in self.global.within(&q, PDQ_RADIUS) {
-                let (work, wv) = self.global_of[id as usize];
+            for (slot, wv, distance) in self.global_within(&q, PDQ_RADIUS) {
                 let hit = GlobalHit { distance, query: qv, work: wv };
-                global.entry(work).and_modify(|h| *h = (*h).min_by_distance(hit)).or_insert(hit);
+                global.entry(slot).and_modify(|h| *h = (*h).min_by_distance(hit)).or_insert(hit);
             }
         }
         // Each image feature votes once for every work that has a close descriptor.
-        let mut votes: HashMap<WorkId, usize> = HashMap::new();
+        let probes = Probes::new(self.base.votes.key_bits());
+        let mut votes: HashMap<u32, usize> = HashMap::new();
+        let mut slots = Vec::new();
         for f in &image.features.features {
-            let mut works: Vec<WorkId> = self
-                .local
-                .within(&f.descriptor, VOTE_RADIUS)
-                .iter()
-                .map(|&(id, _)| self.local_of[id as usize])
-                .collect();
-            works.sort_unstable();
-            works.dedup();
-            for w in works {
-                *votes.entry(w).or_default() += 1;
+            slots.clear();
+            self.base.votes.vote(&probes, &f.descriptor, &mut slots);
+            self.delta.votes.vote(&probes, &f.descriptor, &mut slots);
+            slots.sort_unstable();
+            slots.dedup();
+            for &s in &slots {
+                *votes.entry(s).or_default() += 1;
             }
         }
-        let mut candidates: Vec<(usize, WorkId)> =
-            votes.into_iter().filter(|&(_, n)| n >= 2).map(|(w, n)| (n, w)).collect();
+        let mut candidates: Vec<(usize, u32)> =
+            votes.into_iter().filter(|&(_, n)| n >= 2).map(|(s, n)| (n, s)).collect();
         candidates.sort_unstable_by(|a, b| b.cmp(a));
         candidates.truncate(CANDIDATES);
-        let mut works: Vec<WorkId> =
-            candidates.into_iter().map(|(_, w)| w).chain(global.keys().copied()).collect();
-        works.sort_unstable();
-        works.dedup();
-        let mut out: Vec<Match> = works
+        let mut slots: Vec<u32> =
+            candidates.into_iter().map(|(_, s)| s).chain(global.keys().copied()).collect();
+        slots.sort_unstable();
+        slots.dedup();
+        let mut out: Vec<Match> = slots
             .into_iter()
-            .filter_map(|work| {
-                let alignment = features::align(&image.features, &self.features[&work]);
-                let global = global.get(&work).copied();
+            .filter_map(|slot| {
+                let alignment = self.features_at(slot).and_then(|f| features::align(&image.features, &f));
+                let global = global.get(&slot).copied();
                 let confidence = match (global, alignment) {
                     (None, None) => return None,
                     (Some(_), Some(_)) => Confidence::High,
@@ -249,7 +447,7 @@ impl Catalog {
                     (None, Some(a)) if a.inliers >= 3 * features::MIN_INLIERS => Confidence::High,
                     _ => Confidence::Medium,
                 };
-                Some(Match { work, global, alignment, confidence })
+                Some(Match { work: self.work_at(slot), global, alignment, confidence })
             })
             .collect();
         out.sort_by(|a, b| {
@@ -262,6 +460,40 @@ impl Catalog {
                 .then(a.work.cmp(&b.work))
         });
         out
+    }
+}
+
+impl Merge {
+    /// Builds the new base: the old one's works and the delta's. Slow (every table is
+    /// rebuilt), so it runs without the catalog's lock; searches go on meanwhile.
+    pub fn run(self) -> std::io::Result<Segment> {
+        let base = &self.base;
+        let n = base.len();
+        let mut works: Vec<WorkId> = base.works.to_vec();
+        works.extend(&self.delta.works);
+        let mut codes: Vec<(Code, u32)> =
+            base.global.codes().iter().copied().zip(base.owners.iter().copied()).collect();
+        codes.extend(self.delta.codes.iter().copied());
+        let records = match (&base.records, &self.records) {
+            (Records::File(_), Some(path)) => {
+                let mut file = RecordFile::open(path, n)?.truncated(n);
+                for (w, f) in self.delta.works.iter().zip(&self.delta.features) {
+                    file.push(*w, f)?;
+                }
+                file.sync()?;
+                Records::File(file)
+            }
+            _ => {
+                let mut all: Vec<Features> =
+                    (0..n as u32).filter_map(|s| base.records.get(s, base.works[s as usize])).collect();
+                if all.len() != n {
+                    return Err(std::io::Error::other("a record of the catalog is damaged"));
+                }
+                all.extend(self.delta.features.iter().cloned());
+                Records::Memory(all)
+            }
+        };
+        Ok(Segment::build(works, codes, records))
     }
 }
 

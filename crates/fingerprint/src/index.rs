@@ -9,20 +9,56 @@
 //! returned, and nothing else. `m` follows the paper's advice, about `256 / log2(n)`, so
 //! buckets hold about one code each; when probing would cost more than a scan, the index
 //! scans. Tables are compact (offsets and ids, counting-sorted); codes inserted after the
-//! last build wait in a short list that every search scans, until the next rebuild.
+//! last build wait in a short list that every search scans, until the next rebuild. Codes and
+//! tables may be read in place from a snapshot file ([`crate::mapped`]).
+
+use crate::mapped::Array;
 
 /// A 256-bit code (a PDQ hash), as four 64-bit words.
 pub type Code = [u64; 4];
 
 pub fn hamming(a: &Code, b: &Code) -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    if has_popcnt() {
+        // SAFETY: the CPU has POPCNT.
+        return unsafe { hamming_popcnt(a, b) };
+    }
+    hamming_portable(a, b)
+}
+
+fn hamming_portable(a: &Code, b: &Code) -> u32 {
     (a[0] ^ b[0]).count_ones()
         + (a[1] ^ b[1]).count_ones()
         + (a[2] ^ b[2]).count_ones()
         + (a[3] ^ b[3]).count_ones()
 }
 
+/// Whether the CPU counts bits in one instruction: the workspace builds for baseline x86-64,
+/// where `count_ones` is a dozen instructions.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn has_popcnt() -> bool {
+    use std::sync::atomic::{AtomicU8, Ordering};
+    static KNOWN: AtomicU8 = AtomicU8::new(0);
+    match KNOWN.load(Ordering::Relaxed) {
+        1 => false,
+        2 => true,
+        _ => {
+            let yes = std::arch::is_x86_feature_detected!("popcnt");
+            KNOWN.store(1 + u8::from(yes), Ordering::Relaxed);
+            yes
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "popcnt")]
+fn hamming_popcnt(a: &Code, b: &Code) -> u32 {
+    hamming_portable(a, b)
+}
+
 /// Bits `start .. start + width` of a code (width ≤ 32), low bit first.
-fn bits(code: &Code, start: u32, width: u32) -> u32 {
+pub(crate) fn bits(code: &Code, start: u32, width: u32) -> u32 {
     let (word, shift) = ((start / 64) as usize, start % 64);
     let mut v = code[word] >> shift;
     if shift + width > 64 && word + 1 < 4 {
@@ -33,7 +69,7 @@ fn bits(code: &Code, start: u32, width: u32) -> u32 {
 
 /// Every `width`-bit value within `radius` bits of 0 (XOR with a key gives those within
 /// `radius` of the key).
-fn masks(width: u32, radius: u32) -> Vec<u32> {
+pub(crate) fn masks(width: u32, radius: u32) -> Vec<u32> {
     fn extend(out: &mut Vec<u32>, value: u32, from: u32, width: u32, left: u32) {
         out.push(value);
         if left == 0 {
@@ -54,16 +90,18 @@ fn binomial_sum(width: u32, radius: u32) -> u64 {
         .sum()
 }
 
-struct Table {
-    start: u32,
-    width: u32,
+#[derive(Clone)]
+pub(crate) struct Table {
+    pub start: u32,
+    pub width: u32,
     /// `ids[offsets[v] .. offsets[v + 1]]` have substring value `v`.
-    offsets: Vec<u32>,
-    ids: Vec<u32>,
+    pub offsets: Array<u32>,
+    pub ids: Array<u32>,
 }
 
+#[derive(Clone)]
 pub struct HammingIndex {
-    codes: Vec<Code>,
+    codes: Array<Code>,
     tables: Vec<Table>,
     /// Codes added since the tables were built.
     pending: Vec<u32>,
@@ -82,9 +120,31 @@ impl HammingIndex {
 
     /// Builds an index of `codes` (their ids are their positions).
     pub fn from_codes(codes: Vec<Code>) -> Self {
-        let mut index = HammingIndex { codes, tables: Vec::new(), pending: Vec::new() };
+        let mut index = HammingIndex { codes: codes.into(), tables: Vec::new(), pending: Vec::new() };
         index.rebuild();
         index
+    }
+
+    /// An index from its parts as [`HammingIndex::parts`] gave them (read from a snapshot),
+    /// or `None` if they do not describe one.
+    pub(crate) fn from_parts(codes: Array<Code>, tables: Vec<Table>) -> Option<HammingIndex> {
+        let n = codes.len();
+        let mut covered = 0;
+        for t in &tables {
+            let ok = t.start == covered
+                && (1..=24).contains(&t.width)
+                && t.offsets.len() == (1usize << t.width) + 1
+                && t.ids.len() == n
+                && t.offsets.first() == Some(&0)
+                && t.offsets.last().map(|&o| o as usize) == Some(n)
+                && t.offsets.windows(2).all(|w| w[0] <= w[1])
+                && t.ids.iter().all(|&id| (id as usize) < n);
+            if !ok {
+                return None;
+            }
+            covered += t.width;
+        }
+        (covered == 256).then_some(HammingIndex { codes, tables, pending: Vec::new() })
     }
 
     /// Substring count for `n` codes: 16 (16-bit substrings, whose tables stay in cache) up
@@ -116,7 +176,7 @@ impl HammingIndex {
     /// Counting sort of the codes by one substring.
     fn table(&self, start: u32, width: u32) -> Table {
         let mut offsets = vec![0u32; (1usize << width) + 1];
-        for c in &self.codes {
+        for c in self.codes.iter() {
             offsets[bits(c, start, width) as usize + 1] += 1;
         }
         for i in 1..offsets.len() {
@@ -129,7 +189,7 @@ impl HammingIndex {
             ids[next[v] as usize] = id as u32;
             next[v] += 1;
         }
-        Table { start, width, offsets, ids }
+        Table { start, width, offsets: offsets.into(), ids: ids.into() }
     }
 
     pub fn len(&self) -> usize {
@@ -140,6 +200,14 @@ impl HammingIndex {
         self.codes.is_empty()
     }
 
+    pub(crate) fn tables(&self) -> &[Table] {
+        &self.tables
+    }
+
+    pub fn codes(&self) -> &[Code] {
+        &self.codes
+    }
+
     pub fn code(&self, id: u32) -> &Code {
         &self.codes[id as usize]
     }
@@ -148,7 +216,7 @@ impl HammingIndex {
     /// them reach an eighth of the indexed ones (amortised O(1) per insert).
     pub fn insert(&mut self, code: Code) -> u32 {
         let id = u32::try_from(self.codes.len()).expect("at most 2^32 codes");
-        self.codes.push(code);
+        self.codes.to_mut().push(code);
         self.pending.push(id);
         if self.pending.len() > 1024 && self.pending.len() * 8 > self.codes.len() {
             self.rebuild();

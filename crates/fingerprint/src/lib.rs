@@ -6,8 +6,12 @@ pub mod catalog;
 pub mod decode;
 pub mod features;
 pub mod index;
+pub mod mapped;
 pub mod pdq;
 pub mod phash;
 pub mod prints;
+pub mod records;
+pub mod snapshot;
+pub mod votes;
 
 pub use pdq::{Pdq, PdqHash};
