@@ -96,6 +96,7 @@ enum Command {
     #[command(subcommand)]
     Watermark(marking::WatermarkCommand),
     Serve(serving::ServeArgs),
+    Match(serving::MatchArgs),
     Publish(serving::PublishArgs),
     Unpublish(serving::UnpublishArgs),
     Lookup(serving::LookupArgs),
@@ -135,6 +136,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => works::scan(&g, args),
         Command::Watermark(cmd) => marking::run(&g, cmd),
         Command::Serve(args) => serving::serve(&g, args),
+        Command::Match(args) => serving::matcher(&g, args),
         Command::Publish(args) => serving::publish(&g, args),
         Command::Unpublish(args) => serving::unpublish(&g, args),
         Command::Lookup(args) => serving::lookup(&g, args),

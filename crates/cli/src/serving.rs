@@ -38,14 +38,41 @@ pub struct ServeArgs {
     /// Requests per second allowed from one client address.
     #[arg(long, default_value_t = 200.0, value_name = "N")]
     rate: f64,
+    /// Search through matcher processes (`handprint match`), one per part of the index,
+    /// instead of holding the index here (repeat, or separate with commas). A look-up asks
+    /// them all at once; when one does not answer, the answer says it is partial.
+    #[arg(long, value_name = "URL", value_delimiter = ',')]
+    matchers: Vec<String>,
 }
 
-pub fn serve(g: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let database = match std::env::var_os("HANDPRINT_DATABASE").filter(|d| !d.is_empty()) {
+/// The store a server or matcher is told to use for this run; `None`: the SQLite file in
+/// its data directory.
+fn run_database(g: &Global) -> anyhow::Result<Option<registry::Database>> {
+    Ok(match std::env::var_os("HANDPRINT_DATABASE").filter(|d| !d.is_empty()) {
         // Only a database named for this run; the creator's own store is not the registry's.
         Some(_) => Some(g.database.as_ref().map_err(|e| anyhow::anyhow!("--database: {e}"))?.clone()),
         None => None,
-    };
+    })
+}
+
+/// The runtime a server runs on.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    // glibc gives every thread that allocates its own arena, and the blocking pool's threads
+    // each keep one: two arenas keep the resident size flat under long load.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; called before other threads exist.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(64)
+        .build()
+        .context("starting the server's runtime")
+}
+
+pub fn serve(g: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let database = run_database(g)?;
     let limits = server::Limits {
         max_upload: args.max_upload_mib << 20,
         rate: args.rate,
@@ -59,19 +86,9 @@ pub fn serve(g: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
         public_url: args.public_url,
         limits,
         domains: Default::default(),
+        matchers: args.matchers,
     };
-    // glibc gives every thread that allocates its own arena, and the blocking pool's threads
-    // each keep one: two arenas keep the resident size flat under long load.
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets an allocator parameter; called before other threads exist.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .max_blocking_threads(64)
-        .build()
-        .context("starting the server's runtime")?;
+    let runtime = runtime()?;
     let json = g.json;
     let data = config.data.clone();
     runtime.block_on(server::serve(config, |addr| {
@@ -79,6 +96,57 @@ pub fn serve(g: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
             println!("{}", serde_json::json!({ "listening": addr.to_string(), "data": data }));
         } else {
             println!("handprint registry listening on http://{addr} (data in {})", esc(data.display()));
+        }
+    }))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Hold one part of a registry server's search index, for `handprint serve --matchers`.
+///
+/// Loads the works of part I of N (those whose number is I modulo N) from the registry's
+/// store (HANDPRINT_DATABASE, as for `serve`; else the SQLite file in DIR), follows the works
+/// stored later, and answers the server's look-ups on ADDR (an internal API: listen on an
+/// address only the server reaches). It keeps nothing: a matcher that stopped is replaced by
+/// starting another. docs/server.md describes the matchers.
+///
+///   handprint match --part 0/3 --listen 127.0.0.1:8090
+#[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct MatchArgs {
+    /// Which part: I/N, part I (0 to N-1) of N.
+    #[arg(long, value_name = "I/N")]
+    part: registry::search::Part,
+    /// Where to listen.
+    #[arg(long, default_value = "127.0.0.1:8090", value_name = "ADDR")]
+    listen: SocketAddr,
+    /// The registry server's data directory, for its SQLite store. Default: `server` in the
+    /// handprint data directory.
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+}
+
+pub fn matcher(g: &Global, args: MatchArgs) -> anyhow::Result<ExitCode> {
+    let data = args.data.unwrap_or_else(|| g.home.join("server"));
+    let database = match run_database(g)? {
+        Some(d) => d,
+        None => registry::Database::Sqlite(data.join("registry.sqlite")),
+    };
+    let config = server::MatcherConfig {
+        listen: args.listen,
+        part: args.part,
+        database,
+        limits: server::Limits { rate: 1e9, burst: 1e9, ..Default::default() },
+    };
+    let runtime = runtime()?;
+    let (json, part) = (g.json, args.part);
+    runtime.block_on(server::serve_matcher(config, |addr, works| {
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({ "listening": addr.to_string(), "part": format!("{}/{}", part.index, part.count), "works": works })
+            );
+        } else {
+            println!("handprint matcher for part {}/{} listening on http://{addr} ({works} works)", part.index, part.count);
         }
     }))?;
     Ok(ExitCode::SUCCESS)

@@ -21,6 +21,7 @@ pub mod remote;
 pub mod reproduce;
 pub mod seal;
 pub mod search;
+pub mod shards;
 pub mod store;
 pub mod stored;
 pub mod timestamps;

@@ -1,15 +1,18 @@
 //! Clearance look-ups on a registry server: what an image says of its origin, and every
 //! published claim on it — by the watermark it carries, by its fingerprint, or by a PDQ
-//! hash a platform computed on its side — oldest first (docs/server.md).
+//! hash a platform computed on its side — oldest first (docs/server.md). The works are
+//! searched in the server's own index or through matchers ([`Finder`]); an answer from
+//! matchers says whether a part of the index did not answer.
 
 use std::path::Path;
 
-use fingerprint::catalog::{self, PDQ_RADIUS, WorkId};
+use fingerprint::catalog::{PDQ_RADIUS, WorkId};
 use fingerprint::pdq::PdqHash;
 use ledger::Hash;
 use serde::Serialize;
 
 use crate::search::{MatchReport, SearchIndex};
+use crate::shards::{Coverage, Finder};
 use crate::store::PublicationRow;
 use crate::verify_image::{ImageVerdict, VERIFY_LIMITS, VerifyOptions, verify_decoded};
 use crate::works::{Scanned, Work};
@@ -41,15 +44,18 @@ pub struct Lookup {
     pub image: ImageVerdict,
     /// Every published claim, oldest publication first.
     pub claims: Vec<ClaimFound>,
+    /// Whether every part of the index answered, when matchers hold it.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<Coverage>,
     /// A PNG thumbnail of the image, when asked for (a page shows it beside the works).
     #[serde(skip)]
     pub preview: Option<Vec<u8>>,
 }
 
 /// Looks `bytes` (named `name` in messages) up: decoded once, checked, fingerprinted.
-pub fn lookup_image(
+pub fn lookup_image<'a>(
     store: &Store,
-    index: &SearchIndex,
+    finder: impl Into<Finder<'a>>,
     name: &Path,
     bytes: &[u8],
     options: &VerifyOptions,
@@ -62,8 +68,10 @@ pub fn lookup_image(
     if let Some(work) = watermarked.map(|id| store.work_by_watermark(id)).transpose()?.flatten() {
         push(store, &mut claims, work, "watermark")?;
     }
-    for m in index.matches(&scanned)? {
-        let Some(work) = index.work(m.work).cloned() else { continue };
+    let finder = finder.into();
+    let found = finder.matches(store, &scanned, None)?;
+    for m in found.found {
+        let Some(work) = finder.work(store, m.work)? else { continue };
         if let Some(c) = push(store, &mut claims, work, "fingerprint")? {
             c.fingerprint = Some(m);
         }
@@ -73,7 +81,14 @@ pub fn lookup_image(
         let thumbnail = fingerprint::prints::thumbnail(&scanned.decoded.image, crate::works::THUMBNAIL_SIDE);
         fingerprint::decode::encode_png(&thumbnail)
     });
-    Ok(Lookup { sha256: scanned.sha256, works_searched: index.works(), image, claims, preview })
+    Ok(Lookup {
+        sha256: scanned.sha256,
+        works_searched: found.works,
+        image,
+        claims,
+        coverage: found.coverage,
+        preview,
+    })
 }
 
 /// The answer for one PDQ hash.
@@ -91,21 +106,37 @@ pub fn parse_pdq(hex: &str) -> Result<PdqHash, RegistryError> {
 
 /// Looks a PDQ hash up among the published works' codes (every dihedral variant), within
 /// `radius` (at most [`PDQ_RADIUS`]).
-pub fn lookup_pdq(
+pub fn lookup_pdq<'a>(
     store: &Store,
-    index: &SearchIndex,
+    finder: impl Into<Finder<'a>>,
     hash: &PdqHash,
     radius: u32,
 ) -> Result<HashLookup, RegistryError> {
-    let mut claims = Vec::new();
-    for (work, distance) in index.catalog.search_code(&catalog::code(hash), radius.min(PDQ_RADIUS)) {
-        let Some(w) = index.work(work).cloned() else { continue };
-        if let Some(c) = push(store, &mut claims, w, "pdq")? {
-            c.pdq_distance = Some(distance);
+    let (mut all, _) = lookup_pdqs(store, finder, std::slice::from_ref(hash), radius)?;
+    Ok(all.pop().expect("one answer per hash"))
+}
+
+/// Looks hashes up as [`lookup_pdq`] does, in one search: an answer per hash, in order, and
+/// whether every part of the index answered (when matchers hold it).
+pub fn lookup_pdqs<'a>(
+    store: &Store,
+    finder: impl Into<Finder<'a>>,
+    hashes: &[PdqHash],
+    radius: u32,
+) -> Result<(Vec<HashLookup>, Option<Coverage>), RegistryError> {
+    let near = finder.into().near(store, hashes, radius.min(PDQ_RADIUS))?;
+    let mut out = Vec::new();
+    for (hash, works) in hashes.iter().zip(near.found) {
+        let mut claims = Vec::new();
+        for (w, distance) in works {
+            if let Some(c) = push(store, &mut claims, w, "pdq")? {
+                c.pdq_distance = Some(distance);
+            }
         }
+        claims.sort_by_key(|c| c.publication.log_index);
+        out.push(HashLookup { pdq: hash.to_hex(), claims });
     }
-    claims.sort_by_key(|c| c.publication.log_index);
-    Ok(HashLookup { pdq: hash.to_hex(), claims })
+    Ok((out, near.coverage))
 }
 
 /// Adds `work` as found `by`, or adds `by` to it if already there; works that are not

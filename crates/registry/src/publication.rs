@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::identity::PublicIdentity;
-use crate::search::SearchIndex;
+use crate::shards::Finder;
 use crate::store::{Pending, PublicationRow};
 use crate::verify_image::{ImageVerdict, VERIFY_LIMITS, VerifyOptions, verify_decoded};
 use crate::works::{NewWork, Scanned, Work};
@@ -66,14 +66,16 @@ pub struct Published {
 }
 
 /// Checks and publishes `sub` for the creator whose key is `creator`, appending a
-/// `published` event to the log signed by `server`. `index` is the server's search index
-/// (only read: the caller adds the new work once this returns). Publications must not run
-/// concurrently with each other: the caller serialises them, so two near-identical images
-/// cannot both miss each other's dispute.
-pub fn publish(
+/// `published` event to the log signed by `server`. `finder` is the server's search index
+/// (only read: the caller adds the new work once this returns) or its matchers, which must
+/// all answer, having followed the store up to the latest publication: disputes are never
+/// decided on part of the works. Publications must not run concurrently with each other:
+/// the caller serialises them, so two near-identical images cannot both miss each other's
+/// dispute.
+pub fn publish<'a>(
     store: &Store,
     server: &SigningKey,
-    index: &SearchIndex,
+    finder: impl Into<Finder<'a>>,
     creator: &VerifyingKey,
     sub: Submission,
     options: &VerifyOptions,
@@ -96,13 +98,23 @@ pub fn publish(
         return Ok((Published { work, publication, new: false, checkpoint: None, disputes }, scanned));
     }
     let creator_b64 = B64.encode(creator.as_bytes());
-    // Earlier works under other keys that this image matches, by fingerprint.
-    let mut disputes: Vec<WorkId> = index
-        .matches(&scanned)?
-        .into_iter()
-        .filter(|m| m.public_key != creator_b64)
-        .map(|m| m.work)
-        .collect();
+    // Earlier works under other keys that this image matches, by fingerprint, among every
+    // work published so far.
+    let latest = store.recent_publications(1)?.first().map(|p| p.work);
+    let found = finder.into().matches(store, &scanned, latest)?;
+    if let Some(c) = found.coverage.filter(|c| c.partial) {
+        let parts: Vec<String> = c.missing_parts.iter().map(|i| format!("{i}/{}", c.parts)).collect();
+        return Err(RegistryError::Unavailable {
+            at: "the search index".into(),
+            message: format!(
+                "part {} did not answer, so the publication's disputes cannot be checked against every \
+                 work: nothing was published; try again in a moment",
+                parts.join(", ")
+            ),
+        });
+    }
+    let mut disputes: Vec<WorkId> =
+        found.found.into_iter().filter(|m| m.public_key != creator_b64).map(|m| m.work).collect();
     disputes.sort_unstable();
     disputes.dedup();
     let title = sub.title.clone().or(sealed.title).unwrap_or_else(|| sub.file_name.clone());

@@ -325,6 +325,7 @@ fn start(data: &Path, decodes: usize) -> String {
         public_url: None,
         limits: limits(decodes),
         domains: Default::default(),
+        matchers: Vec::new(),
     };
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

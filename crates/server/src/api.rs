@@ -14,6 +14,7 @@ use ed25519_dalek::VerifyingKey;
 use fingerprint::catalog::{PDQ_RADIUS, WorkId};
 use registry::lookup::{self, ClaimFound};
 use registry::publication::{self, MANIFEST_FILE, Submission};
+use registry::shards::Coverage;
 use registry::verify_image::VerifyOptions;
 use registry::{RegistryError, Store};
 use serde::Deserialize;
@@ -202,10 +203,9 @@ pub async fn publish(
     let permit = decode_permit(&state).await?;
     let (published, checkpoint_size) = blocking(&state, move |s, store| {
         let _one = s.publishing.lock().unwrap_or_else(|p| p.into_inner());
-        let (published, _) = {
-            let index = s.index.read().unwrap_or_else(|p| p.into_inner());
-            publication::publish(store, &s.log_key, &index, &creator, sub, &VerifyOptions::default())?
-        };
+        let (published, _) = s.with_finder(|finder| {
+            publication::publish(store, &s.log_key, finder, &creator, sub, &VerifyOptions::default())
+        })?;
         drop(permit);
         // Findable at once by this server; others sharing the store follow it.
         s.catch_up()?;
@@ -370,9 +370,9 @@ pub async fn lookup_image(State(state): State<Arc<AppState>>, body: Bytes) -> Re
     }
     let permit = decode_permit(&state).await?;
     let answer = blocking(&state, move |s, store| {
-        let index = s.index.read().unwrap_or_else(|p| p.into_inner());
-        let found =
-            lookup::lookup_image(store, &index, Path::new("upload"), &body, &VerifyOptions::default(), false);
+        let found = s.with_finder(|finder| {
+            lookup::lookup_image(store, finder, Path::new("upload"), &body, &VerifyOptions::default(), false)
+        });
         drop(permit);
         let found = found?;
         let mut v = serde_json::to_value(&found).expect("look-ups serialize");
@@ -399,12 +399,24 @@ pub async fn lookup_pdq(
     .map_err(|e| ApiError::invalid(e.to_string()))?;
     let radius = radius(q.radius)?;
     let answer = blocking(&state, move |s, store| {
-        let index = s.index.read().unwrap_or_else(|p| p.into_inner());
-        let found = lookup::lookup_pdq(store, &index, &hash, radius)?;
-        Ok(json!({ "pdq": found.pdq, "radius": radius, "claims": claims_json(s, &found.claims) }))
+        let (mut found, coverage) =
+            s.with_finder(|finder| lookup::lookup_pdqs(store, finder, &[hash], radius))?;
+        let found = found.pop().expect("one answer per hash");
+        let answer = json!({ "pdq": found.pdq, "radius": radius, "claims": claims_json(s, &found.claims) });
+        Ok(with_coverage(answer, coverage.as_ref()))
     })
     .await?;
     Ok(axum::Json(answer).into_response())
+}
+
+/// `answer` with `partial`, `parts` and `missing_parts` when matchers were asked.
+pub fn with_coverage(mut answer: Value, coverage: Option<&Coverage>) -> Value {
+    if let Some(c) = coverage {
+        answer["partial"] = json!(c.partial);
+        answer["parts"] = json!(c.parts);
+        answer["missing_parts"] = json!(c.missing_parts);
+    }
+    answer
 }
 
 fn radius(r: Option<u32>) -> Result<u32, ApiError> {
@@ -442,15 +454,13 @@ pub async fn lookup_pdq_batch(State(state): State<Arc<AppState>>, body: Bytes) -
         .collect::<Result<Vec<_>, _>>()?;
     let radius = radius(batch.radius)?;
     let answer = blocking(&state, move |s, store| {
-        let index = s.index.read().unwrap_or_else(|p| p.into_inner());
-        let results = hashes
+        let (found, coverage) =
+            s.with_finder(|finder| lookup::lookup_pdqs(store, finder, &hashes, radius))?;
+        let results: Vec<Value> = found
             .iter()
-            .map(|h| {
-                let found = lookup::lookup_pdq(store, &index, h, radius)?;
-                Ok(json!({ "pdq": found.pdq, "claims": claims_json(s, &found.claims) }))
-            })
-            .collect::<Result<Vec<_>, RegistryError>>()?;
-        Ok(json!({ "radius": radius, "results": results }))
+            .map(|found| json!({ "pdq": found.pdq, "claims": claims_json(s, &found.claims) }))
+            .collect();
+        Ok(with_coverage(json!({ "radius": radius, "results": results }), coverage.as_ref()))
     })
     .await?;
     Ok(axum::Json(answer).into_response())

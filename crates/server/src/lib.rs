@@ -7,11 +7,13 @@
 //!
 //! Every registry call runs on the blocking pool with a store connection of its own; the
 //! search index is loaded once and followed (new works are added as they are stored, by
-//! this process or another sharing the database).
+//! this process or another sharing the database) — or, with matchers, held in parts by
+//! matcher processes (`matcher`) that the server asks at once.
 
 mod api;
 mod error;
 mod limits;
+mod matcher;
 mod metrics;
 mod pool;
 mod sbr;
@@ -30,6 +32,7 @@ use registry::Database;
 
 pub use error::ApiError;
 pub use limits::Limits;
+pub use matcher::{MatcherConfig, serve_matcher};
 pub use state::AppState;
 
 /// How the server is set up.
@@ -47,6 +50,9 @@ pub struct Config {
     pub limits: Limits,
     /// How domain proofs are fetched (the defaults: public HTTPS only).
     pub domains: registry::domain::Fetching,
+    /// Matcher processes holding the search index in parts (`handprint match`), one per
+    /// part; none: the server holds the whole index itself.
+    pub matchers: Vec<String>,
 }
 
 /// The routes with every limit around them, over `state`.
@@ -119,7 +125,7 @@ pub async fn serve(mut config: Config, ready: impl FnOnce(SocketAddr)) -> Result
         .map_err(|e| ApiError::internal(format!("serving: {e}")))
 }
 
-async fn shutdown() {
+pub(crate) async fn shutdown() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -12,9 +12,10 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use tokio::sync::OwnedSemaphorePermit;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::ApiError;
+use crate::metrics::Metrics;
 use crate::state::AppState;
 
 #[derive(Clone, Debug)]
@@ -37,6 +38,9 @@ pub struct Limits {
     pub timeout: Duration,
     /// How old a publication's signature may be.
     pub signature_max_age: u64,
+    /// How long a look-up waits for the matchers (when they hold the index): one slower
+    /// is left out, and the answer says it is partial.
+    pub matcher_deadline: Duration,
 }
 
 impl Default for Limits {
@@ -53,6 +57,7 @@ impl Default for Limits {
             burst: 400.0,
             timeout: Duration::from_secs(30),
             signature_max_age: 300,
+            matcher_deadline: Duration::from_secs(2),
         }
     }
 }
@@ -111,9 +116,32 @@ pub async fn decode_permit(state: &AppState) -> Result<OwnedSemaphorePermit, Api
     permit.ok_or_else(busy)
 }
 
+/// What [`guard`] needs of a server's state: the public registry's, or a matcher's.
+pub trait Guarded: Send + Sync + 'static {
+    fn limits(&self) -> &Limits;
+    fn rate(&self) -> &RateLimiter;
+    fn in_flight(&self) -> &Arc<Semaphore>;
+    fn metrics(&self) -> &Metrics;
+}
+
+impl Guarded for AppState {
+    fn limits(&self) -> &Limits {
+        &self.limits
+    }
+    fn rate(&self) -> &RateLimiter {
+        &self.rate
+    }
+    fn in_flight(&self) -> &Arc<Semaphore> {
+        &self.in_flight
+    }
+    fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+}
+
 /// Every request passes here: rate, load and time limits, and the metrics.
-pub async fn guard(
-    State(state): State<Arc<AppState>>,
+pub async fn guard<S: Guarded>(
+    State(state): State<Arc<S>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
     next: Next,
@@ -121,9 +149,9 @@ pub async fn guard(
     let started = Instant::now();
     let route = crate::metrics::route_of(request.uri().path());
     let limit = match request.uri().path() {
-        "/v1/publications" => state.limits.max_publish,
-        "/lookup" => state.limits.max_upload + 64 * 1024,
-        _ => state.limits.max_upload,
+        "/v1/publications" => state.limits().max_publish,
+        "/lookup" => state.limits().max_upload + 64 * 1024,
+        _ => state.limits().max_upload,
     };
     let declared = request
         .headers()
@@ -138,7 +166,7 @@ pub async fn guard(
             format!("the body is larger than {limit} bytes"),
         )
         .into_response()
-    } else if !state.rate.allow(peer.ip()) {
+    } else if !state.rate().allow(peer.ip()) {
         let mut e = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
@@ -147,12 +175,12 @@ pub async fn guard(
         e.retry_after = Some(1);
         e.into_response()
     } else {
-        match state.in_flight.clone().try_acquire_owned() {
+        match state.in_flight().clone().try_acquire_owned() {
             Err(_) => ApiError::busy("the server is at capacity: try again in a moment", 1).into_response(),
-            Ok(_permit) => match tokio::time::timeout(state.limits.timeout, next.run(request)).await {
+            Ok(_permit) => match tokio::time::timeout(state.limits().timeout, next.run(request)).await {
                 Ok(r) => r,
                 Err(_) => ApiError::busy(
-                    format!("the request took longer than {} s", state.limits.timeout.as_secs()),
+                    format!("the request took longer than {} s", state.limits().timeout.as_secs()),
                     5,
                 )
                 .into_response(),
@@ -160,7 +188,7 @@ pub async fn guard(
         }
     };
     let response = json_errors(response).await;
-    state.metrics.observe(route, response.status().as_u16(), started.elapsed());
+    state.metrics().observe(route, response.status().as_u16(), started.elapsed());
     let h = response.headers().clone();
     let mut response = response;
     let headers = response.headers_mut();

@@ -17,11 +17,12 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_S
 use fingerprint::catalog::PDQ_RADIUS;
 use fingerprint::pdq::PdqHash;
 use registry::lookup::{self, ClaimFound};
+use registry::shards::Coverage;
 use registry::verify_image::VerifyOptions;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::api::{blocking, manifest_store};
+use crate::api::{blocking, manifest_store, with_coverage};
 use crate::error::ApiError;
 use crate::limits::decode_permit;
 use crate::state::AppState;
@@ -112,12 +113,10 @@ async fn by_binding(
         })?;
         let id = u64::from_be_bytes(id);
         blocking(&state, move |_, store| {
-            let Some(work) = store.work_by_watermark(id)? else { return Ok(vec![]) };
-            let Some(p) = store.publication(work.id)? else { return Ok(vec![]) };
-            Ok(p.manifest_id
-                .map(|m| json!({ "manifestId": m, "similarityScore": 100 }))
-                .into_iter()
-                .collect())
+            let Some(work) = store.work_by_watermark(id)? else { return Ok((vec![], None)) };
+            let Some(p) = store.publication(work.id)? else { return Ok((vec![], None)) };
+            let found = p.manifest_id.map(|m| json!({ "manifestId": m, "similarityScore": 100 }));
+            Ok((found.into_iter().collect(), None))
         })
         .await?
     } else if alg == PDQ_ALG {
@@ -125,8 +124,9 @@ async fn by_binding(
             ApiError::invalid(format!("{PDQ_ALG}: the value is the 32 bytes of a PDQ hash"))
         })?;
         blocking(&state, move |s, store| {
-            let index = s.index.read().unwrap_or_else(|p| p.into_inner());
-            Ok(matches(&lookup::lookup_pdq(store, &index, &hash, PDQ_RADIUS)?.claims))
+            let (mut found, coverage) =
+                s.with_finder(|finder| lookup::lookup_pdqs(store, finder, &[hash], PDQ_RADIUS))?;
+            Ok((matches(&found.pop().expect("one answer per hash").claims), coverage))
         })
         .await?
     } else {
@@ -172,9 +172,10 @@ fn matches(claims: &[ClaimFound]) -> Vec<Value> {
         .collect()
 }
 
-fn answer(mut matches: Vec<Value>, max: usize) -> Response {
+/// The matches, at most `max`; with matchers, whether every part of the index answered.
+fn answer((mut matches, coverage): (Vec<Value>, Option<Coverage>), max: usize) -> Response {
     matches.truncate(max);
-    axum::Json(json!({ "matches": matches })).into_response()
+    axum::Json(with_coverage(json!({ "matches": matches }), coverage.as_ref())).into_response()
 }
 
 pub async fn by_content(
@@ -202,16 +203,17 @@ pub async fn by_content(
     let only = m.alg;
     let permit = decode_permit(&state).await?;
     let found = blocking(&state, move |s, store| {
-        let index = s.index.read().unwrap_or_else(|p| p.into_inner());
-        let found =
-            lookup::lookup_image(store, &index, Path::new("upload"), &body, &VerifyOptions::default(), false);
+        let found = s.with_finder(|finder| {
+            lookup::lookup_image(store, finder, Path::new("upload"), &body, &VerifyOptions::default(), false)
+        });
         drop(permit);
-        let mut claims = found?.claims;
+        let found = found?;
+        let mut claims = found.claims;
         if let Some(alg) = only {
             let by = if alg == WATERMARK_ALG { "watermark" } else { "fingerprint" };
             claims.retain(|c| c.found_by.contains(&by));
         }
-        Ok(matches(&claims))
+        Ok((matches(&claims), found.coverage))
     })
     .await?;
     Ok(answer(found, max))

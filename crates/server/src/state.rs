@@ -1,4 +1,5 @@
-//! What every request shares: the store pool, the search index, the log's key, the limits.
+//! What every request shares: the store pool, the search (the server's own index, or the
+//! matchers that hold it in parts), the log's key, the limits.
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicUsize;
@@ -7,6 +8,7 @@ use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
 use registry::search::{NewWorks, SearchIndex};
+use registry::shards::{Finder, Matchers};
 use registry::{Database, RegistryError};
 use tokio::sync::Semaphore;
 
@@ -16,9 +18,18 @@ use crate::limits::{Limits, RateLimiter};
 use crate::metrics::Metrics;
 use crate::pool::Pool;
 
+/// Where look-ups and publications search.
+pub enum Search {
+    /// The server's own index of every work, followed.
+    Local(Box<RwLock<SearchIndex>>),
+    /// Matcher processes, each holding one part of the index and following the store
+    /// itself: the server holds no catalog.
+    Matchers(Matchers),
+}
+
 pub struct AppState {
     pub pool: Pool,
-    pub index: RwLock<SearchIndex>,
+    pub search: Search,
     /// The key that signs the log of publications.
     pub log_key: SigningKey,
     /// The log's name in its checkpoints.
@@ -62,12 +73,18 @@ impl AppState {
         let key = registry::identity::load(&identity, None)?.key;
         let database = config.database.clone().unwrap_or_else(|| Database::Sqlite(data.join(STORE_FILE)));
         let pool = Pool::new(database);
-        let index = pool.with(SearchIndex::load)?;
+        let (search, works) = if config.matchers.is_empty() {
+            let index = pool.with(SearchIndex::load)?;
+            let works = index.works();
+            (Search::Local(Box::new(RwLock::new(index))), works)
+        } else {
+            (Search::Matchers(Matchers::new(&config.matchers, config.limits.matcher_deadline)?), 0)
+        };
         let limits = config.limits.clone();
         Ok(AppState {
-            works_indexed: AtomicUsize::new(index.works()),
+            works_indexed: AtomicUsize::new(works),
             pool,
-            index: RwLock::new(index),
+            search,
             origin: ledger::checkpoint::origin_for(&key.verifying_key()),
             log_key: key,
             public_url: config.public_url.clone().unwrap_or_default().trim_end_matches('/').to_owned(),
@@ -84,24 +101,40 @@ impl AppState {
     }
 
     /// Adds works stored since the index last looked (by this server or another sharing
-    /// the database): read without the index locked, added with it.
+    /// the database). Matchers follow the store themselves: then nothing to do here.
     pub fn catch_up(&self) -> Result<usize, RegistryError> {
-        let mut added = 0;
-        loop {
-            let last = self.index.read().unwrap_or_else(|p| p.into_inner()).last();
-            let new = self.pool.with(|s| NewWorks::fetch(s, last))?;
-            if new.is_empty() {
-                return Ok(added);
-            }
-            let mut index = self.index.write().unwrap_or_else(|p| p.into_inner());
-            added += index.add(new);
-            self.works_indexed.store(index.works(), std::sync::atomic::Ordering::Relaxed);
+        let Search::Local(index) = &self.search else { return Ok(0) };
+        let added = catch_up(&self.pool, index)?;
+        let works = index.read().unwrap_or_else(|p| p.into_inner()).works();
+        self.works_indexed.store(works, std::sync::atomic::Ordering::Relaxed);
+        Ok(added)
+    }
+
+    /// Runs `f` with where to search: the index (read-locked meanwhile) or the matchers.
+    pub fn with_finder<T>(&self, f: impl FnOnce(Finder<'_>) -> T) -> T {
+        match &self.search {
+            Search::Local(index) => f(Finder::Index(&index.read().unwrap_or_else(|p| p.into_inner()))),
+            Search::Matchers(m) => f(Finder::Matchers(m)),
         }
     }
 
     /// A link to `path` on this server.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.public_url)
+    }
+}
+
+/// Adds works stored since `index` last looked: read without the index locked, added with
+/// it. The server's index and a matcher's part follow the store alike.
+pub fn catch_up(pool: &Pool, index: &RwLock<SearchIndex>) -> Result<usize, RegistryError> {
+    let mut added = 0;
+    loop {
+        let last = index.read().unwrap_or_else(|p| p.into_inner()).last();
+        let new = pool.with(|s| NewWorks::fetch(s, last))?;
+        if new.is_empty() {
+            return Ok(added);
+        }
+        added += index.write().unwrap_or_else(|p| p.into_inner()).add(new);
     }
 }
 

@@ -101,9 +101,9 @@ async fn lookup_page(state: Arc<AppState>, mut multipart: Multipart) -> Result<R
         image.filter(|b| !b.is_empty()).ok_or_else(|| ApiError::invalid("choose an image to look up"))?;
     let permit = decode_permit(&state).await?;
     let context = blocking(&state, move |s, store| {
-        let index = s.index.read().unwrap_or_else(|p| p.into_inner());
-        let found =
-            lookup::lookup_image(store, &index, Path::new("upload"), &image, &VerifyOptions::default(), true);
+        let found = s.with_finder(|finder| {
+            lookup::lookup_image(store, finder, Path::new("upload"), &image, &VerifyOptions::default(), true)
+        });
         drop(permit);
         let found = found?;
         let claims: Vec<Value> = found
@@ -154,7 +154,14 @@ async fn lookup_page(state: Arc<AppState>, mut multipart: Multipart) -> Result<R
             .collect();
         let image = &found.image;
         let ai = image.c2pa.ai.first().map(|a| format!("yes, per {} ({})", a.manifest, a.reason));
+        let partial = found.coverage.as_ref().filter(|c| c.partial);
+        let missing: Vec<String> = partial
+            .map(|c| c.missing_parts.iter().map(|i| format!("{i}/{}", c.parts)).collect())
+            .unwrap_or_default();
         Ok(json!({
+            "partial": partial.is_some(),
+            "missing_parts": missing,
+            "parts": partial.map(|c| c.parts),
             "claims": claims,
             "verdict": image.verdict,
             "ai": ai,

@@ -67,6 +67,7 @@ fn server(data: &std::path::Path, roots: String) -> String {
         public_url: None,
         limits: limits(),
         domains: registry::domain::Fetching { roots_pem: Some(roots), allow_private: true },
+        matchers: Vec::new(),
     })
 }
 

@@ -32,6 +32,7 @@ fn server_on(data: &std::path::Path, database: Option<registry::Database>) -> St
         public_url: None,
         limits: limits(),
         domains: Default::default(),
+        matchers: Vec::new(),
     })
 }
 
@@ -507,6 +508,7 @@ fn a_slow_request_times_out_and_a_panic_is_a_500_the_server_survives() {
         public_url: None,
         limits: limits.clone(),
         domains: Default::default(),
+        matchers: Vec::new(),
     };
     let state = std::sync::Arc::new(server::AppState::open(&config).unwrap());
     let routes = server::routes(&limits).route("/test/panic", axum::routing::get(boom));

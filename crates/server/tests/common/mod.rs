@@ -88,6 +88,7 @@ pub fn start(data: &Path, limits: server::Limits) -> String {
         public_url: None,
         limits,
         domains: Default::default(),
+        matchers: Vec::new(),
     })
 }
 
