@@ -209,7 +209,7 @@ fn describe(report: &MatchReport) -> String {
 
 pub fn search(g: &Global, args: SearchArgs) -> anyhow::Result<ExitCode> {
     let reg = open_works(g)?;
-    let index = SearchIndex::load(&reg.store)?;
+    let index = SearchIndex::of_registry(&reg)?;
     let scanned = scan_file(&args.image, &Limits::default())?;
     let mut report = index.search(&scanned)?;
     if let Some(dir) = &args.side_by_side {
@@ -241,7 +241,7 @@ pub fn search(g: &Global, args: SearchArgs) -> anyhow::Result<ExitCode> {
 
 pub fn scan(g: &Global, args: ScanArgs) -> anyhow::Result<ExitCode> {
     let reg = open_works(g)?;
-    let index = SearchIndex::load(&reg.store)?;
+    let index = SearchIndex::of_registry(&reg)?;
     if index.works() == 0 {
         bail!("no works registered in {}: nothing to scan for", g.home.display());
     }

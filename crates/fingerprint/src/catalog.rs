@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use crate::PdqHash;
 use crate::features::{self, Alignment, Features, MAX_FEATURES};
-use crate::index::{Code, HammingIndex, hamming};
+use crate::index::{self, Code, HammingIndex, hamming};
 use crate::mapped::Array;
 use crate::prints::Fingerprint;
 use crate::records::{RecordFile, Records};
@@ -224,6 +224,70 @@ impl Segment {
     }
 }
 
+/// Builds a catalog of more works than fit in memory with their features: each work's
+/// record goes to disk as it comes, and only its codes and vote entries are kept (about
+/// 1.1 KB a work) until [`Builder::finish`] sorts them into tables.
+pub struct Builder {
+    works: Vec<WorkId>,
+    codes: Vec<Code>,
+    owners: Vec<u32>,
+    /// Vote entries with the first 24 bits of their descriptor, keyed at the end.
+    items: Vec<(u32, u64)>,
+    records: RecordFile,
+}
+
+impl Builder {
+    /// A builder whose records go to `records` (created).
+    pub fn new(records: &std::path::Path) -> std::io::Result<Builder> {
+        Ok(Builder {
+            works: Vec::new(),
+            codes: Vec::new(),
+            owners: Vec::new(),
+            items: Vec::new(),
+            records: RecordFile::create(records)?,
+        })
+    }
+
+    pub fn push(
+        &mut self,
+        work: WorkId,
+        codes: &[(Variant, Code)],
+        features: &Features,
+    ) -> std::io::Result<()> {
+        let slot = self.records.push(work, features)?;
+        self.works.push(work);
+        for (v, c) in codes {
+            self.codes.push(*c);
+            self.owners.push(owner(slot, *v));
+        }
+        self.items.extend(
+            features
+                .features
+                .iter()
+                .step_by(VOTE_STRIDE)
+                .map(|p| (index::bits(&p.descriptor, 0, 24), votes::entry(slot, &p.descriptor))),
+        );
+        Ok(())
+    }
+
+    pub fn finish(self) -> std::io::Result<Catalog> {
+        self.records.sync()?;
+        let key_bits = votes::key_bits_for(self.items.len());
+        let votes = VoteIndex::from_keyed(self.items, key_bits);
+        let mut by_id: Vec<u32> = (0..self.works.len() as u32).collect();
+        by_id.sort_unstable_by_key(|&s| self.works[s as usize]);
+        let segment = Segment {
+            works: self.works.into(),
+            by_id: by_id.into(),
+            global: HammingIndex::from_codes(self.codes),
+            owners: self.owners.into(),
+            votes,
+            records: Records::File(self.records),
+        };
+        Ok(Catalog::from_segment(segment))
+    }
+}
+
 /// Works added since the base was built: searched by scanning, until merged.
 #[derive(Clone, Default)]
 struct Delta {
@@ -282,6 +346,10 @@ impl Catalog {
     /// The base, for writing a snapshot.
     pub fn base(&self) -> &Arc<Segment> {
         &self.base
+    }
+
+    pub fn into_base(self) -> Arc<Segment> {
+        self.base
     }
 
     /// Adds a work (one already present is left as it is).
@@ -464,6 +532,11 @@ impl Catalog {
 }
 
 impl Merge {
+    /// The highest work ID the new base will hold.
+    pub fn last_work(&self) -> Option<WorkId> {
+        self.base.works.iter().chain(&self.delta.works).copied().max()
+    }
+
     /// Builds the new base: the old one's works and the delta's. Slow (every table is
     /// rebuilt), so it runs without the catalog's lock; searches go on meanwhile.
     pub fn run(self) -> std::io::Result<Segment> {

@@ -310,6 +310,27 @@ mod tests {
     }
 
     #[test]
+    fn a_catalog_built_work_by_work_on_disk_answers_as_one_built_in_memory() {
+        let works: Vec<_> = (0..120).map(|i| (5 * i as i64 + 1, work(i + 40).0, work(i + 40).1)).collect();
+        let d = dir("builder");
+        std::fs::create_dir_all(&d).unwrap();
+        let mut b = crate::catalog::Builder::new(&d.join(RECORDS_FILE)).unwrap();
+        for (id, codes, f) in &works {
+            b.push(*id, codes, f).unwrap();
+        }
+        let built = b.finish().unwrap();
+        write(&built, &d, Position::default()).unwrap();
+        let (opened, _) = open(&d).unwrap().unwrap();
+        let memory = Catalog::build(works.clone());
+        for (id, codes, f) in works.iter().step_by(11) {
+            let q = query(codes, f);
+            assert_eq!(opened.search(&q), memory.search(&q));
+            assert_eq!(built.search(&q)[0].work, *id);
+        }
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
     fn a_damaged_or_foreign_snapshot_is_refused_with_what_is_wrong() {
         let works: Vec<_> = (0..20).map(|i| (i as i64, work(i).0, work(i).1)).collect();
         let d = dir("damaged");

@@ -34,7 +34,7 @@ fn sketch(d: &Code) -> u32 {
     d[2] as u32
 }
 
-fn entry(slot: u32, d: &Code) -> u64 {
+pub(crate) fn entry(slot: u32, d: &Code) -> u64 {
     u64::from(slot) | u64::from(sketch(d)) << 32
 }
 
@@ -87,6 +87,22 @@ impl VoteIndex {
             entries[next[k] as usize] = entry(*slot, d);
             next[k] += 1;
         }
+        VoteIndex { key_bits, offsets: offsets.into(), entries: entries.into() }
+    }
+
+    /// Files entries given with (at least) their first `key_bits` key bits.
+    pub fn from_keyed(mut items: Vec<(u32, u64)>, key_bits: u32) -> VoteIndex {
+        let mask = (1u32 << key_bits) - 1;
+        let mut offsets = vec![0u32; (1usize << key_bits) + 1];
+        for (k, _) in &items {
+            offsets[(k & mask) as usize + 1] += 1;
+        }
+        for i in 1..offsets.len() {
+            offsets[i] += offsets[i - 1];
+        }
+        // Sorted in place by key, slots ascending within a key as `build` files them.
+        items.sort_unstable_by_key(|&(k, e)| (k & mask, e as u32));
+        let entries: Vec<u64> = items.into_iter().map(|(_, e)| e).collect();
         VoteIndex { key_bits, offsets: offsets.into(), entries: entries.into() }
     }
 

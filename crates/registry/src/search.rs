@@ -3,12 +3,14 @@
 //! and the image that matched it. A file `scan` cannot read is an [`Unreadable`](crate::answers::Unreadable).
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 use fingerprint::catalog::{Catalog, Match, Variant, WorkId};
 use fingerprint::decode::{self, Rgb};
 use fingerprint::features::Features;
 use fingerprint::index::Code;
 use fingerprint::prints;
+use fingerprint::snapshot::{self, Position};
 use ledger::Hash;
 use serde::Serialize;
 
@@ -25,6 +27,59 @@ pub struct SearchIndex {
     works: HashMap<WorkId, Work>,
     /// The highest work ID indexed: works are numbered in the order they are stored.
     last: WorkId,
+    /// Where the catalog's snapshot is kept, if anywhere.
+    snapshot: Option<PathBuf>,
+    /// Why the snapshot was not used, when it was not: for the front end to say.
+    pub rebuilt: Option<String>,
+}
+
+/// The directory of a data directory that holds its catalog snapshot.
+pub const CATALOG_DIR: &str = "catalog";
+
+/// A merge of the works added since the snapshot into a new one: prepared under the index's
+/// lock, run without it ([`PendingMerge::run`]), installed with it ([`SearchIndex::install`]).
+pub struct PendingMerge {
+    merge: fingerprint::catalog::Merge,
+    dir: Option<PathBuf>,
+    position: Position,
+}
+
+/// A merged catalog base, ready to install.
+pub struct Merged(fingerprint::catalog::Segment);
+
+impl PendingMerge {
+    /// Builds the new base and writes it as the snapshot: slow, so without any lock.
+    pub fn run(self) -> Result<Merged, RegistryError> {
+        let segment =
+            self.merge.run().map_err(|e| RegistryError::Store(format!("merging the catalog: {e}")))?;
+        if let Some(dir) = &self.dir {
+            let catalog = Catalog::from_segment(segment);
+            snapshot::write(&catalog, dir, self.position).map_err(|e| RegistryError::Store(e.to_string()))?;
+            let segment = std::sync::Arc::try_unwrap(catalog.into_base())
+                .map_err(|_| RegistryError::Store("catalog base still shared".into()))?;
+            return Ok(Merged(segment));
+        }
+        Ok(Merged(segment))
+    }
+}
+
+/// What a snapshot must say of the store it was built from: the highest work ID it covers,
+/// and a hash of that work's image and of the part held, so a snapshot of another store or
+/// part is never used.
+fn position_of(store: &Store, last: WorkId, part: Part) -> Result<Option<Position>, RegistryError> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"handprint catalog snapshot\n");
+    h.update(part.index.to_le_bytes());
+    h.update(part.count.to_le_bytes());
+    h.update(last.to_le_bytes());
+    if last != 0 {
+        match store.work(last)? {
+            Some(w) => h.update(w.sha256.0),
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(Position { last, check: h.finalize().into() }))
 }
 
 impl SearchIndex {
@@ -39,7 +94,80 @@ impl SearchIndex {
         let last = all.iter().map(|w| w.id).max().unwrap_or(0);
         let works: HashMap<WorkId, Work> =
             all.into_iter().filter(|w| part.holds(w.id)).map(|w| (w.id, w)).collect();
-        Ok(SearchIndex { catalog, part, works, last })
+        Ok(SearchIndex { catalog, part, works, last, snapshot: None, rebuilt: None })
+    }
+
+    /// An index of `part` kept in the snapshot directory `dir`: opened from the snapshot and
+    /// caught up from the store when the snapshot is of this store and part; else built from
+    /// the store and written as the new snapshot. The snapshot is a cache: one that cannot be
+    /// read is rebuilt (and [`SearchIndex::rebuilt`] says why), one that cannot be written is
+    /// left out.
+    pub fn open(store: &Store, dir: &Path, part: Part) -> Result<SearchIndex, RegistryError> {
+        let mut why = None;
+        match snapshot::open(dir) {
+            Ok(Some((catalog, at))) => {
+                if position_of(store, at.last, part)? == Some(at) {
+                    let works =
+                        store.works()?.into_iter().filter(|w| part.holds(w.id)).map(|w| (w.id, w)).collect();
+                    let mut index = SearchIndex {
+                        catalog,
+                        part,
+                        works,
+                        last: at.last,
+                        snapshot: Some(dir.into()),
+                        rebuilt: None,
+                    };
+                    index.catch_up(store)?;
+                    if index.catalog.should_merge() {
+                        let merged = index.prepare_merge(store)?.run()?;
+                        index.install(merged);
+                    }
+                    return Ok(index);
+                }
+                why = Some(format!("{}: a snapshot of another store or part", dir.display()));
+            }
+            Ok(None) => {}
+            Err(e) => why = Some(e.to_string()),
+        }
+        let mut index = SearchIndex::load_part(store, part)?;
+        index.snapshot = Some(dir.into());
+        index.rebuilt = why;
+        if let Some(at) = position_of(store, index.last, part)? {
+            if let Err(e) = snapshot::write(&index.catalog, dir, at) {
+                index.rebuilt = Some(format!("the snapshot could not be written: {e}"));
+                index.snapshot = None;
+            } else if let Ok(Some((catalog, _))) = snapshot::open(dir) {
+                // Searched from the snapshot, like the next start: the features stay on disk.
+                index.catalog = catalog;
+            }
+        }
+        Ok(index)
+    }
+
+    /// The index of a data directory's registry, its snapshot in `catalog/` there.
+    pub fn of_registry(reg: &crate::Registry) -> Result<SearchIndex, RegistryError> {
+        SearchIndex::open(&reg.store, &reg.home.join(CATALOG_DIR), Part::WHOLE)
+    }
+
+    /// A merge of the works added since the base, if one is due.
+    pub fn merge_due(&self, store: &Store) -> Result<Option<PendingMerge>, RegistryError> {
+        if !self.catalog.should_merge() {
+            return Ok(None);
+        }
+        self.prepare_merge(store).map(Some)
+    }
+
+    fn prepare_merge(&self, store: &Store) -> Result<PendingMerge, RegistryError> {
+        let records = self.snapshot.as_ref().map(|d| d.join(snapshot::RECORDS_FILE));
+        let merge = self.catalog.prepare_merge(records.as_deref());
+        let position =
+            position_of(store, merge.last_work().unwrap_or(self.last), self.part)?.unwrap_or_default();
+        Ok(PendingMerge { merge, dir: self.snapshot.clone(), position })
+    }
+
+    /// Puts a merged base in place: what was added while it was built stays searchable.
+    pub fn install(&mut self, merged: Merged) {
+        self.catalog.install(merged.0);
     }
 
     /// Which works this index holds.

@@ -102,7 +102,7 @@ impl Registry {
         let roots = crate::timestamps::read_roots(&self.tsa_roots_dir())?;
         let capture =
             webcapture::capture(url, &options.fetch).map_err(|e| RegistryError::Invalid(e.to_string()))?;
-        let index = SearchIndex::load(&self.store)?;
+        let index = SearchIndex::of_registry(self)?;
         let page = capture.final_page();
 
         // The archive: every exchange, the screenshot, in the order they happened.
