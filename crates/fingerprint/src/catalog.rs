@@ -16,16 +16,19 @@ use std::sync::Arc;
 
 use crate::PdqHash;
 use crate::features::{self, Alignment, Features, MAX_FEATURES};
-use crate::index::{self, Code, HammingIndex, hamming};
+use crate::index::{Code, HammingIndex, hamming};
 use crate::mapped::Array;
 use crate::prints::Fingerprint;
 use crate::records::{RecordFile, Records};
-use crate::votes::{self, Probes, VoteDelta, VoteIndex};
+use crate::votes::{self, Layout, Probes, VoteDelta, VoteIndex};
 
 pub type WorkId = i64;
 
 /// PDQ's usual match threshold, of 256 bits.
 pub const PDQ_RADIUS: u32 = 31;
+/// A query descriptor close to more works than this is common (sky, foliage, a gradient)
+/// and says nothing about which work the image copies: it does not vote.
+const VOTE_CAP: usize = 64;
 /// Works aligned per query, by most votes.
 const CANDIDATES: usize = 16;
 /// One in this many of a work's features is indexed for votes (all are used to align): the
@@ -212,7 +215,9 @@ impl Segment {
                 items.extend(f.features.iter().step_by(VOTE_STRIDE).map(|p| (slot, p.descriptor)));
             }
         }
-        let votes = VoteIndex::build(items, votes::key_bits_for(works.len() * MAX_FEATURES / VOTE_STRIDE));
+        let sample: Vec<Code> = items.iter().take(Layout::SAMPLE * 4).map(|(_, d)| *d).collect();
+        let layout = Layout::choose(&sample, votes::key_bits_for(items.len()));
+        let votes = VoteIndex::build(items, layout);
         Segment {
             works: works.into(),
             by_id: by_id.into(),
@@ -231,8 +236,11 @@ pub struct Builder {
     works: Vec<WorkId>,
     codes: Vec<Code>,
     owners: Vec<u32>,
-    /// Vote entries with the first 24 bits of their descriptor, keyed at the end.
+    /// Vote entries with their widest key, filed at the end.
     items: Vec<(u32, u64)>,
+    /// The first descriptors, kept until there are enough to choose the vote layout from.
+    sample: Vec<(u32, Code)>,
+    layout: Option<Layout>,
     records: RecordFile,
 }
 
@@ -244,6 +252,8 @@ impl Builder {
             codes: Vec::new(),
             owners: Vec::new(),
             items: Vec::new(),
+            sample: Vec::new(),
+            layout: None,
             records: RecordFile::create(records)?,
         })
     }
@@ -260,20 +270,35 @@ impl Builder {
             self.codes.push(*c);
             self.owners.push(owner(slot, *v));
         }
-        self.items.extend(
-            features
-                .features
-                .iter()
-                .step_by(VOTE_STRIDE)
-                .map(|p| (index::bits(&p.descriptor, 0, 24), votes::entry(slot, &p.descriptor))),
-        );
+        let indexed = features.features.iter().step_by(VOTE_STRIDE).map(|p| (slot, p.descriptor));
+        match &self.layout {
+            Some(l) => self.items.extend(indexed.map(|(s, d)| (l.key_max(&d), l.entry(s, &d)))),
+            None => {
+                self.sample.extend(indexed);
+                if self.sample.len() >= Layout::SAMPLE * 4 {
+                    self.file_sample();
+                }
+            }
+        }
         Ok(())
     }
 
-    pub fn finish(self) -> std::io::Result<Catalog> {
+    /// Chooses the layout from the sample and files it.
+    fn file_sample(&mut self) {
+        let codes: Vec<Code> = self.sample.iter().map(|(_, d)| *d).collect();
+        let l = Layout::choose(&codes, votes::KEY_MAX as u32);
+        self.items.extend(self.sample.drain(..).map(|(s, d)| (l.key_max(&d), l.entry(s, &d))));
+        self.layout = Some(l);
+    }
+
+    pub fn finish(mut self) -> std::io::Result<Catalog> {
         self.records.sync()?;
-        let key_bits = votes::key_bits_for(self.items.len());
-        let votes = VoteIndex::from_keyed(self.items, key_bits);
+        if self.layout.is_none() {
+            self.file_sample();
+        }
+        let mut layout = self.layout.take().expect("filed");
+        layout.key_bits = votes::key_bits_for(self.items.len());
+        let votes = VoteIndex::from_keyed(self.items, layout);
         let mut by_id: Vec<u32> = (0..self.works.len() as u32).collect();
         by_id.sort_unstable_by_key(|&s| self.works[s as usize]);
         let segment = Segment {
@@ -363,7 +388,7 @@ impl Catalog {
         d.slots.insert(work, slot);
         d.codes.extend(codes.iter().map(|(v, c)| (*c, owner(slot, *v))));
         for p in features.features.iter().step_by(VOTE_STRIDE) {
-            d.votes.add(slot, &p.descriptor, self.base.votes.key_bits());
+            d.votes.add(slot, &p.descriptor, self.base.votes.layout());
         }
         d.features.push(features);
     }
@@ -399,14 +424,14 @@ impl Catalog {
         let old = std::mem::take(&mut self.delta);
         self.base = Arc::new(merged);
         let new_n = self.base.len() as u32;
-        let key_bits = self.base.votes.key_bits();
+        let layout = self.base.votes.layout().clone();
         let d = &mut self.delta;
         for (i, (work, features)) in old.works.into_iter().zip(old.features).enumerate().skip(done) {
             let slot = (old_n + i) as u32;
             d.works.push(work);
             d.slots.insert(work, slot);
             for p in features.features.iter().step_by(VOTE_STRIDE) {
-                d.votes.add(slot, &p.descriptor, key_bits);
+                d.votes.add(slot, &p.descriptor, &layout);
             }
             d.features.push(features);
         }
@@ -467,6 +492,14 @@ impl Catalog {
         out
     }
 
+    /// Every global code with its work: for checking the index against a full scan.
+    pub fn global_codes(&self) -> Vec<(Code, WorkId)> {
+        let base = self.base.global.codes().iter().zip(self.base.owners.iter());
+        base.chain(self.delta.codes.iter().map(|(c, o)| (c, o)))
+            .map(|(c, o)| (*c, self.work_at(owner_parts(*o).0)))
+            .collect()
+    }
+
     /// Whether `work` is in the catalog.
     pub fn contains(&self, work: WorkId) -> bool {
         self.slot_of(work).is_some()
@@ -482,15 +515,19 @@ impl Catalog {
             }
         }
         // Each image feature votes once for every work that has a close descriptor.
-        let probes = Probes::new(self.base.votes.key_bits());
+        let layout = self.base.votes.layout();
+        let probes = Probes::new(layout);
         let mut votes: HashMap<u32, usize> = HashMap::new();
         let mut slots = Vec::new();
         for f in &image.features.features {
             slots.clear();
             self.base.votes.vote(&probes, &f.descriptor, &mut slots);
-            self.delta.votes.vote(&probes, &f.descriptor, &mut slots);
+            self.delta.votes.vote(layout, &probes, &f.descriptor, &mut slots);
             slots.sort_unstable();
             slots.dedup();
+            if slots.len() > VOTE_CAP {
+                continue;
+            }
             for &s in &slots {
                 *votes.entry(s).or_default() += 1;
             }

@@ -84,6 +84,7 @@ pub fn write(catalog: &Catalog, dir: &Path, position: Position) -> Result<(), Sn
         (b"gcodes\0\0", bytes(codes)),
         (b"voffsets", bytes(&seg.votes.offsets)),
         (b"ventries", bytes(&seg.votes.entries)),
+        (b"vlayout\0", &seg.votes.layout().order[..]),
     ];
     let layout: Vec<u32> = tables.iter().flat_map(|t| [t.start, t.width]).collect();
     sections.push((b"gtables\0", bytes(&layout)));
@@ -108,7 +109,7 @@ pub fn write(catalog: &Catalog, dir: &Path, position: Position) -> Result<(), Sn
     header.extend_from_slice(&(seg.works.len() as u64).to_le_bytes());
     header.extend_from_slice(&position.last.to_le_bytes());
     header.extend_from_slice(&position.check);
-    header.extend_from_slice(&seg.votes.key_bits().to_le_bytes());
+    header.extend_from_slice(&seg.votes.layout().key_bits.to_le_bytes());
     header.resize(HEADER - 4, 0);
     let mut h = crc32fast::Hasher::new();
     h.update(&header);
@@ -211,6 +212,9 @@ pub fn open(dir: &Path) -> Result<Option<(Catalog, Position)>, SnapshotError> {
     let codes: Array<Code> = array(&map, take(b"gcodes\0\0")?).ok_or_else(|| bad("gcodes"))?;
     let voffsets: Array<u32> = array(&map, take(b"voffsets")?).ok_or_else(|| bad("voffsets"))?;
     let ventries: Array<u64> = array(&map, take(b"ventries")?).ok_or_else(|| bad("ventries"))?;
+    let (at, len) = take(b"vlayout\0")?;
+    let order = map[at..at + len].try_into().map_err(|_| bad("vlayout"))?;
+    let vlayout = crate::votes::Layout { key_bits, order };
     let layout: Array<u32> = array(&map, take(b"gtables\0")?).ok_or_else(|| bad("gtables"))?;
     let mut tables = Vec::new();
     for pair in layout.chunks(2) {
@@ -231,7 +235,7 @@ pub fn open(dir: &Path) -> Result<Option<(Catalog, Position)>, SnapshotError> {
     }
     let global = HammingIndex::from_parts(codes, tables).ok_or_else(|| bad("global tables"))?;
     let votes =
-        VoteIndex::from_parts(key_bits, voffsets, ventries, works).ok_or_else(|| bad("vote tables"))?;
+        VoteIndex::from_parts(vlayout, voffsets, ventries, works).ok_or_else(|| bad("vote tables"))?;
     let records_path = dir.join(RECORDS_FILE);
     let records = RecordFile::open(&records_path, works).map_err(|e| SnapshotError::Io(records_path, e))?;
     let segment = Segment::from_parts(works_a, by_id, global, owners, votes, Records::File(records));

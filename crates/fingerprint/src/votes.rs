@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 
-use crate::index::{Code, bits, masks};
+use crate::index::{Code, masks};
 use crate::mapped::Array;
 
 /// Sketch bits that may differ for a vote, of 32.
@@ -24,18 +24,87 @@ const KEY_RADIUS: u32 = 1;
 /// gradient): it is skipped, as a search engine skips stop words.
 pub const STOP_BUCKET: usize = 1 << 14;
 
-/// The key of a descriptor, of `key_bits` bits.
-fn key(d: &Code, key_bits: u32) -> u32 {
-    bits(d, 0, key_bits)
+/// Which descriptor bits make the key and the sketch. Real descriptors are far from
+/// uniform (a bit is set in 25% or 75% of them on average: measured by `handprint-corpus`),
+/// and keys of skewed bits crowd a few buckets; so an index built from enough descriptors
+/// takes the most balanced bits, the sketch after the key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Layout {
+    pub key_bits: u32,
+    /// Bit positions: `order[..key_bits]` make the key (low bit first), `order[KEY_MAX..]`
+    /// the sketch.
+    pub order: [u8; LAYOUT_BITS],
 }
 
-/// Bits 128–159: far from the key, so the two are independent tests.
-fn sketch(d: &Code) -> u32 {
-    d[2] as u32
-}
+/// The widest key.
+pub const KEY_MAX: usize = 24;
+pub const LAYOUT_BITS: usize = KEY_MAX + 32;
 
-pub(crate) fn entry(slot: u32, d: &Code) -> u64 {
-    u64::from(slot) | u64::from(sketch(d)) << 32
+impl Layout {
+    /// Bits 0–23 for the key, 128–159 for the sketch: for an index with too few descriptors
+    /// to choose from.
+    pub fn fixed(key_bits: u32) -> Layout {
+        let mut order = [0u8; LAYOUT_BITS];
+        for (i, o) in order.iter_mut().enumerate() {
+            *o = if i < KEY_MAX { i as u8 } else { (128 + i - KEY_MAX) as u8 };
+        }
+        Layout { key_bits, order }
+    }
+
+    /// The most balanced bits of `sample` (at least [`Layout::SAMPLE`] descriptors, else
+    /// the fixed layout).
+    pub fn choose(sample: &[Code], key_bits: u32) -> Layout {
+        if sample.len() < Layout::SAMPLE {
+            return Layout::fixed(key_bits);
+        }
+        let mut ones = [0usize; 256];
+        for d in sample {
+            for (b, n) in ones.iter_mut().enumerate() {
+                *n += (d[b / 64] >> (b % 64) & 1) as usize;
+            }
+        }
+        let half = sample.len() as i64;
+        let mut bits: Vec<usize> = (0..256).collect();
+        bits.sort_by_key(|&b| ((2 * ones[b] as i64 - half).abs(), b));
+        let mut order = [0u8; LAYOUT_BITS];
+        for (o, b) in order.iter_mut().zip(bits) {
+            *o = b as u8;
+        }
+        Layout { key_bits, order }
+    }
+
+    /// Descriptors that [`Layout::choose`] needs to choose.
+    pub const SAMPLE: usize = 50_000;
+
+    fn gather(d: &Code, positions: &[u8]) -> u32 {
+        positions
+            .iter()
+            .enumerate()
+            .fold(0, |acc, (i, &b)| acc | ((d[b as usize / 64] >> (b % 64)) as u32 & 1) << i)
+    }
+
+    /// The key of `d`, of [`KEY_MAX`] bits; the index's key is its low `key_bits`.
+    pub fn key_max(&self, d: &Code) -> u32 {
+        Layout::gather(d, &self.order[..KEY_MAX])
+    }
+
+    fn key(&self, d: &Code) -> u32 {
+        Layout::gather(d, &self.order[..self.key_bits as usize])
+    }
+
+    fn sketch(&self, d: &Code) -> u32 {
+        Layout::gather(d, &self.order[KEY_MAX..])
+    }
+
+    pub fn entry(&self, slot: u32, d: &Code) -> u64 {
+        u64::from(slot) | u64::from(self.sketch(d)) << 32
+    }
+
+    fn valid(&self) -> bool {
+        let mut seen = [false; 256];
+        (1..=KEY_MAX as u32).contains(&self.key_bits)
+            && self.order.iter().all(|&b| !std::mem::replace(&mut seen[b as usize], true))
+    }
 }
 
 /// Key width for `n` entries: about 32 entries per key, 12 to 22 bits.
@@ -43,22 +112,21 @@ pub fn key_bits_for(n: usize) -> u32 {
     ((n.max(1) as f64 / 32.0).log2().round() as i64).clamp(12, 22) as u32
 }
 
-/// The votes of one query: each probe's passing entries, as slots.
+/// The keys a query descriptor probes, as masks of its own.
 pub struct Probes {
     masks: Vec<u32>,
-    key_bits: u32,
 }
 
 impl Probes {
-    pub fn new(key_bits: u32) -> Probes {
-        Probes { masks: masks(key_bits, KEY_RADIUS), key_bits }
+    pub fn new(layout: &Layout) -> Probes {
+        Probes { masks: masks(layout.key_bits, KEY_RADIUS) }
     }
 }
 
 /// The immutable part of the index, built at once or read from a snapshot.
 #[derive(Clone, Debug)]
 pub struct VoteIndex {
-    pub(crate) key_bits: u32,
+    pub(crate) layout: Layout,
     /// `entries[offsets[k] .. offsets[k + 1]]` are filed under key `k`.
     pub(crate) offsets: Array<u32>,
     pub(crate) entries: Array<u64>,
@@ -66,16 +134,17 @@ pub struct VoteIndex {
 
 impl Default for VoteIndex {
     fn default() -> Self {
-        VoteIndex::build(Vec::new(), key_bits_for(0))
+        VoteIndex::build(Vec::new(), Layout::fixed(key_bits_for(0)))
     }
 }
 
 impl VoteIndex {
-    /// Files `(slot, descriptor)` pairs under keys of `key_bits` bits (counting sort).
-    pub fn build(items: Vec<(u32, Code)>, key_bits: u32) -> VoteIndex {
+    /// Files `(slot, descriptor)` pairs as `layout` says (counting sort).
+    pub fn build(items: Vec<(u32, Code)>, layout: Layout) -> VoteIndex {
+        let key_bits = layout.key_bits;
         let mut offsets = vec![0u32; (1usize << key_bits) + 1];
         for (_, d) in &items {
-            offsets[key(d, key_bits) as usize + 1] += 1;
+            offsets[layout.key(d) as usize + 1] += 1;
         }
         for i in 1..offsets.len() {
             offsets[i] += offsets[i - 1];
@@ -83,15 +152,16 @@ impl VoteIndex {
         let mut next = offsets.clone();
         let mut entries = vec![0u64; items.len()];
         for (slot, d) in &items {
-            let k = key(d, key_bits) as usize;
-            entries[next[k] as usize] = entry(*slot, d);
+            let k = layout.key(d) as usize;
+            entries[next[k] as usize] = layout.entry(*slot, d);
             next[k] += 1;
         }
-        VoteIndex { key_bits, offsets: offsets.into(), entries: entries.into() }
+        VoteIndex { layout, offsets: offsets.into(), entries: entries.into() }
     }
 
-    /// Files entries given with (at least) their first `key_bits` key bits.
-    pub fn from_keyed(mut items: Vec<(u32, u64)>, key_bits: u32) -> VoteIndex {
+    /// Files entries given with their [`Layout::key_max`] keys.
+    pub fn from_keyed(mut items: Vec<(u32, u64)>, layout: Layout) -> VoteIndex {
+        let key_bits = layout.key_bits;
         let mask = (1u32 << key_bits) - 1;
         let mut offsets = vec![0u32; (1usize << key_bits) + 1];
         for (k, _) in &items {
@@ -103,27 +173,27 @@ impl VoteIndex {
         // Sorted in place by key, slots ascending within a key as `build` files them.
         items.sort_unstable_by_key(|&(k, e)| (k & mask, e as u32));
         let entries: Vec<u64> = items.into_iter().map(|(_, e)| e).collect();
-        VoteIndex { key_bits, offsets: offsets.into(), entries: entries.into() }
+        VoteIndex { layout, offsets: offsets.into(), entries: entries.into() }
     }
 
     /// An index from its parts (read from a snapshot), or `None` if they do not describe one.
     pub(crate) fn from_parts(
-        key_bits: u32,
+        layout: Layout,
         offsets: Array<u32>,
         entries: Array<u64>,
         slots: usize,
     ) -> Option<Self> {
-        let ok = (1..=24).contains(&key_bits)
-            && offsets.len() == (1usize << key_bits) + 1
+        let ok = layout.valid()
+            && offsets.len() == (1usize << layout.key_bits) + 1
             && offsets.first() == Some(&0)
             && offsets.last().map(|&o| o as usize) == Some(entries.len())
             && offsets.windows(2).all(|w| w[0] <= w[1])
             && entries.iter().all(|&e| ((e as u32) as usize) < slots);
-        ok.then_some(VoteIndex { key_bits, offsets, entries })
+        ok.then_some(VoteIndex { layout, offsets, entries })
     }
 
-    pub fn key_bits(&self) -> u32 {
-        self.key_bits
+    pub fn layout(&self) -> &Layout {
+        &self.layout
     }
 
     pub fn len(&self) -> usize {
@@ -136,8 +206,7 @@ impl VoteIndex {
 
     /// Pushes the slot of every entry that votes for `d`.
     pub fn vote(&self, probes: &Probes, d: &Code, out: &mut Vec<u32>) {
-        debug_assert_eq!(probes.key_bits, self.key_bits);
-        let (k, s) = (key(d, self.key_bits), sketch(d));
+        let (k, s) = (self.layout.key(d), self.layout.sketch(d));
         for &mask in &probes.masks {
             let v = (k ^ mask) as usize;
             let bucket = &self.entries[self.offsets[v] as usize..self.offsets[v + 1] as usize];
@@ -161,12 +230,12 @@ pub struct VoteDelta {
 }
 
 impl VoteDelta {
-    pub fn add(&mut self, slot: u32, d: &Code, key_bits: u32) {
-        self.buckets.entry(key(d, key_bits)).or_default().push(entry(slot, d));
+    pub fn add(&mut self, slot: u32, d: &Code, layout: &Layout) {
+        self.buckets.entry(layout.key(d)).or_default().push(layout.entry(slot, d));
     }
 
-    pub fn vote(&self, probes: &Probes, d: &Code, out: &mut Vec<u32>) {
-        let (k, s) = (key(d, probes.key_bits), sketch(d));
+    pub fn vote(&self, layout: &Layout, probes: &Probes, d: &Code, out: &mut Vec<u32>) {
+        let (k, s) = (layout.key(d), layout.sketch(d));
         for &mask in &probes.masks {
             if let Some(bucket) = self.buckets.get(&(k ^ mask)) {
                 out.extend(
@@ -194,16 +263,17 @@ mod tests {
         let mut next = rng(11);
         let codes: Vec<Code> = (0..20_000).map(|_| [next(), next(), next(), next()]).collect();
         let items: Vec<(u32, Code)> = codes.iter().enumerate().map(|(i, c)| (i as u32 / 4, *c)).collect();
-        let bits = key_bits_for(items.len());
-        let index = VoteIndex::build(items.clone(), bits);
-        let probes = Probes::new(bits);
+        let layout = Layout::choose(&codes, key_bits_for(items.len()));
+        assert_ne!(layout, Layout::fixed(layout.key_bits), "chosen from enough descriptors");
+        let index = VoteIndex::build(items.clone(), layout.clone());
+        let probes = Probes::new(&layout);
         // Each code with 3 bits flipped outside the key: it must find its own work.
         let mut found = 0;
         let mut stray = 0;
         for (slot, c) in items.iter().step_by(97) {
             let mut q = *c;
-            for b in [70, 130, 200] {
-                q[b / 64] ^= 1 << (b % 64);
+            for b in [layout.order[40], layout.order[41], layout.order[KEY_MAX - 1]] {
+                q[b as usize / 64] ^= 1 << (b % 64);
             }
             let mut out = Vec::new();
             index.vote(&probes, &q, &mut out);
@@ -215,13 +285,13 @@ mod tests {
         // The same through a delta.
         let mut delta = VoteDelta::default();
         for (slot, c) in &items {
-            delta.add(*slot, c, bits);
+            delta.add(*slot, c, &layout);
         }
         let mut a = Vec::new();
         let mut b = Vec::new();
         for (_, c) in items.iter().step_by(101) {
             index.vote(&probes, c, &mut a);
-            delta.vote(&probes, c, &mut b);
+            delta.vote(&layout, &probes, c, &mut b);
         }
         a.sort_unstable();
         b.sort_unstable();
@@ -232,13 +302,20 @@ mod tests {
     fn parts_that_do_not_describe_an_index_are_refused() {
         let mut next = rng(5);
         let items: Vec<(u32, Code)> = (0..100).map(|i| (i, [next(), next(), next(), next()])).collect();
-        let index = VoteIndex::build(items, 12);
-        let ok = VoteIndex::from_parts(12, index.offsets.clone(), index.entries.clone(), 100);
+        let l = Layout::fixed(12);
+        let index = VoteIndex::build(items, l.clone());
+        let ok = VoteIndex::from_parts(l.clone(), index.offsets.clone(), index.entries.clone(), 100);
         assert!(ok.is_some());
-        assert!(VoteIndex::from_parts(12, index.offsets.clone(), index.entries.clone(), 99).is_none());
-        assert!(VoteIndex::from_parts(13, index.offsets.clone(), index.entries.clone(), 100).is_none());
+        assert!(VoteIndex::from_parts(l.clone(), index.offsets.clone(), index.entries.clone(), 99).is_none());
+        assert!(
+            VoteIndex::from_parts(Layout::fixed(13), index.offsets.clone(), index.entries.clone(), 100)
+                .is_none()
+        );
+        let mut twice = l.clone();
+        twice.order[30] = twice.order[2];
+        assert!(VoteIndex::from_parts(twice, index.offsets.clone(), index.entries.clone(), 100).is_none());
         let mut bad = index.offsets.to_vec();
         bad[7] = u32::MAX;
-        assert!(VoteIndex::from_parts(12, bad.into(), index.entries, 100).is_none());
+        assert!(VoteIndex::from_parts(l, bad.into(), index.entries, 100).is_none());
     }
 }
