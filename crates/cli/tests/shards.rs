@@ -70,6 +70,28 @@ fn get(addr: &str, path: &str) -> (u16, Value) {
     (status, serde_json::from_str(body).unwrap_or(Value::Null))
 }
 
+/// The web page's answer to an uploaded image.
+fn page(addr: &str, image: &[u8]) -> String {
+    let b = "handprint-test-boundary";
+    let mut body = format!(
+        "--{b}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"copy.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(image);
+    body.extend_from_slice(format!("\r\n--{b}--\r\n").as_bytes());
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "POST /lookup HTTP/1.1\r\nHost: {addr}\r\nContent-Type: multipart/form-data; boundary={b}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    stream.write_all(&body).unwrap();
+    let mut text = Vec::new();
+    stream.read_to_end(&mut text).unwrap();
+    String::from_utf8_lossy(&text).into_owned()
+}
+
 /// Seven sealed works of one creator: quarters of three photographs, which share nothing.
 fn sealed_works(dir: &Path, home: &Path) -> Vec<PathBuf> {
     json(home, &["--json", "init", "--name", "Alice Chen"]);
@@ -212,6 +234,10 @@ fn sharded_registry(database: Option<&str>) {
         assert_eq!(found_by(&a, *id), ["pdq"]);
     }
 
+    let server_addr = server.base().trim_start_matches("http://").to_owned();
+    assert_eq!(get(&server_addr, "/healthz").1["works"], ids.len(), "the works all parts hold");
+    assert!(!page(&server_addr, &std::fs::read(&copies[0]).unwrap()).contains("incomplete"));
+
     // Look-ups run on while a matcher is killed and restarted: every answer either finds its
     // work or says that the part holding it is missing.
     let running = Arc::new(AtomicBool::new(true));
@@ -273,8 +299,10 @@ fn sharded_registry(database: Option<&str>) {
         );
         assert_eq!(found_by(&a, *id).is_empty(), *id % PARTS as i64 == dead as i64, "work {id}: {a}");
     }
+    // The web page says so.
+    let html = page(&server_addr, &std::fs::read(&copies[0]).unwrap());
+    assert!(html.contains("This answer is incomplete: part 1/3 of the registry"), "{html}");
     // A publication now cannot check its disputes against part 1: refused, nothing published.
-    let server_addr = server.base().trim_start_matches("http://").to_owned();
     let log_size = get(&server_addr, "/healthz").1["log_size"].clone();
     let out = common::run(&creator, &["--json", "publish", &s(late), "--server", server.base()]);
     assert!(!out.status.success());

@@ -8,7 +8,7 @@
 //! decoded and fingerprinted once, by the server; matchers receive the fingerprint.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use base64::Engine;
@@ -281,6 +281,8 @@ pub struct Matchers {
     /// Which matchers failed when last asked: a failure is logged when it starts, not at
     /// every look-up.
     down: Vec<AtomicBool>,
+    /// Works held by all parts, at the last complete answer.
+    works: AtomicUsize,
 }
 
 /// How much of the index answered a fan-out.
@@ -326,12 +328,17 @@ impl Matchers {
             .build()
             .new_agent();
         let down = out.iter().map(|_| AtomicBool::new(false)).collect();
-        Ok(Matchers { urls: out, agent, down })
+        Ok(Matchers { urls: out, agent, down, works: AtomicUsize::new(0) })
     }
 
     /// How many parts the index is in.
     pub fn parts(&self) -> u32 {
         self.urls.len() as u32
+    }
+
+    /// The works all parts held at the last complete answer.
+    pub fn works(&self) -> usize {
+        self.works.load(Ordering::Relaxed)
     }
 
     /// Asks every matcher at once; each answer that arrived, or why not (logged).
@@ -405,6 +412,9 @@ impl Matchers {
             }
         }
         let missing_parts: Vec<u32> = (0..n).filter(|i| !held[*i as usize]).collect();
+        if missing_parts.is_empty() {
+            self.works.store(works, Ordering::Relaxed);
+        }
         (Coverage { partial: !missing_parts.is_empty(), parts: n, missing_parts, works }, good)
     }
 

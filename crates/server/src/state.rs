@@ -101,9 +101,16 @@ impl AppState {
     }
 
     /// Adds works stored since the index last looked (by this server or another sharing
-    /// the database). Matchers follow the store themselves: then nothing to do here.
+    /// the database). Matchers follow the store themselves: then only the count of works
+    /// is taken from their last complete answer.
     pub fn catch_up(&self) -> Result<usize, RegistryError> {
-        let Search::Local(index) = &self.search else { return Ok(0) };
+        let index = match &self.search {
+            Search::Local(index) => index,
+            Search::Matchers(m) => {
+                self.works_indexed.store(m.works(), std::sync::atomic::Ordering::Relaxed);
+                return Ok(0);
+            }
+        };
         let added = catch_up(&self.pool, index)?;
         let works = index.read().unwrap_or_else(|p| p.into_inner()).works();
         self.works_indexed.store(works, std::sync::atomic::Ordering::Relaxed);

@@ -155,9 +155,7 @@ async fn lookup_page(state: Arc<AppState>, mut multipart: Multipart) -> Result<R
         let image = &found.image;
         let ai = image.c2pa.ai.first().map(|a| format!("yes, per {} ({})", a.manifest, a.reason));
         let partial = found.coverage.as_ref().filter(|c| c.partial);
-        let missing: Vec<String> = partial
-            .map(|c| c.missing_parts.iter().map(|i| format!("{i}/{}", c.parts)).collect())
-            .unwrap_or_default();
+        let missing: Vec<u32> = partial.map(|c| c.missing_parts.clone()).unwrap_or_default();
         Ok(json!({
             "partial": partial.is_some(),
             "missing_parts": missing,
