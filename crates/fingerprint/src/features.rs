@@ -8,10 +8,11 @@
 //! rotation, shift), found by RANSAC: unrelated images almost never give a dozen matches
 //! that agree, so a confirmed match is strong evidence even when few pixels survive.
 
+use std::cell::RefCell;
 use std::f32::consts::PI;
 use std::sync::OnceLock;
 
-use crate::index::{Code, hamming};
+use crate::index::Code;
 
 /// The longer side of the image features are taken from.
 pub const BASE_SIDE: usize = 512;
@@ -43,91 +44,145 @@ pub struct Features {
     pub features: Vec<Feature>,
 }
 
-/// A grey image as `f32` values.
-struct Grey {
-    width: usize,
-    height: usize,
-    data: Vec<f32>,
-}
-
-impl Grey {
-    fn at(&self, x: usize, y: usize) -> f32 {
-        self.data[y * self.width + x]
-    }
-}
-
 /// Area-averaging resize of a grey image (each output pixel is the mean of the input it
 /// covers, fractional edges weighted).
 pub fn resize_area(width: usize, height: usize, src: &[f32], nw: usize, nh: usize) -> Vec<f32> {
-    fn weights(n: usize, m: usize) -> Vec<Vec<(usize, f32)>> {
+    let (mut rows, mut out) = (Vec::new(), Vec::new());
+    resize_area_into(width, height, src, nw, nh, &mut rows, &mut out);
+    out
+}
+
+/// Per output index, the inputs it covers with their weights, laid flat: `spans[o]` is the
+/// range of `taps` for output `o`.
+struct AreaWeights {
+    spans: Vec<std::ops::Range<usize>>,
+    taps: Vec<(usize, f32)>,
+}
+
+impl AreaWeights {
+    fn new(n: usize, m: usize) -> AreaWeights {
         let step = n as f64 / m as f64;
-        (0..m)
+        let mut taps = Vec::with_capacity(m * (n.div_ceil(m) + 1));
+        let spans = (0..m)
             .map(|o| {
                 let (a, b) = (o as f64 * step, (o as f64 + 1.0) * step);
-                let mut w = Vec::new();
+                let first = taps.len();
                 let mut i = a.floor() as usize;
                 while (i as f64) < b && i < n {
                     let cover = (b.min(i as f64 + 1.0) - a.max(i as f64)) / step;
                     if cover > 0.0 {
-                        w.push((i, cover as f32));
+                        taps.push((i, cover as f32));
                     }
                     i += 1;
                 }
-                w
+                first..taps.len()
             })
-            .collect()
+            .collect();
+        AreaWeights { spans, taps }
     }
-    let (wx, wy) = (weights(width, nw), weights(height, nh));
-    let mut rows = vec![0f32; nw * height];
-    for y in 0..height {
-        let line = &src[y * width..][..width];
-        for (x, w) in wx.iter().enumerate() {
-            rows[y * nw + x] = w.iter().map(|&(i, c)| line[i] * c).sum();
+}
+
+/// [`resize_area`] into `out`, with `rows` as scratch: the same sums in the same order.
+fn resize_area_into(
+    width: usize,
+    height: usize,
+    src: &[f32],
+    nw: usize,
+    nh: usize,
+    rows: &mut Vec<f32>,
+    out: &mut Vec<f32>,
+) {
+    let (wx, wy) = (AreaWeights::new(width, nw), AreaWeights::new(height, nh));
+    rows.resize(nw * height, 0.0);
+    for (line, row) in src.chunks_exact(width).zip(rows.chunks_exact_mut(nw)) {
+        for (o, span) in row.iter_mut().zip(&wx.spans) {
+            *o = wx.taps[span.clone()].iter().map(|&(i, c)| line[i] * c).sum();
         }
     }
-    let mut out = vec![0f32; nw * nh];
-    for (y, w) in wy.iter().enumerate() {
-        for &(i, c) in w {
-            let line = &rows[i * nw..][..nw];
-            for (o, v) in out[y * nw..][..nw].iter_mut().zip(line) {
+    out.resize(nw * nh, 0.0);
+    for (row, span) in out.chunks_exact_mut(nw).zip(&wy.spans) {
+        row.fill(0.0);
+        for &(i, c) in &wy.taps[span.clone()] {
+            for (o, v) in row.iter_mut().zip(&rows[i * nw..][..nw]) {
                 *o += v * c;
             }
         }
     }
-    out
 }
 
-/// Separable blur with the binomial kernel [1 4 6 4 1] / 16 (a Gaussian of σ ≈ 1), edges
-/// clamped.
-fn blur(g: &Grey) -> Grey {
-    const K: [f32; 5] = [1.0 / 16.0, 4.0 / 16.0, 6.0 / 16.0, 4.0 / 16.0, 1.0 / 16.0];
-    let (w, h) = (g.width, g.height);
-    let mut tmp = vec![0f32; w * h];
-    for (src, dst) in g.data.chunks_exact(w).zip(tmp.chunks_exact_mut(w)) {
-        let at = |x: isize| src[x.clamp(0, w as isize - 1) as usize];
-        for x in (0..2.min(w)).chain(w.saturating_sub(2).max(2)..w) {
-            let x = x as isize;
-            dst[x as usize] =
-                K[0] * at(x - 2) + K[1] * at(x - 1) + K[2] * at(x) + K[3] * at(x + 1) + K[4] * at(x + 2);
+/// The binomial kernel [1 4 6 4 1] / 16 (a Gaussian of σ ≈ 1).
+const K: [f32; 5] = [1.0 / 16.0, 4.0 / 16.0, 6.0 / 16.0, 4.0 / 16.0, 1.0 / 16.0];
+
+/// One row blurred along x, edges clamped. Eight outputs at a time in the middle, each the
+/// same five products summed left to right, so that the compiler can use vector registers
+/// without changing a bit of the result.
+#[inline(always)]
+fn blur_row(src: &[f32], dst: &mut [f32]) {
+    let w = src.len();
+    let at = |x: isize| src[x.clamp(0, w as isize - 1) as usize];
+    let tap =
+        |x: isize| K[0] * at(x - 2) + K[1] * at(x - 1) + K[2] * at(x) + K[3] * at(x + 1) + K[4] * at(x + 2);
+    if w <= 4 {
+        for (x, o) in dst.iter_mut().enumerate().take(w) {
+            *o = tap(x as isize);
         }
-        if w > 4 {
-            for (o, win) in dst[2..w - 2].iter_mut().zip(src.windows(5)) {
-                *o = K[0] * win[0] + K[1] * win[1] + K[2] * win[2] + K[3] * win[3] + K[4] * win[4];
-            }
+        return;
+    }
+    for x in [0, 1, w - 2, w - 1] {
+        dst[x] = tap(x as isize);
+    }
+    let out = &mut dst[2..w - 2];
+    let mut chunks = out.chunks_exact_mut(8);
+    let mut x = 0;
+    for o in &mut chunks {
+        let s: &[f32; 12] = src[x..x + 12].try_into().expect("12 inputs");
+        for (k, o) in o.iter_mut().enumerate() {
+            *o = K[0] * s[k] + K[1] * s[k + 1] + K[2] * s[k + 2] + K[3] * s[k + 3] + K[4] * s[k + 4];
+        }
+        x += 8;
+    }
+    for (k, o) in chunks.into_remainder().iter_mut().enumerate() {
+        let s = &src[x + k..][..5];
+        *o = K[0] * s[0] + K[1] * s[1] + K[2] * s[2] + K[3] * s[3] + K[4] * s[4];
+    }
+}
+
+/// Every column blurred along y, edges clamped; each output accumulates from zero in the
+/// kernel's order.
+#[inline(always)]
+fn blur_columns(src: &[f32], dst: &mut [f32], w: usize, h: usize) {
+    let row = |y: isize| &src[y.clamp(0, h as isize - 1) as usize * w..][..w];
+    for (y, out) in dst.chunks_exact_mut(w).take(h).enumerate() {
+        let y = y as isize;
+        let (a, b, c, d, e) = (row(y - 2), row(y - 1), row(y), row(y + 1), row(y + 2));
+        for x in 0..w {
+            out[x] = 0.0 + K[0] * a[x] + K[1] * b[x] + K[2] * c[x] + K[3] * d[x] + K[4] * e[x];
         }
     }
-    // Vertically, whole rows at a time (the inner loop runs along memory).
-    let mut data = vec![0f32; w * h];
-    for y in 0..h {
-        let out = &mut data[y * w..][..w];
-        for (k, c) in K.iter().enumerate() {
-            let row = (y as isize + k as isize - 2).clamp(0, h as isize - 1) as usize;
-            for (o, v) in out.iter_mut().zip(&tmp[row * w..][..w]) {
-                *o += c * v;
-            }
-        }
+}
+
+/// The blur applied twice (along x, along y, along x, along y), from `src` into `dst`.
+#[inline(always)]
+fn blur_twice(src: &[f32], dst: &mut [f32], tmp: &mut [f32], w: usize, h: usize) {
+    for (s, t) in src.chunks_exact(w).zip(tmp.chunks_exact_mut(w)) {
+        blur_row(s, t);
     }
-    Grey { width: w, height: h, data }
+    blur_columns(tmp, dst, w, h);
+    for (s, t) in dst.chunks_exact(w).zip(tmp.chunks_exact_mut(w)) {
+        blur_row(s, t);
+    }
+    blur_columns(tmp, dst, w, h);
+}
+
+/// [`blur_twice`] in place.
+#[inline(always)]
+fn blur_twice_in_place(buf: &mut [f32], tmp: &mut [f32], w: usize, h: usize) {
+    for _ in 0..2 {
+        for (s, t) in buf.chunks_exact(w).zip(tmp.chunks_exact_mut(w)) {
+            blur_row(s, t);
+        }
+        blur_columns(tmp, buf, w, h);
+    }
 }
 
 /// xorshift64 (shifts 13, 7, 17): the descriptor's point pairs and RANSAC's draws are fixed
@@ -157,35 +212,115 @@ fn pairs() -> &'static [[(f32, f32); 2]; 256] {
     })
 }
 
-/// Harris responses (k = 0.04) over a 5 × 5 window of Sobel gradients.
-fn harris(g: &Grey) -> Vec<f32> {
-    let (w, h) = (g.width, g.height);
-    let mut xx = vec![0f32; w * h];
-    let mut yy = vec![0f32; w * h];
-    let mut xy = vec![0f32; w * h];
-    let d = &g.data;
+/// Harris responses (k = 0.04) over a 5 × 5 window of Sobel gradients, into `xx` (`yy`,
+/// `xy` and `tmp` are scratch). The gradient products of one pixel are found in one pass,
+/// eight pixels at a time; the border pixels have none.
+#[inline(always)]
+fn harris(g: &[f32], w: usize, h: usize, [xx, yy, xy, tmp]: [&mut [f32]; 4]) {
+    for b in [&mut *xx, &mut *yy, &mut *xy] {
+        b[..w].fill(0.0);
+        b[(h - 1) * w..h * w].fill(0.0);
+    }
     for y in 1..h - 1 {
-        let (up, row, down) = (&d[(y - 1) * w..][..w], &d[y * w..][..w], &d[(y + 1) * w..][..w]);
-        for x in 1..w - 1 {
-            let gx =
-                (up[x + 1] + 2.0 * row[x + 1] + down[x + 1]) - (up[x - 1] + 2.0 * row[x - 1] + down[x - 1]);
-            let gy = (down[x - 1] + 2.0 * down[x] + down[x + 1]) - (up[x - 1] + 2.0 * up[x] + up[x + 1]);
-            let i = y * w + x;
-            (xx[i], yy[i], xy[i]) = (gx * gx, gy * gy, gx * gy);
+        let (up, row, down) = (&g[(y - 1) * w..][..w], &g[y * w..][..w], &g[(y + 1) * w..][..w]);
+        let (ox, oy, oxy) = (&mut xx[y * w..][..w], &mut yy[y * w..][..w], &mut xy[y * w..][..w]);
+        for o in [&mut *ox, &mut *oy, &mut *oxy] {
+            (o[0], o[w - 1]) = (0.0, 0.0);
+        }
+        // Pixel x + 1 + k from the inputs at x + k, x + 1 + k, x + 2 + k.
+        let gradients = |x: usize| {
+            let gx = (up[x + 2] + 2.0 * row[x + 2] + down[x + 2]) - (up[x] + 2.0 * row[x] + down[x]);
+            let gy = (down[x] + 2.0 * down[x + 1] + down[x + 2]) - (up[x] + 2.0 * up[x + 1] + up[x + 2]);
+            (gx, gy)
+        };
+        let mut x = 0;
+        while x + 10 <= w {
+            let (u, r, d): (&[f32; 10], &[f32; 10], &[f32; 10]) = (
+                up[x..x + 10].try_into().expect("10"),
+                row[x..x + 10].try_into().expect("10"),
+                down[x..x + 10].try_into().expect("10"),
+            );
+            let (ax, ay, axy): (&mut [f32; 8], &mut [f32; 8], &mut [f32; 8]) = (
+                (&mut ox[x + 1..x + 9]).try_into().expect("8"),
+                (&mut oy[x + 1..x + 9]).try_into().expect("8"),
+                (&mut oxy[x + 1..x + 9]).try_into().expect("8"),
+            );
+            for k in 0..8 {
+                let gx = (u[k + 2] + 2.0 * r[k + 2] + d[k + 2]) - (u[k] + 2.0 * r[k] + d[k]);
+                let gy = (d[k] + 2.0 * d[k + 1] + d[k + 2]) - (u[k] + 2.0 * u[k + 1] + u[k + 2]);
+                (ax[k], ay[k], axy[k]) = (gx * gx, gy * gy, gx * gy);
+            }
+            x += 8;
+        }
+        while x + 2 < w {
+            let (gx, gy) = gradients(x);
+            (ox[x + 1], oy[x + 1], oxy[x + 1]) = (gx * gx, gy * gy, gx * gy);
+            x += 1;
         }
     }
-    let sum = |a: Vec<f32>| blur(&blur(&Grey { width: w, height: h, data: a })).data;
-    let (xx, yy, xy) = (sum(xx), sum(yy), sum(xy));
-    (0..w * h).map(|i| xx[i] * yy[i] - xy[i] * xy[i] - 0.04 * (xx[i] + yy[i]).powi(2)).collect()
+    for b in [&mut *xx, &mut *yy, &mut *xy] {
+        blur_twice_in_place(b, tmp, w, h);
+    }
+    for ((a, b), c) in xx.iter_mut().zip(&*yy).zip(&*xy) {
+        *a = *a * b - c * c - 0.04 * (*a + b).powi(2);
+    }
 }
 
-/// Orientation of the intensity centroid in a disc of radius [`PATCH`].
-fn orientation(g: &Grey, x: usize, y: usize) -> f32 {
+/// The corners of a response image: strict 5 × 5 maxima above 1e-3 (ties go to the first in
+/// scan order), at least `margin` from the border, as `(response, x + offset, y + offset)`.
+/// A maximum over each row's five neighbours (in `rowmax`), then over five rows, rules out
+/// most pixels before the exact test.
+#[inline(always)]
+fn maxima(
+    (margin, offset): (usize, usize),
+    r: &[f32],
+    w: usize,
+    h: usize,
+    rowmax: &mut [f32],
+    colmax: &mut [f32],
+    out: &mut Vec<(f32, usize, usize)>,
+) {
+    out.clear();
+    let (x0, x1) = (margin, w - margin);
+    for y in margin - 2..h - margin + 2 {
+        let line = &r[y * w..][..w];
+        let m = &mut rowmax[y * w..][..w];
+        for x in x0..x1 {
+            m[x] = line[x - 2].max(line[x - 1]).max(line[x]).max(line[x + 1]).max(line[x + 2]);
+        }
+    }
+    let colmax = &mut colmax[..w];
+    for y in margin..h - margin {
+        let rows: [&[f32]; 5] = std::array::from_fn(|k| &rowmax[(y + k - 2) * w..][..w]);
+        for x in x0..x1 {
+            colmax[x] = rows[0][x].max(rows[1][x]).max(rows[2][x]).max(rows[3][x]).max(rows[4][x]);
+        }
+        let line = &r[y * w..][..w];
+        for x in x0..x1 {
+            let v = line[x];
+            if v <= 1e-3 || v < colmax[x] {
+                continue;
+            }
+            // No neighbour is larger; one before it in scan order may be equal.
+            let tie = (0..2)
+                .any(|dy| (-2isize..=2).any(|dx| r[(y - 2 + dy) * w + x.wrapping_add_signed(dx)] == v))
+                || (1..=2).any(|dx| line[x - dx] == v);
+            if !tie {
+                out.push((v, x + offset, y + offset));
+            }
+        }
+    }
+}
+
+/// Orientation of the intensity centroid in a disc of radius [`PATCH`] around `(x, y)` of a
+/// `w`-wide image.
+#[inline(always)]
+fn orientation(g: &[f32], w: usize, x: usize, y: usize) -> f32 {
     let (mut m10, mut m01) = (0f32, 0f32);
     for dy in -PATCH..=PATCH {
         let span = ((PATCH * PATCH - dy * dy) as f32).sqrt() as i32;
-        for dx in -span..=span {
-            let v = g.at((x as i32 + dx) as usize, (y as i32 + dy) as usize);
+        let row = &g[(y as i32 + dy) as usize * w + x - span as usize..][..2 * span as usize + 1];
+        for (dx, &v) in (-span..=span).zip(row) {
             m10 += dx as f32 * v;
             m01 += dy as f32 * v;
         }
@@ -193,25 +328,123 @@ fn orientation(g: &Grey, x: usize, y: usize) -> f32 {
     m01.atan2(m10)
 }
 
-fn descriptor(g: &Grey, x: usize, y: usize, angle: f32) -> Code {
+/// `v.round() as i32` for the small values of a patch offset, without the library call
+/// `round` is on baseline x86-64: the fraction left by truncation decides, halves away
+/// from zero.
+#[inline(always)]
+fn round_small(v: f32) -> i32 {
+    let t = v as i32;
+    let f = v - t as f32;
+    t + i32::from(f >= 0.5) - i32::from(f <= -0.5)
+}
+
+/// The descriptor's points as two lists, x and y: pair `k` compares points `2k` and
+/// `2k + 1`.
+fn points() -> &'static ([f32; 512], [f32; 512]) {
+    static P: OnceLock<([f32; 512], [f32; 512])> = OnceLock::new();
+    P.get_or_init(|| {
+        let flat: Vec<(f32, f32)> = pairs().iter().flatten().copied().collect();
+        (std::array::from_fn(|i| flat[i].0), std::array::from_fn(|i| flat[i].1))
+    })
+}
+
+/// Steered BRIEF: the 256 comparisons with the pattern turned by `angle`. Where each point
+/// lands is found for all of them at once (eight lanes at a time), then the pixels compared.
+#[inline(always)]
+fn descriptor(g: &[f32], w: usize, x: usize, y: usize, angle: f32) -> Code {
     let (s, c) = angle.sin_cos();
-    let sample = |(px, py): (f32, f32)| {
-        let rx = (c * px - s * py).round() as i32;
-        let ry = (s * px + c * py).round() as i32;
-        g.at((x as i32 + rx) as usize, (y as i32 + ry) as usize)
-    };
+    let (px, py) = points();
+    let mut at = [0i32; 512];
+    for ((a, &px), &py) in at.iter_mut().zip(px).zip(py) {
+        let rx = round_small(c * px - s * py);
+        let ry = round_small(s * px + c * py);
+        *a = ry * w as i32 + rx;
+    }
+    let centre = (y * w + x) as isize;
+    let sample = |k: usize| g[(centre + at[k] as isize) as usize];
     let mut code = [0u64; 4];
-    for (k, [a, b]) in pairs().iter().enumerate() {
-        if sample(*a) < sample(*b) {
+    for k in 0..256 {
+        if sample(2 * k) < sample(2 * k + 1) {
             code[k / 64] |= 1 << (k % 64);
         }
     }
     code
 }
 
+/// Buffers [`detect`] reuses from one image to the next (a few megabytes at most: each
+/// holds at most the base image, whose longer side is [`BASE_SIDE`]).
+#[derive(Default)]
+struct Scratch {
+    base: Vec<f32>,
+    level: Vec<f32>,
+    smooth: Vec<f32>,
+    tmp: Vec<f32>,
+    xx: Vec<f32>,
+    yy: Vec<f32>,
+    xy: Vec<f32>,
+    crop: Vec<f32>,
+    corners: Vec<(f32, usize, usize)>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Whether the CPU has AVX2: the workspace builds for baseline x86-64 (SSE2), and the
+/// filters run twice as wide with it. Detected once.
+#[cfg(target_arch = "x86_64")]
+fn has_avx2() -> bool {
+    static KNOWN: OnceLock<bool> = OnceLock::new();
+    *KNOWN.get_or_init(|| std::arch::is_x86_feature_detected!("avx2"))
+}
+
 /// The features of a grey image given as `f32` luminance.
 pub fn detect(width: usize, height: usize, luma: &[f32]) -> Features {
+    detect_timed(width, height, luma, &mut |_, _| {})
+}
+
+/// [`detect`], calling `lap(level, step)` as each step ends (`level` is `None` before the
+/// pyramid), so that a benchmark can say where the time goes.
+pub fn detect_timed(
+    width: usize,
+    height: usize,
+    luma: &[f32],
+    lap: &mut dyn FnMut(Option<usize>, &'static str),
+) -> Features {
     assert_eq!(luma.len(), width * height, "luma buffer size");
+    SCRATCH.with(|cell| {
+        let scratch = &mut *cell.borrow_mut();
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2() {
+            // SAFETY: the CPU has AVX2.
+            return unsafe { detect_avx2(width, height, luma, lap, scratch) };
+        }
+        detect_with(width, height, luma, lap, scratch)
+    })
+}
+
+/// [`detect_with`] compiled for AVX2. The arithmetic is the same, operation for operation
+/// (Rust never fuses a multiply and an add on its own), so the features are identical.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn detect_avx2(
+    width: usize,
+    height: usize,
+    luma: &[f32],
+    lap: &mut dyn FnMut(Option<usize>, &'static str),
+    scratch: &mut Scratch,
+) -> Features {
+    detect_with(width, height, luma, lap, scratch)
+}
+
+#[inline(always)]
+fn detect_with(
+    width: usize,
+    height: usize,
+    luma: &[f32],
+    lap: &mut dyn FnMut(Option<usize>, &'static str),
+    s: &mut Scratch,
+) -> Features {
     // Small images are enlarged too, so that a copy at a quarter of the size still has
     // corners at the scales of the original's.
     let shrink = width.max(height) as f32 / BASE_SIDE as f32;
@@ -219,9 +452,20 @@ pub fn detect(width: usize, height: usize, luma: &[f32]) -> Features {
         ((width as f32 / shrink).round() as usize).max(1),
         ((height as f32 / shrink).round() as usize).max(1),
     );
-    let base =
-        if (bw, bh) == (width, height) { luma.to_vec() } else { resize_area(width, height, luma, bw, bh) };
-    let mut out = Features { width: bw as u32, height: bh as u32, features: Vec::new() };
+    let Scratch { base, level: level_buf, smooth, tmp, xx, yy, xy, crop, corners } = s;
+    if (bw, bh) == (width, height) {
+        base.clear();
+        base.extend_from_slice(luma);
+    } else {
+        resize_area_into(width, height, luma, bw, bh, tmp, base);
+        // Its scratch holds every row of the original, narrowed: not worth keeping.
+        if tmp.capacity() > 2 * bw * bh {
+            *tmp = Vec::new();
+        }
+    }
+    lap(None, "resize to base");
+    let mut out =
+        Features { width: bw as u32, height: bh as u32, features: Vec::with_capacity(MAX_FEATURES + LEVELS) };
     // Quotas per level in proportion to its area, as ORB does.
     let areas: Vec<f32> = (0..LEVELS).map(|l| LEVEL_SCALE.powi(-2 * l as i32)).collect();
     let total: f32 = areas.iter().sum();
@@ -231,48 +475,56 @@ pub fn detect(width: usize, height: usize, luma: &[f32]) -> Features {
         if lw <= 2 * MARGIN + 2 || lh <= 2 * MARGIN + 2 {
             break;
         }
-        let data = if level == 0 { base.clone() } else { resize_area(bw, bh, &base, lw, lh) };
-        let grey = Grey { width: lw, height: lh, data };
-        let response = harris(&grey);
-        let smooth = blur(&blur(&grey));
-        let quota = ((MAX_FEATURES as f32 * area / total).ceil() as usize).max(1);
-        let mut corners = Vec::new();
-        for y in MARGIN..lh - MARGIN {
-            for x in MARGIN..lw - MARGIN {
-                let r = response[y * lw + x];
-                if r <= 1e-3 {
-                    continue;
-                }
-                // A strict 5 × 5 maximum (ties go to the first in scan order).
-                let mut top = true;
-                'nms: for dy in -2i32..=2 {
-                    for dx in -2i32..=2 {
-                        if (dx, dy) == (0, 0) {
-                            continue;
-                        }
-                        let o = response[(y as i32 + dy) as usize * lw + (x as i32 + dx) as usize];
-                        if o > r || (o == r && (dy < 0 || (dy == 0 && dx < 0))) {
-                            top = false;
-                            break 'nms;
-                        }
-                    }
-                }
-                if top {
-                    corners.push((r, x, y));
-                }
-            }
+        let n = lw * lh;
+        let grey: &[f32] = if level == 0 {
+            base
+        } else {
+            resize_area_into(bw, bh, base, lw, lh, tmp, level_buf);
+            level_buf
+        };
+        for b in [&mut *smooth, &mut *tmp, &mut *xx, &mut *yy, &mut *xy] {
+            b.resize(n, 0.0);
         }
-        corners.sort_by(|a, b| b.0.total_cmp(&a.0).then((a.2, a.1).cmp(&(b.2, b.1))));
-        for &(_, x, y) in corners.iter().take(quota) {
-            let angle = orientation(&smooth, x, y);
+        lap(Some(level), "resize");
+        // Responses are needed from `MARGIN` − 2 in (the corners' 5 × 5 neighbourhoods) and
+        // depend on pixels up to 5 away (Sobel 1, two blurs of 2): on a crop leaving `CUT` on
+        // each side they come out the same as on the whole level, without the clamped edges'
+        // work.
+        const CUT: usize = MARGIN - 7;
+        let (cw, ch) = (lw - 2 * CUT, lh - 2 * CUT);
+        let cn = cw * ch;
+        crop.clear();
+        for row in grey.chunks_exact(lw).skip(CUT).take(ch) {
+            crop.extend_from_slice(&row[CUT..lw - CUT]);
+        }
+        harris(crop, cw, ch, [&mut xx[..cn], &mut yy[..cn], &mut xy[..cn], &mut tmp[..cn]]);
+        lap(Some(level), "harris");
+        blur_twice(grey, &mut smooth[..n], &mut tmp[..n], lw, lh);
+        lap(Some(level), "blur");
+        maxima((MARGIN - CUT, CUT), &xx[..cn], cw, ch, &mut tmp[..cn], &mut yy[..cw], corners);
+        let quota = ((MAX_FEATURES as f32 * area / total).ceil() as usize).max(1);
+        // The strongest first; among equals, the first in scan order.
+        let order = |a: &(f32, usize, usize), b: &(f32, usize, usize)| {
+            b.0.total_cmp(&a.0).then((a.2, a.1).cmp(&(b.2, b.1)))
+        };
+        if corners.len() > quota {
+            corners.select_nth_unstable_by(quota, order);
+            corners.truncate(quota);
+        }
+        corners.sort_unstable_by(order);
+        lap(Some(level), "NMS + select");
+        let angles: Vec<f32> = corners.iter().map(|&(_, x, y)| orientation(smooth, lw, x, y)).collect();
+        lap(Some(level), "orientation");
+        for (&(_, x, y), &angle) in corners.iter().zip(&angles) {
             out.features.push(Feature {
                 x: x as f32 * bw as f32 / lw as f32,
                 y: y as f32 * bh as f32 / lh as f32,
                 scale,
                 angle,
-                descriptor: descriptor(&smooth, x, y, angle),
+                descriptor: descriptor(smooth, lw, x, y, angle),
             });
         }
+        lap(Some(level), "descriptor");
     }
     out.features.truncate(MAX_FEATURES);
     out
@@ -304,21 +556,7 @@ pub fn align(query: &Features, work: &Features) -> Option<Alignment> {
         return None;
     }
     // Nearest and second-nearest work descriptor of each query descriptor; keep the clear ones.
-    let mut pairs: Vec<(usize, usize)> = Vec::new();
-    for (qi, q) in query.features.iter().enumerate() {
-        let (mut best, mut second, mut at) = (u32::MAX, u32::MAX, 0);
-        for (wi, w) in work.features.iter().enumerate() {
-            let d = hamming(&q.descriptor, &w.descriptor);
-            if d < best {
-                (second, best, at) = (best, d, wi);
-            } else if d < second {
-                second = d;
-            }
-        }
-        if best <= 80 && (best as f32) < 0.8 * second as f32 {
-            pairs.push((qi, at));
-        }
-    }
+    let pairs = clear_matches(query, work);
     if pairs.len() < MIN_INLIERS {
         return None;
     }
@@ -419,4 +657,48 @@ pub fn align(query: &Features, work: &Features) -> Option<Alignment> {
     // copy's counter-clockwise rotation on screen.
     let rotation = a.1.atan2(a.0) * 180.0 / PI;
     Some(Alignment { inliers, matches: pairs.len(), scale: (a.0 * a.0 + a.1 * a.1).sqrt(), rotation, region })
+}
+
+/// Each query feature's nearest work feature by descriptor, `(query index, work index)`,
+/// when it is near (80 bits or fewer) and clearly nearer than the second nearest.
+fn clear_matches(query: &Features, work: &Features) -> Vec<(usize, usize)> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("popcnt") {
+        // SAFETY: the CPU has POPCNT.
+        return unsafe { clear_matches_popcnt(query, work) };
+    }
+    clear_matches_with(query, work)
+}
+
+/// [`clear_matches_with`] with `count_ones` as one instruction rather than a dozen (the
+/// workspace builds for baseline x86-64).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "popcnt")]
+fn clear_matches_popcnt(query: &Features, work: &Features) -> Vec<(usize, usize)> {
+    clear_matches_with(query, work)
+}
+
+#[inline(always)]
+fn clear_matches_with(query: &Features, work: &Features) -> Vec<(usize, usize)> {
+    let mut pairs = Vec::new();
+    for (qi, q) in query.features.iter().enumerate() {
+        let q = &q.descriptor;
+        let (mut best, mut second, mut at) = (u32::MAX, u32::MAX, 0);
+        for (wi, w) in work.features.iter().enumerate() {
+            let w = &w.descriptor;
+            let d = (q[0] ^ w[0]).count_ones()
+                + (q[1] ^ w[1]).count_ones()
+                + (q[2] ^ w[2]).count_ones()
+                + (q[3] ^ w[3]).count_ones();
+            if d < best {
+                (second, best, at) = (best, d, wi);
+            } else if d < second {
+                second = d;
+            }
+        }
+        if best <= 80 && (best as f32) < 0.8 * second as f32 {
+            pairs.push((qi, at));
+        }
+    }
+    pairs
 }
