@@ -103,12 +103,18 @@ pub fn queries(g: &Generator, args: &Args, held_out: &[u32]) -> Vec<Query> {
         .iter()
         .filter_map(|c| g.work_of_set(c.tile).filter(|&w| w < args.works).map(|w| (w, c)))
         .collect();
-    let step = usable.len().div_ceil(args.planted.max(1)).max(1);
-    let mut out: Vec<Query> = usable
+    // A seeded sample without replacement (a partial shuffle): every transform in its share.
+    let mut order: Vec<usize> = (0..usable.len()).collect();
+    let mut rng = Rng::for_item(args.seed ^ 0x91A7, 0);
+    let take = args.planted.min(order.len());
+    for k in 0..take {
+        let j = k + rng.below((order.len() - k) as u64) as usize;
+        order.swap(k, j);
+    }
+    let mut out: Vec<Query> = order[..take]
         .iter()
-        .step_by(step)
-        .take(args.planted)
-        .map(|&(w, c)| {
+        .map(|&k| {
+            let (w, c) = usable[k];
             let (_, codes) = g.codes(w);
             let (id, d) = if args.all_variants {
                 (0..9)
@@ -129,7 +135,6 @@ pub fn queries(g: &Generator, args: &Args, held_out: &[u32]) -> Vec<Query> {
         .collect();
     let unrelated: Vec<&crate::pool::CodeSet> =
         pool.sets[pool.tiles.len()..].iter().filter(|s| held_out.contains(&s.family)).collect();
-    let mut rng = Rng::for_item(args.seed ^ 0x0E1A7, 0);
     for _ in 0..args.unrelated.min(unrelated.len()) {
         let s = unrelated[rng.below(unrelated.len() as u64) as usize];
         out.push(Query {
