@@ -31,6 +31,8 @@ pub const PDQ_RADIUS: u32 = 31;
 const VOTE_CAP: usize = 64;
 /// Works aligned per query, by most votes.
 const CANDIDATES: usize = 16;
+/// Votes a work needs to be aligned.
+const MIN_VOTES: usize = 2;
 /// One in this many of a work's features is indexed for votes (all are used to align): the
 /// index stays a quarter of the size, and a copy still gets votes at every scale, because
 /// features are listed level by level.
@@ -505,15 +507,12 @@ impl Catalog {
         self.slot_of(work).is_some()
     }
 
-    /// The works `image` matches, most certain first.
-    pub fn search(&self, image: &Fingerprint) -> Vec<Match> {
-        let mut global: HashMap<u32, GlobalHit> = HashMap::new();
-        for (qv, q) in query_codes(image) {
-            for (slot, wv, distance) in self.global_within(&q, PDQ_RADIUS) {
-                let hit = GlobalHit { distance, query: qv, work: wv };
-                global.entry(slot).and_modify(|h| *h = (*h).min_by_distance(hit)).or_insert(hit);
-            }
-        }
+    /// The works `image`'s features vote for, most votes first: the candidates for alignment.
+    pub fn candidates(&self, image: &Fingerprint) -> Vec<(WorkId, usize)> {
+        self.vote(image).into_iter().map(|(s, n)| (self.work_at(s), n)).collect()
+    }
+
+    fn vote(&self, image: &Fingerprint) -> Vec<(u32, usize)> {
         // Each image feature votes once for every work that has a close descriptor.
         let layout = self.base.votes.layout();
         let probes = Probes::new(layout);
@@ -532,12 +531,24 @@ impl Catalog {
                 *votes.entry(s).or_default() += 1;
             }
         }
-        let mut candidates: Vec<(usize, u32)> =
-            votes.into_iter().filter(|&(_, n)| n >= 2).map(|(s, n)| (n, s)).collect();
-        candidates.sort_unstable_by(|a, b| b.cmp(a));
+        let mut candidates: Vec<(u32, usize)> = votes.into_iter().filter(|&(_, n)| n >= MIN_VOTES).collect();
+        candidates.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
         candidates.truncate(CANDIDATES);
+        candidates
+    }
+
+    /// The works `image` matches, most certain first.
+    pub fn search(&self, image: &Fingerprint) -> Vec<Match> {
+        let mut global: HashMap<u32, GlobalHit> = HashMap::new();
+        for (qv, q) in query_codes(image) {
+            for (slot, wv, distance) in self.global_within(&q, PDQ_RADIUS) {
+                let hit = GlobalHit { distance, query: qv, work: wv };
+                global.entry(slot).and_modify(|h| *h = (*h).min_by_distance(hit)).or_insert(hit);
+            }
+        }
+        let candidates = self.vote(image);
         let mut slots: Vec<u32> =
-            candidates.into_iter().map(|(_, s)| s).chain(global.keys().copied()).collect();
+            candidates.into_iter().map(|(s, _)| s).chain(global.keys().copied()).collect();
         slots.sort_unstable();
         slots.dedup();
         let mut out: Vec<Match> = slots

@@ -20,9 +20,12 @@ use crate::mapped::Array;
 pub const SKETCH_RADIUS: u32 = 5;
 /// Key bits a probe may differ in.
 const KEY_RADIUS: u32 = 1;
-/// A bucket this full holds a descriptor too common to say anything (a flat sky, a
-/// gradient): it is skipped, as a search engine skips stop words.
-pub const STOP_BUCKET: usize = 1 << 14;
+/// A bucket this many times fuller than the average holds descriptors too common to say
+/// anything (a flat sky, foliage, a gradient): it is skipped, as a search engine skips stop
+/// words. Real descriptors crowd a few keys, and scanning those was most of a search's time.
+pub const STOP_FACTOR: usize = 16;
+/// No bucket this small is skipped.
+const STOP_MIN: usize = 256;
 
 /// Which descriptor bits make the key and the sketch. Real descriptors are far from
 /// uniform (a bit is set in 25% or 75% of them on average: measured by `handprint-corpus`),
@@ -107,9 +110,11 @@ impl Layout {
     }
 }
 
-/// Key width for `n` entries: about 32 entries per key, 12 to 22 bits.
+/// Key width for `n` entries: about 4 entries per key, 12 to 24 bits. Scanning entries is
+/// most of a vote's time; a longer key loses a little recall (a true pair 15 bits apart
+/// keeps its 24-bit key within one bit with probability 0.58, against 0.68 for 20 bits).
 pub fn key_bits_for(n: usize) -> u32 {
-    ((n.max(1) as f64 / 32.0).log2().round() as i64).clamp(12, 22) as u32
+    ((n.max(1) as f64 / 4.0).log2().round() as i64).clamp(12, KEY_MAX as i64) as u32
 }
 
 /// The keys a query descriptor probes, as masks of its own.
@@ -192,6 +197,11 @@ impl VoteIndex {
         ok.then_some(VoteIndex { layout, offsets, entries })
     }
 
+    /// The size beyond which a bucket is skipped.
+    fn stop(&self) -> usize {
+        (STOP_FACTOR * self.entries.len() >> self.layout.key_bits).max(STOP_MIN)
+    }
+
     pub fn layout(&self) -> &Layout {
         &self.layout
     }
@@ -207,10 +217,11 @@ impl VoteIndex {
     /// Pushes the slot of every entry that votes for `d`.
     pub fn vote(&self, probes: &Probes, d: &Code, out: &mut Vec<u32>) {
         let (k, s) = (self.layout.key(d), self.layout.sketch(d));
+        let stop = self.stop();
         for &mask in &probes.masks {
             let v = (k ^ mask) as usize;
             let bucket = &self.entries[self.offsets[v] as usize..self.offsets[v + 1] as usize];
-            if bucket.len() > STOP_BUCKET {
+            if bucket.len() > stop {
                 continue;
             }
             out.extend(

@@ -41,6 +41,7 @@ struct Args {
     uniform: bool,
     planted: usize,
     keep: bool,
+    reuse: bool,
     store: Option<u64>,
     oracle: usize,
 }
@@ -65,7 +66,8 @@ fn args() -> Args {
         dir: value("--dir").map_or(root.join("target/corpus/catalog"), PathBuf::from),
         uniform: argv.iter().any(|a| a == "--uniform"),
         planted: number("--planted", 6) as usize,
-        keep: argv.iter().any(|a| a == "--keep"),
+        keep: argv.iter().any(|a| a == "--keep") || argv.iter().any(|a| a == "--reuse"),
+        reuse: argv.iter().any(|a| a == "--reuse"),
         store: value("--store").map(|v| v.parse().expect("--store W")),
         oracle: number("--oracle", 100) as usize,
     }
@@ -196,30 +198,36 @@ fn main() {
         planted.iter().enumerate().map(|(k, (_, p))| (a.works as i64 + 1 + k as i64, read(p))).collect();
     let unrelated: Vec<Rgb> = unrelated.iter().map(|(_, p)| read(p)).collect();
 
-    // Build.
+    // Build (or, with --reuse, take the snapshot a run with --keep left).
     let t = Instant::now();
-    let mut builder = Builder::new(&a.dir.join(snapshot::RECORDS_FILE)).expect("the records file");
-    for i in 0..a.works {
-        let (codes, features) = match &generator {
-            Some(g) => {
-                let w = g.work(i);
-                (w.codes, w.features)
+    let reuse = a.reuse
+        && snapshot::open(&a.dir)
+            .ok()
+            .flatten()
+            .is_some_and(|(c, _)| c.works() as u64 == a.works + planted.len() as u64);
+    if !reuse {
+        let mut builder = Builder::new(&a.dir.join(snapshot::RECORDS_FILE)).expect("the records file");
+        for i in 0..a.works {
+            let (codes, features) = match &generator {
+                Some(g) => {
+                    let w = g.work(i);
+                    (w.codes, w.features)
+                }
+                None => uniform_work(i),
+            };
+            builder.push(i as i64 + 1, &codes, &features).expect("a record");
+            if i % 1_000_000 == 999_999 {
+                eprintln!("built {} works in {:.0} s", i + 1, t.elapsed().as_secs_f64());
             }
-            None => uniform_work(i),
-        };
-        builder.push(i as i64 + 1, &codes, &features).expect("a record");
-        if i % 1_000_000 == 999_999 {
-            eprintln!("built {} works in {:.0} s", i + 1, t.elapsed().as_secs_f64());
         }
+        for (id, image) in &planted {
+            let f = prints::fingerprint(image);
+            builder.push(*id, &work_codes(&f), &f.features).expect("a record");
+        }
+        let catalog = builder.finish().expect("the catalog");
+        snapshot::write(&catalog, &a.dir, Position::default()).expect("the snapshot");
     }
-    for (id, image) in &planted {
-        let f = prints::fingerprint(image);
-        builder.push(*id, &work_codes(&f), &f.features).expect("a record");
-    }
-    let catalog = builder.finish().expect("the catalog");
-    snapshot::write(&catalog, &a.dir, Position::default()).expect("the snapshot");
     let build = t.elapsed().as_secs_f64();
-    drop(catalog);
     let size = |f: &str| std::fs::metadata(a.dir.join(f)).map_or(0.0, |m| m.len() as f64 / 1e9);
     let (index_gb, records_gb) = (size(snapshot::INDEX_FILE), size(snapshot::RECORDS_FILE));
 
@@ -269,6 +277,25 @@ fn main() {
     }
     times.sort_by(f64::total_cmp);
     let after = rss();
+    // Where a search's time goes.
+    let (mut global, mut votes) = (0.0, 0.0);
+    for (_, _, q) in &queries {
+        let t = Instant::now();
+        std::hint::black_box(catalog.search_code(&fingerprint::catalog::code(&q.pdq.original), PDQ_RADIUS));
+        if let Some((_, tr)) = &q.trimmed {
+            std::hint::black_box(catalog.search_code(&fingerprint::catalog::code(&tr.hash), PDQ_RADIUS));
+        }
+        global += t.elapsed().as_secs_f64() * 1e3;
+        let t = Instant::now();
+        std::hint::black_box(catalog.candidates(q));
+        votes += t.elapsed().as_secs_f64() * 1e3;
+    }
+    let mean = times.iter().sum::<f64>() / times.len() as f64;
+    let (global, votes) = (global / queries.len() as f64, votes / queries.len() as f64);
+    eprintln!(
+        "mean search {mean:.2} ms: global codes {global:.2}, votes {votes:.2}, alignment and the rest {:.2}",
+        mean - global - votes
+    );
 
     // The PDQ index against a full scan of every code, for codes near planted copies and
     // for the works' own codes with bits flipped.
