@@ -272,7 +272,7 @@ mod tests {
     #[test]
     fn a_near_descriptor_votes_and_unrelated_ones_almost_never_do() {
         let mut next = rng(11);
-        let codes: Vec<Code> = (0..20_000).map(|_| [next(), next(), next(), next()]).collect();
+        let codes: Vec<Code> = (0..60_000).map(|_| [next(), next(), next(), next()]).collect();
         let items: Vec<(u32, Code)> = codes.iter().enumerate().map(|(i, c)| (i as u32 / 4, *c)).collect();
         let layout = Layout::choose(&codes, key_bits_for(items.len()));
         assert_ne!(layout, Layout::fixed(layout.key_bits), "chosen from enough descriptors");
@@ -292,7 +292,8 @@ mod tests {
             stray += out.iter().filter(|s| *s != slot).count();
         }
         assert_eq!(found, items.len().div_ceil(97));
-        assert!(stray <= 2, "{stray} unrelated votes");
+        // About 600 queries × 60 entries scanned × 5.7e-5 (a random sketch within 5 of 32): 2.
+        assert!(stray <= 8, "{stray} unrelated votes");
         // The same through a delta.
         let mut delta = VoteDelta::default();
         for (slot, c) in &items {
