@@ -199,7 +199,7 @@ impl VoteIndex {
 
     /// The size beyond which a bucket is skipped.
     fn stop(&self) -> usize {
-        (STOP_FACTOR * self.entries.len() >> self.layout.key_bits).max(STOP_MIN)
+        ((STOP_FACTOR * self.entries.len()) >> self.layout.key_bits).max(STOP_MIN)
     }
 
     pub fn layout(&self) -> &Layout {

@@ -125,9 +125,10 @@ fn uniform_work(i: u64) -> (Vec<(Variant, Code)>, Features) {
 }
 
 /// What a copier does to a photo before posting it.
-fn transforms() -> Vec<(&'static str, Box<dyn Fn(&Rgb) -> Rgb>)> {
-    let mut out: Vec<(&'static str, Box<dyn Fn(&Rgb) -> Rgb>)> =
-        vec![("as is", Box::new(|i: &Rgb| i.clone()))];
+type Transforms = Vec<(&'static str, Box<dyn Fn(&Rgb) -> Rgb>)>;
+
+fn transforms() -> Transforms {
+    let mut out: Transforms = vec![("as is", Box::new(|i: &Rgb| i.clone()))];
     for t in Transform::ALL {
         out.push((t.name(), Box::new(move |i: &Rgb| t.apply(i))));
     }

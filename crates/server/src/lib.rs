@@ -117,6 +117,7 @@ pub async fn serve(mut config: Config, ready: impl FnOnce(SocketAddr)) -> Result
     .map_err(|e| ApiError::internal(format!("starting: {e}")))??;
     let state = Arc::new(state);
     tokio::spawn(state::follow(state.clone(), Duration::from_millis(250)));
+    tokio::spawn(state::merge(state.clone(), Duration::from_secs(1)));
     ready(addr);
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)

@@ -74,7 +74,11 @@ impl AppState {
         let database = config.database.clone().unwrap_or_else(|| Database::Sqlite(data.join(STORE_FILE)));
         let pool = Pool::new(database);
         let (search, works) = if config.matchers.is_empty() {
-            let index = pool.with(SearchIndex::load)?;
+            let snapshot = data.join(registry::search::CATALOG_DIR);
+            let index = pool.with(|s| SearchIndex::open(s, &snapshot, registry::search::Part::WHOLE))?;
+            if let Some(why) = &index.rebuilt {
+                eprintln!("handprint serve: the catalog was rebuilt from the store: {why}");
+            }
             let works = index.works();
             (Search::Local(Box::new(RwLock::new(index))), works)
         } else {
@@ -142,6 +146,41 @@ pub fn catch_up(pool: &Pool, index: &RwLock<SearchIndex>) -> Result<usize, Regis
             return Ok(added);
         }
         added += index.write().unwrap_or_else(|p| p.into_inner()).add(new);
+    }
+}
+
+/// Merges the works added since the catalog's base into a new base and snapshot, when due:
+/// built with no lock held (searches and catch-ups go on), swapped in under the write lock.
+pub fn merge_if_due(pool: &Pool, index: &RwLock<SearchIndex>) -> Result<bool, RegistryError> {
+    let pending = {
+        let index = index.read().unwrap_or_else(|p| p.into_inner());
+        pool.with(|s| index.merge_due(s))?
+    };
+    let Some(pending) = pending else { return Ok(false) };
+    let merged = pending.run()?;
+    index.write().unwrap_or_else(|p| p.into_inner()).install(merged);
+    Ok(true)
+}
+
+/// Runs [`merge_if_due`] every `every`, apart from following, so a merge never delays a
+/// new work being found.
+pub async fn merge(state: Arc<AppState>, every: Duration) {
+    loop {
+        tokio::time::sleep(every).await;
+        if !matches!(state.search, Search::Local(_)) {
+            return;
+        }
+        let s = state.clone();
+        let merged = tokio::task::spawn_blocking(move || match &s.search {
+            Search::Local(index) => merge_if_due(&s.pool, index),
+            Search::Matchers(_) => Ok(false),
+        })
+        .await;
+        match merged {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => eprintln!("handprint serve: merging the catalog: {e}"),
+            Err(e) => eprintln!("handprint serve: merging the catalog failed: {e}"),
+        }
     }
 }
 
