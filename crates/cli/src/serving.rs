@@ -106,8 +106,10 @@ pub fn serve(g: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
 /// Loads the works of part I of N (those whose number is I modulo N) from the registry's
 /// store (HANDPRINT_DATABASE, as for `serve`; else the SQLite file in DIR), follows the works
 /// stored later, and answers the server's look-ups on ADDR (an internal API: listen on an
-/// address only the server reaches). It keeps nothing: a matcher that stopped is replaced by
-/// starting another. docs/server.md describes the matchers.
+/// address only the server reaches). It keeps nothing but, with --snapshot, a cache of its
+/// part: a matcher that stopped is replaced by starting another, which opens the snapshot
+/// and catches up from the store (or rebuilds the part without one). docs/server.md
+/// describes the matchers, docs/scale.md the snapshot.
 ///
 ///   handprint match --part 0/3 --listen 127.0.0.1:8090
 #[derive(clap::Args)]
@@ -123,6 +125,10 @@ pub struct MatchArgs {
     /// handprint data directory.
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
+    /// Keep the part's catalog snapshot in DIR (created), so that a restart opens it and
+    /// catches up from the store instead of rebuilding the part (docs/scale.md).
+    #[arg(long, value_name = "DIR")]
+    snapshot: Option<PathBuf>,
 }
 
 pub fn matcher(g: &Global, args: MatchArgs) -> anyhow::Result<ExitCode> {
@@ -136,6 +142,7 @@ pub fn matcher(g: &Global, args: MatchArgs) -> anyhow::Result<ExitCode> {
         part: args.part,
         database,
         limits: server::Limits { rate: 1e9, burst: 1e9, ..Default::default() },
+        snapshot: args.snapshot,
     };
     let runtime = runtime()?;
     let (json, part) = (g.json, args.part);

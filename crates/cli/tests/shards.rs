@@ -49,12 +49,25 @@ fn start(args: &[&str], database: Option<&str>) -> (Process, Value) {
     (Process(child), v)
 }
 
-/// A matcher for part `part` of [`PARTS`], on `listen`.
+/// A matcher for part `part` of [`PARTS`], on `listen`, keeping its snapshot in `data`: a
+/// restarted matcher opens it and catches up from the store.
 fn matcher(part: u32, listen: &str, data: &Path, database: Option<&str>) -> (Process, String) {
+    let snapshot = data.join(format!("catalog-{part}-of-{PARTS}"));
     let (p, v) = start(
-        &["match", "--part", &format!("{part}/{PARTS}"), "--listen", listen, "--data", &s(data)],
+        &[
+            "match",
+            "--part",
+            &format!("{part}/{PARTS}"),
+            "--listen",
+            listen,
+            "--data",
+            &s(data),
+            "--snapshot",
+            &s(&snapshot),
+        ],
         database,
     );
+    assert!(snapshot.join("catalog.snapshot").is_file(), "the part's snapshot is written");
     assert_eq!(v["part"], format!("{part}/{PARTS}"));
     (p, v["listening"].as_str().unwrap().to_owned())
 }

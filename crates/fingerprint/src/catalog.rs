@@ -211,15 +211,27 @@ impl Segment {
         let mut by_id: Vec<u32> = (0..works.len() as u32).collect();
         by_id.sort_unstable_by_key(|&s| works[s as usize]);
         let (codes, owners): (Vec<Code>, Vec<u32>) = codes.into_iter().unzip();
+        // The layout from the first works' descriptors, then every work's entries keyed by
+        // it: 16 bytes a descriptor while sorting, not the 36 of the descriptor itself.
+        let indexed = |slot: u32| {
+            let f = records.get(slot, works[slot as usize]).unwrap_or_default();
+            f.features.into_iter().step_by(VOTE_STRIDE).map(|p| p.descriptor).collect::<Vec<Code>>()
+        };
+        let mut sample = Vec::new();
+        for slot in 0..works.len() as u32 {
+            if sample.len() >= Layout::SAMPLE * 4 {
+                break;
+            }
+            sample.extend(indexed(slot));
+        }
+        let mut layout = Layout::choose(&sample, votes::KEY_MAX as u32);
+        drop(sample);
         let mut items = Vec::with_capacity(works.len() * MAX_FEATURES / VOTE_STRIDE);
         for slot in 0..works.len() as u32 {
-            if let Some(f) = records.get(slot, works[slot as usize]) {
-                items.extend(f.features.iter().step_by(VOTE_STRIDE).map(|p| (slot, p.descriptor)));
-            }
+            items.extend(indexed(slot).iter().map(|d| (layout.key_max(d), layout.entry(slot, d))));
         }
-        let sample: Vec<Code> = items.iter().take(Layout::SAMPLE * 4).map(|(_, d)| *d).collect();
-        let layout = Layout::choose(&sample, votes::key_bits_for(items.len()));
-        let votes = VoteIndex::build(items, layout);
+        layout.key_bits = votes::key_bits_for(items.len());
+        let votes = VoteIndex::from_keyed(items, layout);
         Segment {
             works: works.into(),
             by_id: by_id.into(),
@@ -516,7 +528,8 @@ impl Catalog {
         // Each image feature votes once for every work that has a close descriptor.
         let layout = self.base.votes.layout();
         let probes = Probes::new(layout);
-        let mut votes: HashMap<u32, usize> = HashMap::new();
+        // Every vote as its slot, counted by sorting: cheaper than a hash map of counts.
+        let mut all: Vec<u32> = Vec::new();
         let mut slots = Vec::new();
         for f in &image.features.features {
             slots.clear();
@@ -527,11 +540,14 @@ impl Catalog {
             if slots.len() > VOTE_CAP {
                 continue;
             }
-            for &s in &slots {
-                *votes.entry(s).or_default() += 1;
-            }
+            all.extend_from_slice(&slots);
         }
-        let mut candidates: Vec<(u32, usize)> = votes.into_iter().filter(|&(_, n)| n >= MIN_VOTES).collect();
+        all.sort_unstable();
+        let mut candidates: Vec<(u32, usize)> = all
+            .chunk_by(|a, b| a == b)
+            .map(|run| (run[0], run.len()))
+            .filter(|&(_, n)| n >= MIN_VOTES)
+            .collect();
         candidates.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
         candidates.truncate(CANDIDATES);
         candidates

@@ -48,6 +48,13 @@ pub enum SnapshotError {
     Damaged(PathBuf, String),
 }
 
+/// A temporary name beside `name` that no other writer uses.
+fn temporary(dir: &Path, name: &str) -> PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    dir.join(format!("{name}.{}.{}.tmp", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)))
+}
+
 fn pad(n: usize) -> usize {
     n.div_ceil(ALIGN) * ALIGN
 }
@@ -68,7 +75,7 @@ pub fn write(catalog: &Catalog, dir: &Path, position: Position) -> Result<(), Sn
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let records = dir.join(RECORDS_FILE);
     if let Records::Memory(features) = &seg.records {
-        let tmp = dir.join(format!("{RECORDS_FILE}.tmp"));
+        let tmp = temporary(dir, RECORDS_FILE);
         let mut file = RecordFile::create(&tmp).map_err(io(&tmp))?;
         for (w, f) in seg.works.iter().zip(features) {
             file.push(*w, f).map_err(io(&tmp))?;
@@ -117,7 +124,7 @@ pub fn write(catalog: &Catalog, dir: &Path, position: Position) -> Result<(), Sn
     header.extend_from_slice(&h.finalize().to_le_bytes());
 
     let path = dir.join(INDEX_FILE);
-    let tmp = dir.join(format!("{INDEX_FILE}.tmp"));
+    let tmp = temporary(dir, INDEX_FILE);
     let file = File::create(&tmp).map_err(io(&tmp))?;
     let mut out = BufWriter::with_capacity(1 << 20, file);
     let mut at = 0;

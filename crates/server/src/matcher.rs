@@ -35,6 +35,9 @@ pub struct MatcherConfig {
     /// The store it follows (the registry server's).
     pub database: Database,
     pub limits: Limits,
+    /// Where the part's catalog snapshot is kept: a restart opens it and catches up from the
+    /// store instead of rebuilding the part. None: rebuilt at every start.
+    pub snapshot: Option<std::path::PathBuf>,
 }
 
 pub struct MatcherState {
@@ -69,7 +72,13 @@ impl MatcherState {
     pub fn open(config: &MatcherConfig) -> Result<MatcherState, ApiError> {
         let pool = Pool::new(config.database.clone());
         let part = config.part;
-        let index = pool.with(|store| SearchIndex::load_part(store, part))?;
+        let index = match &config.snapshot {
+            Some(dir) => pool.with(|store| SearchIndex::open(store, dir, part))?,
+            None => pool.with(|store| SearchIndex::load_part(store, part))?,
+        };
+        if let Some(why) = &index.rebuilt {
+            eprintln!("handprint match: the part's catalog was rebuilt from the store: {why}");
+        }
         let limits = config.limits.clone();
         Ok(MatcherState {
             pool,
@@ -197,12 +206,26 @@ pub async fn serve_matcher(
         .map_err(|e| ApiError::internal(format!("starting: {e}")))??;
     let state = Arc::new(state);
     tokio::spawn(follow(state.clone(), Duration::from_millis(250)));
+    tokio::spawn(merge(state.clone(), Duration::from_secs(1)));
     ready(addr, state.status().1);
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(crate::shutdown())
         .await
         .map_err(|e| ApiError::internal(format!("serving: {e}")))
+}
+
+/// Merges new works into the part's next base when due, apart from following.
+async fn merge(state: Arc<MatcherState>, every: Duration) {
+    loop {
+        tokio::time::sleep(every).await;
+        let s = state.clone();
+        match tokio::task::spawn_blocking(move || crate::state::merge_if_due(&s.pool, &s.index)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => eprintln!("handprint match: merging the catalog: {e}"),
+            Err(e) => eprintln!("handprint match: merging the catalog failed: {e}"),
+        }
+    }
 }
 
 async fn follow(state: Arc<MatcherState>, every: Duration) {
