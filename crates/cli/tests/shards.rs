@@ -119,23 +119,7 @@ fn sealed_works(dir: &Path, home: &Path) -> Vec<PathBuf> {
         let input = dir.join(format!("work{i}.png"));
         std::fs::write(&input, picture.png()).unwrap();
         let output = dir.join(format!("work{i}.sealed.png"));
-        json(
-            home,
-            &[
-                "--json",
-                "seal",
-                &s(&input),
-                "--project",
-                "works",
-                "--title",
-                &format!("Work {i}"),
-                "--import",
-                "--source-type",
-                "digitalCapture",
-                "--out",
-                &s(&output),
-            ],
-        );
+        common::seal(home, &input, &format!("Work {i}"), &output);
         out.push(output);
     }
     out

@@ -89,6 +89,28 @@ pub fn code(hash: &PdqHash) -> Code {
     std::array::from_fn(|w| (0..4).fold(0u64, |acc, k| acc | (hash.0[4 * w + k] as u64) << (16 * k)))
 }
 
+/// The PDQ hash a code holds: the inverse of [`code`].
+pub fn hash(code: &Code) -> PdqHash {
+    PdqHash(std::array::from_fn(|i| (code[i / 4] >> (16 * (i % 4))) as u16))
+}
+
+/// The dihedral hashes of a work's first eight codes, in [`Variant::ALL`] order: for making
+/// an image's fingerprint from a work's codes, as tests and benchmarks do.
+pub fn dihedral(codes: &[(Variant, Code)]) -> crate::pdq::Dihedral {
+    let h = |v: usize| codes.get(v).map_or(PdqHash([0; 16]), |(_, c)| hash(c));
+    crate::pdq::Dihedral {
+        original: h(0),
+        rotate90: h(1),
+        rotate180: h(2),
+        rotate270: h(3),
+        flip_x: h(4),
+        flip_y: h(5),
+        flip_plus1: h(6),
+        flip_minus1: h(7),
+        quality: 100,
+    }
+}
+
 /// The global codes a work is registered under.
 pub fn work_codes(f: &Fingerprint) -> Vec<(Variant, Code)> {
     let mut out: Vec<(Variant, Code)> =

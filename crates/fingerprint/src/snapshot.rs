@@ -281,18 +281,7 @@ mod tests {
     }
 
     fn query(codes: &[(Variant, Code)], features: &Features) -> Fingerprint {
-        let hash = |c: &Code| crate::PdqHash(std::array::from_fn(|i| (c[i / 4] >> (16 * (i % 4))) as u16));
-        let pdq = crate::pdq::Dihedral {
-            original: hash(&codes[0].1),
-            rotate90: hash(&codes[1].1),
-            rotate180: hash(&codes[2].1),
-            rotate270: hash(&codes[3].1),
-            flip_x: hash(&codes[4].1),
-            flip_y: hash(&codes[5].1),
-            flip_plus1: hash(&codes[6].1),
-            flip_minus1: hash(&codes[7].1),
-            quality: 100,
-        };
+        let pdq = crate::catalog::dihedral(codes);
         Fingerprint { width: 768, height: 512, pdq, trimmed: None, features: features.clone() }
     }
 

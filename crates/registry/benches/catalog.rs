@@ -380,19 +380,7 @@ fn store_path(w: u64) {
     let t = Instant::now();
     for i in 0..w {
         let (codes, features) = uniform_work(i);
-        let hash =
-            |c: &Code| fingerprint::PdqHash(std::array::from_fn(|k| (c[k / 4] >> (16 * (k % 4))) as u16));
-        let pdq = fingerprint::pdq::Dihedral {
-            original: hash(&codes[0].1),
-            rotate90: hash(&codes[1].1),
-            rotate180: hash(&codes[2].1),
-            rotate270: hash(&codes[3].1),
-            flip_x: hash(&codes[4].1),
-            flip_y: hash(&codes[5].1),
-            flip_plus1: hash(&codes[6].1),
-            flip_minus1: hash(&codes[7].1),
-            quality: 100,
-        };
+        let pdq = fingerprint::catalog::dihedral(&codes);
         let scanned = Scanned {
             path: format!("{i:07}.png").into(),
             sha256: ledger::Hash::of(&i.to_le_bytes()),

@@ -43,12 +43,21 @@ pub fn sealed_kodak(home: &Path, dir: &Path, kodak: &str, title: &str) -> (std::
     let original = dir.join(format!("{kodak}.png"));
     std::fs::write(&original, fixtures::images::kodak(kodak).png()).unwrap();
     let sealed_path = dir.join(format!("{kodak}.sealed.png"));
-    let sealed = json(
+    let sealed = seal(home, &original, title, &sealed_path);
+    let work = sealed["work"].as_i64().or_else(|| sealed["work"]["id"].as_i64()).expect("the sealed work");
+    (sealed_path, work)
+}
+
+/// `handprint seal` of `input` into project `works` (imported, a digital capture) as
+/// `title`, written to `output`: its JSON answer.
+#[allow(dead_code)]
+pub fn seal(home: &Path, input: &Path, title: &str, output: &Path) -> Value {
+    json(
         home,
         &[
             "--json",
             "seal",
-            &s(&original),
+            &s(input),
             "--project",
             "works",
             "--title",
@@ -57,9 +66,7 @@ pub fn sealed_kodak(home: &Path, dir: &Path, kodak: &str, title: &str) -> (std::
             "--source-type",
             "digitalCapture",
             "--out",
-            &s(&sealed_path),
+            &s(output),
         ],
-    );
-    let work = sealed["work"].as_i64().or_else(|| sealed["work"]["id"].as_i64()).expect("the sealed work");
-    (sealed_path, work)
+    )
 }
