@@ -14,7 +14,7 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use fingerprint::catalog::{self, Confidence, GlobalHit, Match, Variant, WorkId};
-use fingerprint::features::Alignment;
+use fingerprint::features::{Alignment, MAX_FEATURES};
 use fingerprint::pdq::{Dihedral, Pdq, PdqHash};
 use fingerprint::prints::{self, Fingerprint};
 use serde::{Deserialize, Serialize};
@@ -173,6 +173,14 @@ impl WireFingerprint {
             .ok()
             .and_then(|b| prints::features_from_bytes(&b))
             .ok_or_else(|| RegistryError::Invalid("the fingerprint's features are damaged".into()))?;
+        // A fingerprint holds at most 256 features; more would make every vote and alignment
+        // a matcher does for this request that much longer.
+        if features.features.len() > MAX_FEATURES {
+            return Err(RegistryError::Invalid(format!(
+                "a fingerprint has at most {MAX_FEATURES} features, not {}",
+                features.features.len()
+            )));
+        }
         let trimmed = match &self.trimmed {
             Some(t) => Some((t.rect, Pdq { hash: hash(&t.pdq)?, quality: t.quality })),
             None => None,
@@ -610,6 +618,18 @@ mod tests {
         bad = wire;
         bad.features = "AAAA".into();
         assert!(bad.fingerprint().unwrap_err().to_string().contains("features"));
+    }
+
+    #[test]
+    fn a_fingerprint_with_more_features_than_one_holds_is_refused() {
+        let picture = fixtures::images::kodak("kodim03");
+        let rgb =
+            fingerprint::decode::Rgb { width: picture.width, height: picture.height, pixels: picture.rgb };
+        let mut f = prints::fingerprint(&rgb);
+        let one = f.features.features[0];
+        f.features.features = vec![one; 200_000];
+        let e = WireFingerprint::new(&f).fingerprint().unwrap_err().to_string();
+        assert!(e.contains("at most 256 features, not 200000"), "{e}");
     }
 
     #[test]
