@@ -70,8 +70,7 @@ pub fn lookup_image<'a>(
     }
     let finder = finder.into();
     let found = finder.matches(store, &scanned, None)?;
-    for m in found.found {
-        let Some(work) = finder.work(store, m.work)? else { continue };
+    for (m, work) in found.found {
         if let Some(c) = push(store, &mut claims, work, "fingerprint")? {
             c.fingerprint = Some(m);
         }

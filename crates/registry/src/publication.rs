@@ -114,7 +114,7 @@ pub fn publish<'a>(
         });
     }
     let mut disputes: Vec<WorkId> =
-        found.found.into_iter().filter(|m| m.public_key != creator_b64).map(|m| m.work).collect();
+        found.found.into_iter().filter(|(m, _)| m.public_key != creator_b64).map(|(m, _)| m.work).collect();
     disputes.sort_unstable();
     disputes.dedup();
     let title = sub.title.clone().or(sealed.title).unwrap_or_else(|| sub.file_name.clone());

@@ -533,17 +533,22 @@ impl Finder<'_> {
         }
     }
 
-    /// The works `scanned` matches, best first. Matchers are asked to have followed the
-    /// store up to `seen` first.
+    /// The works `scanned` matches, best first, each with its record (read once). Matchers
+    /// are asked to have followed the store up to `seen` first.
     pub fn matches(
         &self,
         store: &Store,
         scanned: &Scanned,
         seen: Option<WorkId>,
-    ) -> Result<Found<Vec<MatchReport>>, RegistryError> {
+    ) -> Result<Found<Vec<(MatchReport, Work)>>, RegistryError> {
         match self {
             Finder::Index(index) => {
-                Ok(Found { found: index.matches(scanned)?, coverage: None, works: index.works() })
+                let found = index
+                    .matches(scanned)?
+                    .into_iter()
+                    .filter_map(|m| index.work(m.work).cloned().map(|w| (m, w)))
+                    .collect();
+                Ok(Found { found, coverage: None, works: index.works() })
             }
             Finder::Matchers(m) => {
                 let fanned = m.search(&scanned.fingerprint, seen);
@@ -556,7 +561,7 @@ impl Finder<'_> {
                             hit.work
                         ))
                     })?;
-                    found.push(MatchReport::new(hit, &work));
+                    found.push((MatchReport::new(hit, &work), work));
                 }
                 let works = fanned.coverage.works;
                 Ok(Found { found, coverage: Some(fanned.coverage), works })
