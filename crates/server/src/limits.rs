@@ -124,20 +124,28 @@ pub trait Guarded: Send + Sync + 'static {
     fn metrics(&self) -> &Metrics;
 }
 
-impl Guarded for AppState {
-    fn limits(&self) -> &Limits {
-        &self.limits
-    }
-    fn rate(&self) -> &RateLimiter {
-        &self.rate
-    }
-    fn in_flight(&self) -> &Arc<Semaphore> {
-        &self.in_flight
-    }
-    fn metrics(&self) -> &Metrics {
-        &self.metrics
-    }
+/// [`Guarded`] for a state with fields `limits`, `rate`, `in_flight` and `metrics`.
+macro_rules! guarded_by_fields {
+    ($state:ty) => {
+        impl $crate::limits::Guarded for $state {
+            fn limits(&self) -> &$crate::limits::Limits {
+                &self.limits
+            }
+            fn rate(&self) -> &$crate::limits::RateLimiter {
+                &self.rate
+            }
+            fn in_flight(&self) -> &std::sync::Arc<tokio::sync::Semaphore> {
+                &self.in_flight
+            }
+            fn metrics(&self) -> &$crate::metrics::Metrics {
+                &self.metrics
+            }
+        }
+    };
 }
+pub(crate) use guarded_by_fields;
+
+guarded_by_fields!(AppState);
 
 /// Every request passes here: rate, load and time limits, and the metrics.
 pub async fn guard<S: Guarded>(

@@ -22,7 +22,7 @@ use serde_json::json;
 use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
-use crate::limits::{Guarded, Limits, RateLimiter};
+use crate::limits::{Limits, RateLimiter};
 use crate::metrics::Metrics;
 use crate::pool::Pool;
 use crate::state::catch_up;
@@ -49,20 +49,7 @@ pub struct MatcherState {
     metrics: Metrics,
 }
 
-impl Guarded for MatcherState {
-    fn limits(&self) -> &Limits {
-        &self.limits
-    }
-    fn rate(&self) -> &RateLimiter {
-        &self.rate
-    }
-    fn in_flight(&self) -> &Arc<Semaphore> {
-        &self.in_flight
-    }
-    fn metrics(&self) -> &Metrics {
-        &self.metrics
-    }
-}
+crate::limits::guarded_by_fields!(MatcherState);
 
 /// The most hashes one PDQ query may ask for (the server's batch limit).
 const MAX_HASHES: usize = crate::api::MAX_BATCH;
