@@ -179,13 +179,27 @@ fn axis(n: usize, chip: f32) -> Vec<(usize, usize, f32)> {
         .collect()
 }
 
-/// Embeds `payload` into 8-bit pixels (`channels` of 1 to 4; alpha untouched), in place.
+/// Embeds `payload` into 8-bit pixels (`channels` of 1 to 4; alpha untouched), in place, at
+/// [`TARGET_PSNR`].
 pub fn embed(
     width: usize,
     height: usize,
     channels: usize,
     data: &mut [u8],
     payload: u64,
+) -> Result<Embedded, WatermarkError> {
+    embed_at(width, height, channels, data, payload, TARGET_PSNR)
+}
+
+/// Embeds `payload` as [`embed`] does, aiming at `psnr` dB instead: a lower PSNR is a
+/// stronger watermark.
+pub fn embed_at(
+    width: usize,
+    height: usize,
+    channels: usize,
+    data: &mut [u8],
+    payload: u64,
+    psnr: f64,
 ) -> Result<Embedded, WatermarkError> {
     check(width, height, channels, data.len())?;
     if width < MIN_SIDE || height < MIN_SIDE {
@@ -206,7 +220,7 @@ pub fn embed(
         }
     }
     let rms = (delta.iter().map(|d| (*d as f64).powi(2)).sum::<f64>() / delta.len() as f64).sqrt();
-    let target = 255.0 * 10f64.powf(-TARGET_PSNR / 20.0);
+    let target = 255.0 * 10f64.powf(-psnr / 20.0);
     let gain = (target / rms.max(1e-9)) as f32;
     delta.iter_mut().for_each(|d| *d *= gain);
     // Grey (with or without alpha) has one colour channel, RGB(A) three.

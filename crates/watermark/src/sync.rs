@@ -14,7 +14,7 @@ const SUB: usize = 2;
 const GRID: usize = TILE * SUB;
 const _: () = assert!(GRID.is_power_of_two());
 /// Candidates decoded, best synchronisation first.
-const DECODE_TRIES: usize = 4;
+const DECODE_TRIES: usize = 16;
 /// Geometries refined, and the steps of the refinement (relative scale; radians).
 const REFINE: usize = 2;
 const SCALE_STEP: f32 = 0.004;
