@@ -211,7 +211,7 @@ pub fn search(g: &Global, args: SearchArgs) -> anyhow::Result<ExitCode> {
     let reg = open_works(g)?;
     let index = SearchIndex::of_registry(&reg)?;
     let scanned = scan_file(&args.image, &Limits::default())?;
-    let mut report = index.search(&scanned)?;
+    let mut report = index.search(&reg.store, &scanned)?;
     if let Some(dir) = &args.side_by_side {
         for m in &mut report.matches {
             let picture = write_side_by_side(&reg.store, dir, &scanned, m)?;
@@ -266,7 +266,9 @@ pub fn scan(g: &Global, args: ScanArgs) -> anyhow::Result<ExitCode> {
     pool.install(|| {
         files.par_iter().for_each(|path| {
             let shown = path.display().to_string();
-            let line = match scan_file(path, &limits).and_then(|scanned| Ok((index.scan(&scanned)?, scanned)))
+            let record = |id| store.lock().expect("store").work(id);
+            let line = match scan_file(path, &limits)
+                .and_then(|scanned| Ok((index.scan(&scanned, record)?, scanned)))
             {
                 Err(e) => {
                     *unreadable.lock().expect("counter") += 1;

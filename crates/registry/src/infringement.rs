@@ -315,7 +315,7 @@ fn from_file(
     let bytes = crate::read_limited(path, MAX_COPY)?;
     let scanned = Scanned::from_bytes(path, &bytes, &VERIFY_LIMITS)?;
     let index = SearchIndex::of_registry(reg)?;
-    let matches = index.matches(&scanned)?;
+    let matches = index.reports(&reg.store, &scanned)?;
     let verdict = verify_decoded(path, &bytes, Ok(&scanned.decoded), None, &VerifyOptions::default())?;
     let watermark = verdict.watermark.as_ref().map(|w| w.payload.clone());
     let watermark_id = match watermark.as_deref().and_then(|p| u64::from_str_radix(p, 16).ok()) {

@@ -6,12 +6,12 @@
 
 use std::path::Path;
 
-use fingerprint::catalog::{PDQ_RADIUS, WorkId};
+use fingerprint::catalog::PDQ_RADIUS;
 use fingerprint::pdq::PdqHash;
 use ledger::Hash;
 use serde::Serialize;
 
-use crate::search::{MatchReport, SearchIndex};
+use crate::search::MatchReport;
 use crate::shards::{Coverage, Finder};
 use crate::store::PublicationRow;
 use crate::verify_image::{ImageVerdict, VERIFY_LIMITS, VerifyOptions, verify_decoded};
@@ -153,9 +153,4 @@ fn push<'a>(
     let Some(publication) = store.publication(work.id)? else { return Ok(None) };
     claims.push(ClaimFound { work, publication, found_by: vec![by], fingerprint: None, pdq_distance: None });
     Ok(claims.last_mut())
-}
-
-/// The works of a list of IDs that exist, for pages naming disputes.
-pub fn works_named(index: &SearchIndex, ids: &[WorkId]) -> Vec<Work> {
-    ids.iter().filter_map(|id| index.work(*id).cloned()).collect()
 }

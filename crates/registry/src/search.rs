@@ -2,7 +2,6 @@
 //! says, in the JSON `docs/fingerprints.md` specifies, and the side-by-side picture of a work
 //! and the image that matched it. A file `scan` cannot read is an [`Unreadable`](crate::answers::Unreadable).
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use fingerprint::catalog::{Catalog, Match, Variant, WorkId};
@@ -24,7 +23,6 @@ pub struct SearchIndex {
     pub catalog: Catalog,
     /// The works this index holds: all, or one part of them (a matcher process's shard).
     part: Part,
-    works: HashMap<WorkId, Work>,
     /// The highest work ID indexed: works are numbered in the order they are stored.
     last: WorkId,
     /// Where the catalog's snapshot is kept, if anywhere.
@@ -90,11 +88,9 @@ impl SearchIndex {
     /// An index of the works of one part only.
     pub fn load_part(store: &Store, part: Part) -> Result<SearchIndex, RegistryError> {
         let catalog = store.catalog_of(|id| part.holds(id))?;
-        let all = store.works()?;
-        let last = all.iter().map(|w| w.id).max().unwrap_or(0);
-        let works: HashMap<WorkId, Work> =
-            all.into_iter().filter(|w| part.holds(w.id)).map(|w| (w.id, w)).collect();
-        Ok(SearchIndex { catalog, part, works, last, snapshot: None, rebuilt: None })
+        // Every work's, not only the part's: the position followed in the store.
+        let last = store.works()?.iter().map(|w| w.id).max().unwrap_or(0);
+        Ok(SearchIndex { catalog, part, last, snapshot: None, rebuilt: None })
     }
 
     /// An index of `part` kept in the snapshot directory `dir`: opened from the snapshot and
@@ -107,12 +103,11 @@ impl SearchIndex {
         match snapshot::open(dir) {
             Ok(Some((catalog, at))) => {
                 if position_of(store, at.last, part)? == Some(at) {
-                    let works =
-                        store.works()?.into_iter().filter(|w| part.holds(w.id)).map(|w| (w.id, w)).collect();
+                    // Nothing else is read at start: a work's record is read from the store
+                    // when a search finds it.
                     let mut index = SearchIndex {
                         catalog,
                         part,
-                        works,
                         last: at.last,
                         snapshot: Some(dir.into()),
                         rebuilt: None,
@@ -200,21 +195,12 @@ impl SearchIndex {
         for (work, codes, features) in new.0 {
             let id = work.id;
             self.last = self.last.max(id);
-            if !self.part.holds(id) {
-                continue;
-            }
-            if !self.catalog.contains(id) {
+            if self.part.holds(id) && !self.catalog.contains(id) {
                 self.catalog.add(id, &codes, features);
                 added += 1;
             }
-            self.works.insert(id, work);
         }
         added
-    }
-
-    /// A work of the index, by ID.
-    pub fn work(&self, id: WorkId) -> Option<&Work> {
-        self.works.get(&id)
     }
 
     /// How many works are registered.
@@ -222,32 +208,56 @@ impl SearchIndex {
         self.catalog.works()
     }
 
-    /// The works `scanned` matches, best first.
-    pub fn matches(&self, scanned: &Scanned) -> Result<Vec<MatchReport>, RegistryError> {
+    /// The works `scanned` matches, best first, each with its record read from `store` (the
+    /// store the index follows).
+    pub fn matches(
+        &self,
+        store: &Store,
+        scanned: &Scanned,
+    ) -> Result<Vec<(MatchReport, Work)>, RegistryError> {
+        self.matches_with(scanned, |id| store.work(id))
+    }
+
+    /// [`SearchIndex::matches`], each record read by `record`: called only for the works
+    /// found, so that a store shared between threads is locked only then.
+    pub fn matches_with(
+        &self,
+        scanned: &Scanned,
+        mut record: impl FnMut(WorkId) -> Result<Option<Work>, RegistryError>,
+    ) -> Result<Vec<(MatchReport, Work)>, RegistryError> {
         self.catalog
             .search(&scanned.fingerprint)
             .into_iter()
             .map(|m| {
-                let work = self.works.get(&m.work).ok_or_else(|| {
+                let work = record(m.work)?.ok_or_else(|| {
                     RegistryError::Store(format!("work {} is in the index but not the store", m.work))
                 })?;
-                Ok(MatchReport::new(m, work))
+                Ok((MatchReport::new(m, &work), work))
             })
             .collect()
     }
 
+    /// [`SearchIndex::matches`] without the records.
+    pub fn reports(&self, store: &Store, scanned: &Scanned) -> Result<Vec<MatchReport>, RegistryError> {
+        Ok(self.matches(store, scanned)?.into_iter().map(|(m, _)| m).collect())
+    }
+
     /// `search`'s answer for one image.
-    pub fn search(&self, scanned: &Scanned) -> Result<SearchReport, RegistryError> {
+    pub fn search(&self, store: &Store, scanned: &Scanned) -> Result<SearchReport, RegistryError> {
         Ok(SearchReport {
             file: scanned.path.display().to_string(),
             sha256: scanned.sha256,
             works_searched: self.works(),
-            matches: self.matches(scanned)?,
+            matches: self.reports(store, scanned)?,
         })
     }
 
-    /// `scan`'s answer for one image.
-    pub fn scan(&self, scanned: &Scanned) -> Result<ScanReport, RegistryError> {
+    /// `scan`'s answer for one image, the records of the works found read by `record`.
+    pub fn scan(
+        &self,
+        scanned: &Scanned,
+        record: impl FnMut(WorkId) -> Result<Option<Work>, RegistryError>,
+    ) -> Result<ScanReport, RegistryError> {
         let d = &scanned.decoded;
         Ok(ScanReport {
             file: scanned.path.display().to_string(),
@@ -255,7 +265,7 @@ impl SearchIndex {
             format: d.format.name(),
             width: d.declared.0,
             height: d.declared.1,
-            matches: self.matches(scanned)?,
+            matches: self.matches_with(scanned, record)?.into_iter().map(|(m, _)| m).collect(),
             frames: d.frames,
         })
     }

@@ -525,12 +525,9 @@ pub struct Found<T> {
 }
 
 impl Finder<'_> {
-    /// A work found, by ID: from the index, or from the store when matchers found it.
+    /// A work found, by ID.
     pub fn work(&self, store: &Store, id: WorkId) -> Result<Option<Work>, RegistryError> {
-        match self {
-            Finder::Index(index) => Ok(index.work(id).cloned()),
-            Finder::Matchers(_) => store.work(id),
-        }
+        store.work(id)
     }
 
     /// The works `scanned` matches, best first, each with its record (read once). Matchers
@@ -543,12 +540,7 @@ impl Finder<'_> {
     ) -> Result<Found<Vec<(MatchReport, Work)>>, RegistryError> {
         match self {
             Finder::Index(index) => {
-                let found = index
-                    .matches(scanned)?
-                    .into_iter()
-                    .filter_map(|m| index.work(m.work).cloned().map(|w| (m, w)))
-                    .collect();
-                Ok(Found { found, coverage: None, works: index.works() })
+                Ok(Found { found: index.matches(store, scanned)?, coverage: None, works: index.works() })
             }
             Finder::Matchers(m) => {
                 let fanned = m.search(&scanned.fingerprint, seen);

@@ -213,7 +213,7 @@ fn look_up(
     let Ok(scanned) = Scanned::from_bytes(Path::new(url), bytes, &VERIFY_LIMITS) else { return Ok(()) };
     let verdict =
         verify_decoded(Path::new(url), bytes, Ok(&scanned.decoded), None, &VerifyOptions::default())?;
-    let mut matches = index.matches(&scanned)?;
+    let mut matches = index.reports(store, &scanned)?;
     let watermark = verdict.watermark.as_ref().map(|w| w.payload.clone());
     let watermark_work = match watermark.as_deref().and_then(|p| u64::from_str_radix(p, 16).ok()) {
         Some(id) => store.work_by_watermark(id)?.map(|w| w.id),

@@ -587,7 +587,7 @@ fn image_steps(jpegs: &[&[u8]], index: &SearchIndex, store: &Store) -> Vec<(&'st
             let scanned = Scanned::from_bytes(name, j, &limits).unwrap();
             t[0] += ms(|| drop(std::hint::black_box(fingerprint::decode::decode(j, &limits).unwrap())));
             t[1] += ms(|| drop(std::hint::black_box(prints::fingerprint(&scanned.decoded.image))));
-            t[2] += ms(|| drop(std::hint::black_box(index.matches(&scanned).unwrap())));
+            t[2] += ms(|| drop(std::hint::black_box(index.matches(store, &scanned).unwrap())));
             t[3] += ms(|| {
                 drop(std::hint::black_box(registry::marking::detect_image(name, &scanned.decoded.image)))
             });
@@ -781,9 +781,12 @@ fn run(n: usize, o: &Options) {
     let path = data.path().join(STORE_FILE);
     let index = SearchIndex::load(&Store::open(&path).unwrap()).unwrap();
     let scan_limits = DecodeLimits { jpeg_scale_to: Some(512), ..DecodeLimits::DEFAULT };
+    // As `handprint scan` does: one store, locked only to read the record of a work found.
+    let records = std::sync::Mutex::new(Store::open(&path).unwrap());
     let scan = per_second(o.seconds, &jpegs, &|jpeg| {
         let scanned = Scanned::from_bytes(Path::new("query.jpg"), jpeg, &scan_limits).unwrap();
-        std::hint::black_box(index.scan(&scanned).unwrap());
+        let record = |id| records.lock().unwrap().work(id);
+        std::hint::black_box(index.scan(&scanned, record).unwrap());
     });
     let stores: Vec<std::sync::Mutex<Store>> =
         (0..cores()).map(|_| std::sync::Mutex::new(Store::open(&path).unwrap())).collect();
