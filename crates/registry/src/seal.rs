@@ -473,9 +473,14 @@ impl Registry {
             work.watermark_id = Some(watermark_id);
             tx.insert_work(&work)?;
             std::fs::write(&tmp_out, &signed).map_err(|e| RegistryError::io(&tmp_out, e))?;
-            Ok((work_id, event, size, embedded.psnr, imported))
+            // The time of the token the file carries: signing may ask the authority more
+            // than once, and the last answer need not be the one kept.
+            let signed_at = timestamper.as_ref().and_then(|_| {
+                credentials::read(&signed, format, None).ok()?.active?.signed_at
+            });
+            Ok((work_id, event, size, embedded.psnr, imported, signed_at))
         });
-        let (work_id, event, size, psnr, imported) = match sealed {
+        let (work_id, event, size, psnr, imported, signed_at) = match sealed {
             Ok(v) => v,
             Err(e) => {
                 let _ = std::fs::remove_file(&tmp_out);
@@ -494,7 +499,7 @@ impl Registry {
             log_index: event.event.log_index,
             checkpoint_size: size,
             source_type: source_type.term(),
-            timestamp: stamped.lock().unwrap_or_else(|p| p.into_inner()).take(),
+            timestamp: signed_at.or_else(|| stamped.lock().unwrap_or_else(|p| p.into_inner()).take()),
             psnr: Some(psnr),
             imported,
             kept_manifest,
