@@ -15,6 +15,9 @@
 //! registered and searched for as unrelated images. Neither's photo lends anything to the
 //! synthetic works, so any other match is false.
 //!
+//! `--parts P` also holds the same works in P catalogs by `work ID mod P`, as P matcher
+//! processes do, and compares every query's merged answer with the one catalog's.
+//!
 //! `--store W` measures the registry's own path instead: W works registered in a SQLite
 //! store, then `SearchIndex::open` twice — the first builds and writes the snapshot, the
 //! second reads it — as `handprint scan` and `handprint serve` start.
@@ -44,6 +47,7 @@ struct Args {
     reuse: bool,
     store: Option<u64>,
     oracle: usize,
+    parts: Option<u64>,
 }
 
 fn args() -> Args {
@@ -70,6 +74,7 @@ fn args() -> Args {
         reuse: argv.iter().any(|a| a == "--reuse"),
         store: value("--store").map(|v| v.parse().expect("--store W")),
         oracle: number("--oracle", 100) as usize,
+        parts: value("--parts").map(|v| v.parse().expect("--parts P")),
     }
 }
 
@@ -324,10 +329,83 @@ fn main() {
     for m in &missed {
         eprintln!("missed: {m}");
     }
+    if let Some(p) = a.parts {
+        compare_parts(p, a.works, generator.as_ref(), &planted, &catalog, &queries);
+    }
     if !a.keep {
         let _ = std::fs::remove_file(a.dir.join(snapshot::RECORDS_FILE));
         let _ = std::fs::remove_file(a.dir.join(snapshot::INDEX_FILE));
     }
+}
+
+/// The works held in `p` catalogs by `ID mod p` (in memory), each query's answers merged
+/// and ranked as `handprint serve --matchers` does, against the one catalog's answers.
+fn compare_parts(
+    p: u64,
+    works: u64,
+    generator: Option<&Generator>,
+    planted: &[(i64, Rgb)],
+    whole: &Catalog,
+    queries: &[(Option<i64>, &str, Fingerprint)],
+) {
+    let t = Instant::now();
+    let mut parts: Vec<Vec<(i64, Vec<(Variant, Code)>, Features)>> = (0..p).map(|_| Vec::new()).collect();
+    for i in 0..works {
+        let (codes, features) = match generator {
+            Some(g) => {
+                let w = g.work(i);
+                (w.codes, w.features)
+            }
+            None => uniform_work(i),
+        };
+        let id = i as i64 + 1;
+        parts[(id as u64 % p) as usize].push((id, codes, features));
+    }
+    for (id, image) in planted {
+        let f = prints::fingerprint(image);
+        parts[(*id as u64 % p) as usize].push((*id, work_codes(&f), f.features));
+    }
+    let parts: Vec<Catalog> = parts.into_iter().map(Catalog::build).collect();
+    let built = t.elapsed().as_secs_f64();
+    let rank = |a: &fingerprint::catalog::Match, b: &fingerprint::catalog::Match| {
+        b.confidence
+            .cmp(&a.confidence)
+            .then(a.global.map_or(u32::MAX, |g| g.distance).cmp(&b.global.map_or(u32::MAX, |g| g.distance)))
+            .then(b.alignment.map_or(0, |a| a.inliers).cmp(&a.alignment.map_or(0, |a| a.inliers)))
+            .then(a.work.cmp(&b.work))
+    };
+    let (mut same_answer, mut same_first, mut whole_in_parts, mut whole_found, mut parts_found) =
+        (0, 0, 0, 0, 0);
+    let (mut only_whole, mut only_parts, mut planted_whole, mut planted_parts) = (0, 0, 0, 0);
+    for (want, name, q) in queries {
+        let one: Vec<i64> = whole.search(q).into_iter().map(|m| m.work).collect();
+        let mut merged: Vec<fingerprint::catalog::Match> = parts.iter().flat_map(|c| c.search(q)).collect();
+        merged.sort_by(rank);
+        let many: Vec<i64> = merged.into_iter().map(|m| m.work).collect();
+        if one != many {
+            eprintln!("{name} of work {want:?}: one catalog {one:?}, {p} parts {many:?}");
+        }
+        same_answer += (one == many) as usize;
+        same_first += (one.first() == many.first()) as usize;
+        whole_in_parts += one.iter().all(|w| many.contains(w)) as usize;
+        whole_found += one.len();
+        parts_found += many.len();
+        only_whole += one.iter().filter(|w| !many.contains(w)).count();
+        only_parts += many.iter().filter(|w| !one.contains(w)).count();
+        if let Some(id) = want {
+            planted_whole += one.contains(id) as usize;
+            planted_parts += many.contains(id) as usize;
+        }
+    }
+    println!();
+    println!(
+        "| parts | built in memory s | queries | same answer | same first work | every work of the one catalog's answer in the parts' | works found (one / parts) | found only by one / only by parts | planted found (one / parts) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let n = queries.len();
+    println!(
+        "| {p} | {built:.0} | {n} | {same_answer}/{n} | {same_first}/{n} | {whole_in_parts}/{n} | {whole_found} / {parts_found} | {only_whole} / {only_parts} | {planted_whole} / {planted_parts} |"
+    );
 }
 
 /// Radius-31 look-ups of `n` codes through the index and by scanning every code: the same
