@@ -338,6 +338,9 @@ fn main() {
     }
 }
 
+/// A work as a part's catalog is built from: ID, codes, features.
+type PartWork = (i64, Vec<(Variant, Code)>, Features);
+
 /// The works held in `p` catalogs by `ID mod p` (in memory), each query's answers merged
 /// and ranked as `handprint serve --matchers` does, against the one catalog's answers.
 fn compare_parts(
@@ -349,7 +352,7 @@ fn compare_parts(
     queries: &[(Option<i64>, &str, Fingerprint)],
 ) {
     let t = Instant::now();
-    let mut parts: Vec<Vec<(i64, Vec<(Variant, Code)>, Features)>> = (0..p).map(|_| Vec::new()).collect();
+    let mut parts: Vec<Vec<PartWork>> = (0..p).map(|_| Vec::new()).collect();
     for i in 0..works {
         let (codes, features) = match generator {
             Some(g) => {
