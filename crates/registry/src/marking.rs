@@ -5,7 +5,8 @@
 //! re-encoded at quality 95 with its APP1–APP15 and COM segments carried over. WebP is
 //! written lossless with its EXIF, XMP and ICC profile. Refused with a message: 16-bit PNG,
 //! CMYK JPEG, animated images, GIF, images under 256 × 256, and images whose header declares
-//! more than the decoding limit (refused before anything is decoded).
+//! more than the decoding limit (refused before anything is decoded), and images the
+//! watermark does not read back from even when made stronger (docs/watermark.md).
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
@@ -317,8 +318,8 @@ pub(crate) struct Marked {
 }
 
 /// Decodes `bytes` (read from `path`), draws the visible `label` (if given) and embeds
-/// `payload`: the costly part of marking, done once however many times the result is
-/// encoded.
+/// `payload`, made stronger until it reads back from the encoded file: the costly part of
+/// marking, done once however many times the result is encoded.
 pub(crate) fn mark(
     path: &Path,
     bytes: &[u8],
