@@ -67,4 +67,6 @@ pub enum CorpusError {
     Version { path: PathBuf, found: u32, expected: u32 },
     #[error("{path}: damaged pool file: {message}")]
     Damaged { path: PathBuf, message: String },
+    #[error("{what} needs {needed}; the pool has {found}")]
+    TooSmall { what: &'static str, needed: String, found: String },
 }

@@ -94,7 +94,7 @@ fn main() -> ExitCode {
             })
         }
         Command::Stats(args) => {
-            Pool::load(&args.pool).map(|p| stats::run(&Generator::new(Arc::new(p), args.seed), &args))
+            Pool::load(&args.pool).and_then(|p| stats::run(&Generator::new(Arc::new(p), args.seed), &args))
         }
         Command::Peers(args) => Pool::load(&args.pool).and_then(|p| peers::run(Arc::new(p), &args)),
     };

@@ -186,6 +186,13 @@ fn write_codes(path: &Path, codes: impl Iterator<Item = Code>) -> Result<(), Cor
 
 pub fn run(pool: Arc<Pool>, args: &Args) -> Result<(), CorpusError> {
     let families = pool.families.len() as u32;
+    if args.hold_out >= families {
+        return Err(CorpusError::TooSmall {
+            what: "peers",
+            needed: format!("more photos than the {} held out for unrelated queries", args.hold_out),
+            found: format!("{families} photos"),
+        });
+    }
     let held_out: Vec<u32> = (families.saturating_sub(args.hold_out)..families).collect();
     let g = Generator::new(pool.clone(), args.seed).excluding(&held_out);
     std::fs::create_dir_all(&args.out)

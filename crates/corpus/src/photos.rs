@@ -11,6 +11,8 @@ use crate::CorpusError;
 /// Photos are reduced to this longer side when read: tiles are at most 768 pixels, and the
 /// finest grid cuts a side in three.
 pub const MAX_PHOTO_SIDE: u32 = 2560;
+/// The most a photo's longer side may be of its shorter.
+pub const MAX_ASPECT: u32 = 16;
 /// Tiles are resized so that their longer side lies in this range, as a registered web image.
 pub const TILE_SIDE: (u32, u32) = (512, 768);
 /// The grids a photo is cut by: the whole photo, 2 × 2 and 3 × 3 tiles.
@@ -73,6 +75,16 @@ pub fn read_photo(path: &Path) -> Result<Rgb, CorpusError> {
         std::fs::read(path).map_err(|e| CorpusError::Io { path: path.into(), message: e.to_string() })?;
     let decoded = decode::decode(&bytes, &Limits::DEFAULT)
         .map_err(|e| CorpusError::Image { path: path.into(), message: e.to_string() })?;
+    let (w, h) = (decoded.image.width, decoded.image.height);
+    // Crops are hashed with the longer side at 1,024 and are at least 32 pixels a side.
+    if w.max(h) > MAX_ASPECT * w.min(h) {
+        return Err(CorpusError::Image {
+            path: path.into(),
+            message: format!(
+                "{w} × {h} is a strip, not a photo: the longer side is over {MAX_ASPECT} times the shorter"
+            ),
+        });
+    }
     Ok(prints::thumbnail(&decoded.image, MAX_PHOTO_SIDE))
 }
 

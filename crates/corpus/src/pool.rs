@@ -20,7 +20,6 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use fingerprint::catalog::{Variant, code, work_codes};
-use fingerprint::decode::Rgb;
 use fingerprint::features::Features;
 use fingerprint::index::Code;
 use fingerprint::pdq;
@@ -256,9 +255,4 @@ fn inner_code(w: usize, h: usize, luma: &[f32], rng: &mut Rng) -> Code {
         inner.extend_from_slice(&luma[row * w + l..][..iw]);
     }
     code(&pdq::from_luma(iw, ih, &inner).hash)
-}
-
-/// An RGB tile of the pool rebuilt from its photo, for tests and previews.
-pub fn tile_image(photo: &Rgb, tile: &Tile) -> Rgb {
-    photos::to_tile_size(&photos::crop(photo, tile.rect))
 }

@@ -229,12 +229,7 @@ fn distances(g: &Generator, p: Population, pairs: u64, works: u64) -> Distances 
 }
 
 fn substring(code: &Code, start: u32, width: u32) -> usize {
-    let (word, shift) = ((start / 64) as usize, start % 64);
-    let mut v = code[word] >> shift;
-    if shift + width > 64 && word + 1 < 4 {
-        v |= code[word + 1] << (64 - shift);
-    }
-    (v & ((1u64 << width) - 1)) as usize
+    fingerprint::index::bits(code, start, width) as usize
 }
 
 fn buckets(p: Population, codes: &[Code], width: u32) -> Buckets {
@@ -406,11 +401,32 @@ pub fn markdown(r: &Report) -> String {
     out
 }
 
-pub fn run(g: &Generator, args: &Args) {
+pub fn run(g: &Generator, args: &Args) -> Result<(), crate::CorpusError> {
+    // Distances are drawn between photos, from tiles with features and from crops.
+    let pool = g.pool();
+    if pool.families.len() < 2 || pool.sets.len() <= pool.tiles.len() || g.distinct() == 0 {
+        return Err(crate::CorpusError::TooSmall {
+            what: "stats",
+            needed: "two photos or more, and crop sets".into(),
+            found: format!(
+                "{} photos, {} crop sets",
+                pool.families.len(),
+                pool.sets.len() - pool.tiles.len()
+            ),
+        });
+    }
+    if !pool.tiles.iter().any(|t| !t.features.features.is_empty()) {
+        return Err(crate::CorpusError::TooSmall {
+            what: "stats",
+            needed: "a tile with local features".into(),
+            found: "none".into(),
+        });
+    }
     let r = report(g, args.works, args.pairs);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&r).expect("a report serialises"));
     } else {
         print!("{}", markdown(&r));
     }
+    Ok(())
 }

@@ -210,3 +210,13 @@ fn load_or_build_reuses_a_matching_file_and_rebuilds_otherwise() {
     let e = Pool::from_folders(&[dir.path().join("missing")], &config).expect_err("no folder");
     assert!(e.to_string().contains("missing") && e.to_string().contains("not a folder"), "{e}");
 }
+
+#[test]
+fn a_strip_is_refused_by_name_not_a_panic_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("strip.png");
+    let strip = fingerprint::decode::Rgb { width: 40, height: 2000, pixels: vec![128; 40 * 2000 * 3] };
+    std::fs::write(&path, fingerprint::decode::encode_png(&strip)).unwrap();
+    let err = photos::read_photo(&path).unwrap_err().to_string();
+    assert!(err.contains("strip.png") && err.contains("40 × 2000 is a strip"), "{err}");
+}

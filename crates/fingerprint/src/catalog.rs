@@ -604,17 +604,19 @@ impl Catalog {
                 Some(Match { work: self.work_at(slot), global, alignment, confidence })
             })
             .collect();
-        out.sort_by(|a, b| {
-            b.confidence
-                .cmp(&a.confidence)
-                .then(
-                    a.global.map_or(u32::MAX, |g| g.distance).cmp(&b.global.map_or(u32::MAX, |g| g.distance)),
-                )
-                .then(b.alignment.map_or(0, |a| a.inliers).cmp(&a.alignment.map_or(0, |a| a.inliers)))
-                .then(a.work.cmp(&b.work))
-        });
+        out.sort_by(rank);
         out
     }
+}
+
+/// The order of [`Catalog::search`]'s matches (and of answers merged from several parts):
+/// confidence, then PDQ distance, then inliers, then work.
+pub fn rank(a: &Match, b: &Match) -> std::cmp::Ordering {
+    b.confidence
+        .cmp(&a.confidence)
+        .then(a.global.map_or(u32::MAX, |g| g.distance).cmp(&b.global.map_or(u32::MAX, |g| g.distance)))
+        .then(b.alignment.map_or(0, |a| a.inliers).cmp(&a.alignment.map_or(0, |a| a.inliers)))
+        .then(a.work.cmp(&b.work))
 }
 
 impl Merge {

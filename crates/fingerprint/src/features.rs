@@ -92,6 +92,12 @@ fn resize_area_into(
     rows: &mut Vec<f32>,
     out: &mut Vec<f32>,
 ) {
+    assert_eq!(src.len(), width * height, "pixels for {width} × {height}");
+    if width == 0 || height == 0 || nw == 0 || nh == 0 {
+        out.clear();
+        out.resize(nw * nh, 0.0);
+        return;
+    }
     let (wx, wy) = (AreaWeights::new(width, nw), AreaWeights::new(height, nh));
     rows.resize(nw * height, 0.0);
     for (line, row) in src.chunks_exact(width).zip(rows.chunks_exact_mut(nw)) {

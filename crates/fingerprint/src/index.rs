@@ -58,7 +58,7 @@ fn hamming_popcnt(a: &Code, b: &Code) -> u32 {
 }
 
 /// Bits `start .. start + width` of a code (width ≤ 32), low bit first.
-pub(crate) fn bits(code: &Code, start: u32, width: u32) -> u32 {
+pub fn bits(code: &Code, start: u32, width: u32) -> u32 {
     let (word, shift) = ((start / 64) as usize, start % 64);
     let mut v = code[word] >> shift;
     if shift + width > 64 && word + 1 < 4 {

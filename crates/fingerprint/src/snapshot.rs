@@ -48,11 +48,33 @@ pub enum SnapshotError {
     Damaged(PathBuf, String),
 }
 
-/// A temporary name beside `name` that no other writer uses.
-fn temporary(dir: &Path, name: &str) -> PathBuf {
+/// A temporary file beside `name` that no other writer uses, removed when dropped unless
+/// it was renamed into place: a failed write (a full disk) leaves nothing behind.
+fn temporary(dir: &Path, name: &str) -> Temporary {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(0);
-    dir.join(format!("{name}.{}.{}.tmp", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)))
+    Temporary(dir.join(format!("{name}.{}.{}.tmp", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))))
+}
+
+struct Temporary(PathBuf);
+
+impl Drop for Temporary {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+impl AsRef<Path> for Temporary {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Temporary {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
 }
 
 fn pad(n: usize) -> usize {
@@ -81,7 +103,7 @@ pub fn write(catalog: &Catalog, dir: &Path, position: Position) -> Result<(), Sn
             file.push(*w, f).map_err(io(&tmp))?;
         }
         file.sync().map_err(io(&tmp))?;
-        std::fs::rename(&tmp, &records).map_err(io(&records))?;
+        std::fs::rename(&*tmp, &records).map_err(io(&records))?;
     }
     let (codes, tables) = (seg.global.codes(), seg.global.tables());
     let mut sections: Vec<(&[u8; 8], &[u8])> = vec![
@@ -142,9 +164,9 @@ pub fn write(catalog: &Catalog, dir: &Path, position: Position) -> Result<(), Sn
     for (_, data) in &sections {
         put(&mut out, data, &mut at).map_err(io(&tmp))?;
     }
-    let file = out.into_inner().map_err(|e| SnapshotError::Io(tmp.clone(), e.into_error()))?;
+    let file = out.into_inner().map_err(|e| SnapshotError::Io(tmp.to_path_buf(), e.into_error()))?;
     file.sync_all().map_err(io(&tmp))?;
-    std::fs::rename(&tmp, &path).map_err(io(&path))?;
+    std::fs::rename(&*tmp, &path).map_err(io(&path))?;
     File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))?;
     Ok(())
 }

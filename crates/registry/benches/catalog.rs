@@ -370,20 +370,13 @@ fn compare_parts(
     }
     let parts: Vec<Catalog> = parts.into_iter().map(Catalog::build).collect();
     let built = t.elapsed().as_secs_f64();
-    let rank = |a: &fingerprint::catalog::Match, b: &fingerprint::catalog::Match| {
-        b.confidence
-            .cmp(&a.confidence)
-            .then(a.global.map_or(u32::MAX, |g| g.distance).cmp(&b.global.map_or(u32::MAX, |g| g.distance)))
-            .then(b.alignment.map_or(0, |a| a.inliers).cmp(&a.alignment.map_or(0, |a| a.inliers)))
-            .then(a.work.cmp(&b.work))
-    };
     let (mut same_answer, mut same_first, mut whole_in_parts, mut whole_found, mut parts_found) =
         (0, 0, 0, 0, 0);
     let (mut only_whole, mut only_parts, mut planted_whole, mut planted_parts) = (0, 0, 0, 0);
     for (want, name, q) in queries {
         let one: Vec<i64> = whole.search(q).into_iter().map(|m| m.work).collect();
         let mut merged: Vec<fingerprint::catalog::Match> = parts.iter().flat_map(|c| c.search(q)).collect();
-        merged.sort_by(rank);
+        merged.sort_by(fingerprint::catalog::rank);
         let many: Vec<i64> = merged.into_iter().map(|m| m.work).collect();
         if one != many {
             eprintln!("{name} of work {want:?}: one catalog {one:?}, {p} parts {many:?}");

@@ -315,6 +315,8 @@ pub(crate) fn embed_bytes(
 pub(crate) struct Marked {
     decoded: Decoded,
     pub embedded: Embedded,
+    /// The file as last encoded: first the one the watermark was read back from.
+    file: Vec<u8>,
 }
 
 /// Decodes `bytes` (read from `path`), draws the visible `label` (if given) and embeds
@@ -349,8 +351,8 @@ fn mark_within(
         let d = &mut decoded;
         let embedded = watermark::embed_at(d.width, d.height, d.channels, &mut d.pixels, payload, psnr)
             .map_err(|e| fail(path, e.to_string()))?;
-        if reads_back(path, &decoded, payload)? {
-            return Ok(Marked { decoded, embedded });
+        if let Some(file) = reads_back(path, &decoded, payload)? {
+            return Ok(Marked { decoded, embedded, file });
         }
         if psnr <= watermark::TARGET_PSNR - max_strengthening {
             return Err(fail(
@@ -374,23 +376,25 @@ fn mark_within(
 /// all within 5 dB more (docs/watermark.md).
 const MAX_STRENGTHENING: f64 = 6.0;
 
-/// Whether `payload` is read from `d` as a verifier reads it: from the file it encodes to,
-/// decoded with the verifier's limits. A mark that does not read back would make the
-/// journal proof of a seal fail to verify.
-fn reads_back(path: &Path, d: &Decoded, payload: u64) -> Result<bool, RegistryError> {
+/// The file `d` encodes to, if `payload` is read from it as a verifier reads it (decoded
+/// with the verifier's limits). A mark that does not read back would make the journal proof
+/// of a seal fail to verify.
+fn reads_back(path: &Path, d: &Decoded, payload: u64) -> Result<Option<Vec<u8>>, RegistryError> {
     let file = encode(d);
     let decoded = fingerprint::decode::decode(&file, &crate::verify_image::VERIFY_LIMITS)
         .map_err(|e| fail(path, format!("the watermarked image does not decode: {e}")))?;
-    Ok(detect_image(path, &decoded.image)?.payload == Some(payload))
+    Ok((detect_image(path, &decoded.image)?.payload == Some(payload)).then_some(file))
 }
 
 impl Marked {
     /// The marked image in its file's format, its XMP packet rewritten by `xmp` (if given).
     pub(crate) fn encode(&mut self, path: &Path, xmp: Option<XmpEdit>) -> Result<Vec<u8>, RegistryError> {
+        // Without an XMP edit, the file last encoded (to read the watermark back) is it.
         if let Some(edit) = xmp {
             self.rewrite_xmp(path, edit)?;
+            self.file = encode(&self.decoded);
         }
-        Ok(encode(&self.decoded))
+        Ok(self.file.clone())
     }
 
     fn rewrite_xmp(&mut self, path: &Path, edit: XmpEdit) -> Result<(), RegistryError> {

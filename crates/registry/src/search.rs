@@ -192,8 +192,7 @@ impl SearchIndex {
     /// Adds works fetched by [`NewWorks::fetch`] (those already indexed are skipped).
     pub fn add(&mut self, new: NewWorks) -> usize {
         let mut added = 0;
-        for (work, codes, features) in new.0 {
-            let id = work.id;
+        for (id, codes, features) in new.0 {
             self.last = self.last.max(id);
             if self.part.holds(id) && !self.catalog.contains(id) {
                 self.catalog.add(id, &codes, features);
@@ -309,14 +308,13 @@ impl std::str::FromStr for Part {
 pub struct NewWorks(Vec<IndexedWork>);
 
 /// A work with its codes and features, ready for the catalog.
-type IndexedWork = (Work, Vec<(Variant, Code)>, Features);
+type IndexedWork = (WorkId, Vec<(Variant, Code)>, Features);
 
 impl NewWorks {
     /// Up to 512 works stored with an ID above `after`.
     pub fn fetch(store: &Store, after: WorkId) -> Result<NewWorks, RegistryError> {
         let mut out = Vec::new();
         for (id, codes, features) in store.works_after(after, 512)? {
-            let work = store.work(id)?.ok_or_else(|| RegistryError::Store(format!("work {id} vanished")))?;
             let codes = codes
                 .into_iter()
                 .map(|(v, c)| {
@@ -330,7 +328,7 @@ impl NewWorks {
                 .collect::<Result<Vec<_>, RegistryError>>()?;
             let features = prints::features_from_bytes(&features)
                 .ok_or_else(|| RegistryError::Store(format!("work {id}: damaged features")))?;
-            out.push((work, codes, features));
+            out.push((id, codes, features));
         }
         Ok(NewWorks(out))
     }

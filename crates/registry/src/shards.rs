@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use fingerprint::catalog::{self, Confidence, GlobalHit, Match, Variant, WorkId};
+use fingerprint::catalog::{self, Confidence, GlobalHit, Match, Variant, WorkId, rank};
 use fingerprint::features::{Alignment, MAX_FEATURES};
 use fingerprint::pdq::{Dihedral, Pdq, PdqHash};
 use fingerprint::prints::{self, Fingerprint};
@@ -76,6 +76,14 @@ pub struct PdqQuery {
 pub struct WirePart {
     pub index: u32,
     pub count: u32,
+}
+
+impl WirePart {
+    /// Whether the part holds `work`: a matcher's answer naming a work of another part is
+    /// not taken (it would be a false claim or a false dispute).
+    fn holds(self, work: WorkId) -> bool {
+        Part { index: self.index, count: self.count }.holds(work)
+    }
 }
 
 impl From<Part> for WirePart {
@@ -412,11 +420,11 @@ impl Matchers {
             .map(|(p, _, last)| p.count == n && p.index < n && seen.is_none_or(|s| *last >= s))
             .collect();
         let mut held = vec![false; n as usize];
-        let mut works = 0;
+        let mut works: usize = 0;
         for ((p, w, _), ok) in answered.iter().zip(&good) {
             if *ok && !held[p.index as usize] {
                 held[p.index as usize] = true;
-                works += w;
+                works = works.saturating_add(*w);
             }
         }
         let missing_parts: Vec<u32> = (0..n).filter(|i| !held[*i as usize]).collect();
@@ -439,9 +447,13 @@ impl Matchers {
         for (a, ok) in answers.iter().zip(good) {
             for m in a.matches.iter().filter(|_| ok) {
                 match m.found() {
-                    Ok(m) => {
+                    Ok(m) if a.part.holds(m.work) => {
                         found.insert(m.work, m);
                     }
+                    Ok(m) => eprintln!(
+                        "handprint serve: part {} named work {}, not of its part",
+                        a.part.index, m.work
+                    ),
                     Err(e) => eprintln!("handprint serve: a matcher's answer: {e}"),
                 }
             }
@@ -468,7 +480,8 @@ impl Matchers {
             .map(|i| {
                 let mut best: HashMap<WorkId, u32> = HashMap::new();
                 for (a, ok) in answers.iter().zip(&good) {
-                    for n in a.results[i].iter().filter(|_| *ok) {
+                    let honest = |n: &&WireNear| a.part.holds(n.work) && n.distance <= radius;
+                    for n in a.results[i].iter().filter(|_| *ok).filter(honest) {
                         best.entry(n.work).and_modify(|d| *d = (*d).min(n.distance)).or_insert(n.distance);
                     }
                 }
@@ -479,16 +492,6 @@ impl Matchers {
             .collect();
         Fanned { found, coverage }
     }
-}
-
-/// [`catalog::Catalog::search`]'s order: confidence, then PDQ distance, then inliers, then
-/// work.
-fn rank(a: &Match, b: &Match) -> std::cmp::Ordering {
-    b.confidence
-        .cmp(&a.confidence)
-        .then(a.global.map_or(u32::MAX, |g| g.distance).cmp(&b.global.map_or(u32::MAX, |g| g.distance)))
-        .then(b.alignment.map_or(0, |a| a.inliers).cmp(&a.alignment.map_or(0, |a| a.inliers)))
-        .then(a.work.cmp(&b.work))
 }
 
 // ---- one search, local or fanned out ----
@@ -525,11 +528,6 @@ pub struct Found<T> {
 }
 
 impl Finder<'_> {
-    /// A work found, by ID.
-    pub fn work(&self, store: &Store, id: WorkId) -> Result<Option<Work>, RegistryError> {
-        store.work(id)
-    }
-
     /// The works `scanned` matches, best first, each with its record (read once). Matchers
     /// are asked to have followed the store up to `seen` first.
     pub fn matches(
@@ -580,12 +578,18 @@ impl Finder<'_> {
                 (fanned.found, Some(fanned.coverage), works)
             }
         };
+        // A batch may ask for one hash many times: each work's record is read once.
+        let mut records: HashMap<WorkId, Option<Work>> = HashMap::new();
         let found = near
             .into_iter()
             .map(|list: Vec<(WorkId, u32)>| {
                 let mut out = Vec::new();
                 for (id, d) in list {
-                    if let Some(w) = self.work(store, id)? {
+                    let record = match records.get(&id) {
+                        Some(r) => r.clone(),
+                        None => records.entry(id).or_insert(store.work(id)?).clone(),
+                    };
+                    if let Some(w) = record {
                         out.push((w, d));
                     }
                 }

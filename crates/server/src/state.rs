@@ -154,6 +154,10 @@ pub fn catch_up(pool: &Pool, index: &RwLock<SearchIndex>) -> Result<usize, Regis
 pub fn merge_if_due(pool: &Pool, index: &RwLock<SearchIndex>) -> Result<bool, RegistryError> {
     let pending = {
         let index = index.read().unwrap_or_else(|p| p.into_inner());
+        // Checked before a store connection is taken: most seconds no merge is due.
+        if !index.catalog.should_merge() {
+            return Ok(false);
+        }
         pool.with(|s| index.merge_due(s))?
     };
     let Some(pending) = pending else { return Ok(false) };
