@@ -671,4 +671,58 @@ mod tests {
         let (c, _) = m.coverage(&[(p(1, 3), 1, 1), (p(0, 3), 1, 1), (p(2, 3), 1, 1)], Some(1));
         assert!(!c.partial && c.missing_parts.is_empty() && c.works == 3);
     }
+
+    /// A matcher on loopback that answers every request with `body`.
+    fn lying_matcher(body: String) -> String {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(stream);
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut request = vec![0; length];
+                let _ = reader.read_exact(&mut request);
+                let _ = write!(
+                    reader.get_mut(),
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        url
+    }
+
+    #[test]
+    fn a_matcher_naming_works_of_another_part_or_beyond_the_radius_is_not_believed() {
+        // Part 0 of 1 holds every work: the lie is about a part of 2.
+        let answer = serde_json::json!({
+            "part": {"index": 1, "count": 2}, "works": usize::MAX, "last": 9,
+            "results": [[{"work": 3, "distance": 4}, {"work": 4, "distance": 2}, {"work": 5, "distance": 200}]],
+        });
+        let honest = serde_json::json!({
+            "part": {"index": 0, "count": 2}, "works": 7, "last": 9, "results": [[]],
+        });
+        let m = Matchers::new(
+            &[lying_matcher(honest.to_string()), lying_matcher(answer.to_string())],
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        let hash = PdqHash([0; 16]);
+        let fanned = m.near(&[hash], 31);
+        assert!(!fanned.coverage.partial, "both parts answered");
+        // Work 4 is of part 0, work 5 is 200 bits away: only work 3 is taken.
+        assert_eq!(fanned.found, vec![vec![(3, 4)]]);
+        // A count of works no index holds does not overflow.
+        assert_eq!(fanned.coverage.works, usize::MAX);
+    }
 }
